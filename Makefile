@@ -1,0 +1,76 @@
+# gpusim front door. The two commands of the README:
+#
+#   make         install missing Debian packages, configure, build, run the main job
+#   make test    the same set-up, then the whole test suite through CTest
+#
+# Everything else here is a convenience for developers (see docs/development.md). The real build is
+# CMake; this file only chooses build directories and options and remembers them, so that repeated
+# calls are incremental and fast.
+
+BUILD      ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+# Warnings are errors in CI (.ci/run exports CI=1) and stay warnings for local work.
+WERROR     ?= $(if $(CI),ON,OFF)
+CMAKE      ?= cmake
+CTEST      ?= ctest
+
+# The main job: the default benchmark once gpusim-bench exists; until then the demo world.
+MAIN_JOB   = $(BUILD)/bench/gpusim-demo
+
+.PHONY: all build deps test test-asan test-tsan memcheck install format format-check clean
+
+all: build
+	@./$(MAIN_JOB)
+
+deps:
+	@sh tools/ensure-deps.sh
+
+# configure_dir DIR BUILD_TYPE EXTRA_OPTIONS: (re)configure DIR when it has never been configured
+# or when the options differ from the last configure (remembered in DIR/.gpusim-options).
+define configure_dir
+	@mkdir -p $(1)
+	@opts='-DCMAKE_BUILD_TYPE=$(2) -DGPUSIM_WERROR=$(WERROR) $(3)'; \
+	if [ ! -f $(1)/CMakeCache.txt ] || [ "$$(cat $(1)/.gpusim-options 2>/dev/null)" != "$$opts" ]; then \
+	    echo "gpusim: configuring $(1) ($$opts)"; \
+	    $(CMAKE) -S . -B $(1) $$opts >$(1)/.configure.log 2>&1 || { cat $(1)/.configure.log; exit 1; }; \
+	    echo "$$opts" >$(1)/.gpusim-options; \
+	fi
+endef
+
+build: deps
+	$(call configure_dir,$(BUILD),$(BUILD_TYPE),)
+	@$(CMAKE) --build $(BUILD) -j $(JOBS) -- --no-print-directory -s
+
+test: build
+	@$(CTEST) --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# The test suite under AddressSanitizer and UndefinedBehaviorSanitizer (libc allocator, Debug).
+test-asan: deps
+	$(call configure_dir,$(BUILD)-asan,Debug,-DGPUSIM_SANITIZE=address;undefined)
+	@$(CMAKE) --build $(BUILD)-asan -j $(JOBS) -- --no-print-directory -s
+	@$(CTEST) --test-dir $(BUILD)-asan --output-on-failure -j $(JOBS)
+
+# The test suite under ThreadSanitizer; meaningful once code with threads exists (the bench runner).
+test-tsan: deps
+	$(call configure_dir,$(BUILD)-tsan,Debug,-DGPUSIM_SANITIZE=thread)
+	@$(CMAKE) --build $(BUILD)-tsan -j $(JOBS) -- --no-print-directory -s
+	@$(CTEST) --test-dir $(BUILD)-tsan --output-on-failure -j $(JOBS)
+
+# The unit tests under valgrind memcheck (libc allocator; jemalloc hides its heap from valgrind).
+memcheck: deps
+	$(call configure_dir,$(BUILD)-memcheck,Debug,-DGPUSIM_ALLOCATOR=libc)
+	@$(CMAKE) --build $(BUILD)-memcheck -j $(JOBS) -- --no-print-directory -s
+	@$(CTEST) --test-dir $(BUILD)-memcheck -L unit -T memcheck --output-on-failure -j $(JOBS)
+
+install: build
+	@$(CMAKE) --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX),)
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	@clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-memcheck

@@ -1,0 +1,311 @@
+/*
+ * core/event.c -- the event queue (4-ary heap, see core/event.h), the public event API and the run
+ * loop that dispatches events in (time, insertion sequence) order.
+ *
+ * Dispatch contract: an event is removed from the queue before its callback runs, the clock is set
+ * to its time, and the callback may then schedule, reschedule or cancel anything, itself included.
+ * Nothing here allocates except queue growth in push(), so the steady-state cost of an event is one
+ * push and one pop.
+ */
+#include <string.h>
+
+#include "core/compiler.h"
+#include "core/event.h"
+#include "core/log.h"
+#include "core/world.h"
+
+#define ARITY 4
+#define DEFAULT_CAPACITY 1024
+
+/* ------------------------------------------------------------------------------------------- */
+/* The heap                                                                                    */
+/* ------------------------------------------------------------------------------------------- */
+
+static inline bool key_less(const gpusim__qent *a, const gpusim__qent *b)
+{
+    return a->when < b->when || (a->when == b->when && a->seq < b->seq);
+}
+
+static inline void place(gpusim__queue *q, size_t i, gpusim__qent e)
+{
+    q->ents[i] = e;
+    e.ev->index_ = (uint32_t)i;
+}
+
+/* Moves entry `e` up from hole `i` until its parent is not larger, then stores it. */
+static void sift_up(gpusim__queue *q, size_t i, gpusim__qent e)
+{
+    while (i > 0) {
+        size_t parent = (i - 1) / ARITY;
+        if (!key_less(&e, &q->ents[parent]))
+            break;
+        place(q, i, q->ents[parent]);
+        i = parent;
+    }
+    place(q, i, e);
+}
+
+/* Moves entry `e` down from hole `i` until no child is smaller, then stores it. */
+static void sift_down(gpusim__queue *q, size_t i, gpusim__qent e)
+{
+    for (;;) {
+        size_t first = ARITY * i + 1;
+        if (first >= q->n)
+            break;
+        size_t last = GPUSIM_MIN(first + ARITY, q->n);
+        size_t best = first;
+        for (size_t c = first + 1; c < last; c++)
+            if (key_less(&q->ents[c], &q->ents[best]))
+                best = c;
+        if (!key_less(&q->ents[best], &e))
+            break;
+        place(q, i, q->ents[best]);
+        i = best;
+    }
+    place(q, i, e);
+}
+
+/* Re-establishes heap order for an entry whose key changed (or that replaced another) at `i`. */
+static void fix(gpusim__queue *q, size_t i, gpusim__qent e)
+{
+    if (i > 0 && key_less(&e, &q->ents[(i - 1) / ARITY]))
+        sift_up(q, i, e);
+    else
+        sift_down(q, i, e);
+}
+
+/* Removes the entry at `i`, leaving its event marked as not queued. */
+static void remove_at(gpusim__queue *q, size_t i)
+{
+    gpusim_event_t *ev = q->ents[i].ev;
+    gpusim__qent last = q->ents[--q->n];
+    if (i < q->n)
+        fix(q, i, last);
+    ev->index_ = GPUSIM__NOT_QUEUED;
+    ev->world_ = NULL;
+}
+
+int gpusim__queue_init(gpusim__queue *q, gpusim__arena *a, size_t cap)
+{
+    memset(q, 0, sizeof(*q));
+    if (cap == 0)
+        cap = DEFAULT_CAPACITY;
+    return gpusim__arena_grow(a, (void **)&q->ents, &q->cap, cap, sizeof(gpusim__qent));
+}
+
+void gpusim__queue_destroy(gpusim__queue *q, gpusim__arena *a)
+{
+    gpusim__arena_free(a, q->ents, q->cap * sizeof(gpusim__qent));
+    memset(q, 0, sizeof(*q));
+}
+
+bool gpusim__queue_check(const gpusim__queue *q, const gpusim_world_t *w)
+{
+    if (q->n > q->cap || q->peak < q->n)
+        return false;
+    for (size_t i = 0; i < q->n; i++) {
+        const gpusim__qent *e = &q->ents[i];
+        if (e->ev == NULL || e->ev->index_ != i || e->ev->world_ != w || e->ev->when_ != e->when)
+            return false;
+        if (e->seq >= q->next_seq)
+            return false;
+        if (i > 0 && key_less(e, &q->ents[(i - 1) / ARITY]))
+            return false;
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Public event API                                                                            */
+/* ------------------------------------------------------------------------------------------- */
+
+void gpusim_event_init(gpusim_event_t *ev, gpusim_event_cb cb, void *data)
+{
+    if (ev == NULL)
+        return;
+    memset(ev, 0, sizeof(*ev));
+    ev->data = data;
+    ev->cb_ = cb;
+    ev->index_ = GPUSIM__NOT_QUEUED;
+}
+
+bool gpusim_event_pending(const gpusim_event_t *ev)
+{
+    return ev != NULL && ev->world_ != NULL;
+}
+
+gpusim_time_t gpusim_event_time(const gpusim_event_t *ev)
+{
+    return ev != NULL ? ev->when_ : 0;
+}
+
+/* True if `ev` is pending in `w` and the queue agrees. Guards against foreign or corrupt events. */
+static bool queued_in(const gpusim_world_t *w, const gpusim_event_t *ev)
+{
+    return ev->world_ == w && GPUSIM_ALWAYS(ev->index_ < w->queue.n) &&
+           GPUSIM_ALWAYS(w->queue.ents[ev->index_].ev == ev);
+}
+
+static int push(gpusim_world_t *w, gpusim_event_t *ev, gpusim_time_t when)
+{
+    gpusim__queue *q = &w->queue;
+    if (GPUSIM_UNLIKELY(q->n == q->cap)) {
+        if (q->n >= GPUSIM__NOT_QUEUED - 1)
+            return GPUSIM_ENOSPC;
+        int rc = gpusim__arena_grow(&w->arena, (void **)&q->ents, &q->cap, q->n + 1,
+                                    sizeof(gpusim__qent));
+        if (rc != 0)
+            return rc;
+    }
+    ev->when_ = when;
+    ev->world_ = w;
+    gpusim__qent e = {when, q->next_seq++, ev};
+    q->nscheduled++;
+    q->n++;
+    if (q->n > q->peak)
+        q->peak = q->n;
+    sift_up(q, q->n - 1, e);
+    return 0;
+}
+
+int gpusim_event_schedule(gpusim_world_t *w, gpusim_event_t *ev, gpusim_time_t when)
+{
+    if (w == NULL || ev == NULL || ev->cb_ == NULL || when < w->now)
+        return GPUSIM_EINVAL;
+    if (ev->world_ != NULL)
+        return GPUSIM_EBUSY;
+    return push(w, ev, when);
+}
+
+int gpusim_event_schedule_after(gpusim_world_t *w, gpusim_event_t *ev, gpusim_time_t delay)
+{
+    if (w == NULL)
+        return GPUSIM_EINVAL;
+    if (delay > GPUSIM_TIME_MAX - w->now)
+        return GPUSIM_EOVERFLOW;
+    return gpusim_event_schedule(w, ev, w->now + delay);
+}
+
+int gpusim_event_reschedule(gpusim_world_t *w, gpusim_event_t *ev, gpusim_time_t when)
+{
+    if (w == NULL || ev == NULL || ev->cb_ == NULL || when < w->now)
+        return GPUSIM_EINVAL;
+    if (ev->world_ == NULL)
+        return push(w, ev, when);
+    if (!queued_in(w, ev))
+        return GPUSIM_EINVAL;
+    /* Re-key in place: a new sequence number, as if removed and inserted again. */
+    gpusim__queue *q = &w->queue;
+    size_t i = ev->index_;
+    gpusim__qent e = {when, q->next_seq++, ev};
+    ev->when_ = when;
+    q->nscheduled++;
+    fix(q, i, e);
+    return 0;
+}
+
+int gpusim_event_cancel(gpusim_world_t *w, gpusim_event_t *ev)
+{
+    if (w == NULL || ev == NULL)
+        return GPUSIM_EINVAL;
+    if (ev->world_ == NULL)
+        return GPUSIM_ENOENT;
+    if (!queued_in(w, ev))
+        return GPUSIM_EINVAL;
+    remove_at(&w->queue, ev->index_);
+    w->queue.ncancelled++;
+    return 0;
+}
+
+size_t gpusim_world_pending(const gpusim_world_t *w)
+{
+    return w != NULL ? w->queue.n : 0;
+}
+
+gpusim_time_t gpusim_world_next_time(const gpusim_world_t *w)
+{
+    return w != NULL && w->queue.n > 0 ? w->queue.ents[0].when : GPUSIM_TIME_MAX;
+}
+
+uint64_t gpusim_world_events_run(const gpusim_world_t *w)
+{
+    return w != NULL ? w->events_run : 0;
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* The run loop                                                                                */
+/* ------------------------------------------------------------------------------------------- */
+
+/*
+ * Runs events with time <= limit, at most max_events of them. Returns the number run; sets
+ * *stopped if gpusim_world_stop() ended the run. The caller has checked reentrancy.
+ */
+static uint64_t dispatch(gpusim_world_t *w, gpusim_time_t limit, uint64_t max_events,
+                         bool *stopped)
+{
+    gpusim__queue *q = &w->queue;
+    uint64_t ran = 0;
+    w->running = true;
+    w->stop_requested = false;
+    while (ran < max_events && q->n > 0 && q->ents[0].when <= limit) {
+        gpusim_event_t *ev = q->ents[0].ev;
+        w->now = q->ents[0].when;
+        remove_at(q, 0);
+        ran++;
+        w->events_run++;
+        GPUSIM_LOG(w, GPUSIM_LOG_TRACE, "event", "run %p", (void *)ev);
+        ev->cb_(w, ev);
+        if (GPUSIM_UNLIKELY(w->stop_requested))
+            break;
+    }
+#ifdef GPUSIM_DEBUG
+    GPUSIM_ASSERT(gpusim__queue_check(q, w));
+#endif
+    *stopped = w->stop_requested;
+    w->running = false;
+    w->stop_requested = false;
+    return ran;
+}
+
+int gpusim_world_run_until(gpusim_world_t *w, gpusim_time_t until)
+{
+    if (w == NULL || until < w->now)
+        return GPUSIM_EINVAL;
+    if (w->running)
+        return GPUSIM_EBUSY;
+    bool stopped;
+    dispatch(w, until, UINT64_MAX, &stopped);
+    if (stopped)
+        return GPUSIM_ECANCELED;
+    w->now = until;
+    return 0;
+}
+
+int gpusim_world_run(gpusim_world_t *w)
+{
+    if (w == NULL)
+        return GPUSIM_EINVAL;
+    if (w->running)
+        return GPUSIM_EBUSY;
+    bool stopped;
+    dispatch(w, GPUSIM_TIME_MAX, UINT64_MAX, &stopped);
+    return stopped ? GPUSIM_ECANCELED : 0;
+}
+
+int64_t gpusim_world_run_events(gpusim_world_t *w, uint64_t n)
+{
+    if (w == NULL)
+        return GPUSIM_EINVAL;
+    if (w->running)
+        return GPUSIM_EBUSY;
+    if (n > INT64_MAX)
+        n = INT64_MAX;
+    bool stopped;
+    return (int64_t)dispatch(w, GPUSIM_TIME_MAX, n, &stopped);
+}
+
+void gpusim_world_stop(gpusim_world_t *w)
+{
+    if (w != NULL && w->running)
+        w->stop_requested = true;
+}

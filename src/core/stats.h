@@ -1,0 +1,69 @@
+/*
+ * core/stats.h -- the statistics registry and the hot-path updates. Internal.
+ *
+ * Each statistic is one arena block holding its header and its name (flexible array member), so a
+ * gpusim_stat_t pointer stays valid for the world's lifetime; modules keep the pointers they
+ * registered and update through the inline functions below, which cost what an increment costs.
+ *
+ * The registry is an array of pointers sorted by name (strcmp order). Lookups are binary searches;
+ * registration inserts in place (O(n), but statistics are registered at set-up time, not per
+ * event). Because '.' sorts below every other character allowed in a name, all names of the subtree
+ * "a.b.*" follow "a.b" immediately, which makes both the subtree walk and the leaf/subtree conflict
+ * check a matter of looking at neighbours.
+ */
+#ifndef GPUSIM_CORE_STATS_H
+#define GPUSIM_CORE_STATS_H
+
+#include "gpusim.h"
+#include "core/alloc.h"
+#include "core/hist.h"
+
+struct gpusim_stat_s {
+    gpusim_stat_kind_t kind;
+    char unit[GPUSIM_STAT_UNIT_MAX + 1];
+    gpusim__arena *arena; /* The world's arena (histogram chunks are allocated on record). */
+    union {
+        uint64_t count;  /* Counter. */
+        struct {
+            int64_t value;
+            int64_t peak;
+        } gauge;         /* Gauge. */
+        gpusim__hist hist; /* Histogram. */
+    } u;
+    size_t name_len;
+    char name[];         /* NUL-terminated. */
+};
+
+typedef struct gpusim__stats {
+    gpusim_stat_t **sorted; /* Registered statistics in name order. */
+    size_t n;               /* Entries in use. */
+    size_t cap;             /* Entries allocated. */
+} gpusim__stats;
+
+/* Frees every statistic and the registry. */
+void gpusim__stats_destroy(gpusim__stats *st, gpusim__arena *a);
+
+/* Fills a snapshot of one statistic. */
+void gpusim__stat_info(const gpusim_stat_t *s, gpusim_stat_info_t *out);
+
+/* Verifies sorting, name validity and each histogram. */
+bool gpusim__stats_check(const gpusim__stats *st);
+
+static inline void gpusim__stat_add(gpusim_stat_t *s, uint64_t n)
+{
+    s->u.count += n;
+}
+
+static inline void gpusim__stat_set(gpusim_stat_t *s, int64_t v)
+{
+    s->u.gauge.value = v;
+    if (v > s->u.gauge.peak)
+        s->u.gauge.peak = v;
+}
+
+static inline int gpusim__stat_record(gpusim_stat_t *s, uint64_t v)
+{
+    return gpusim__hist_record(&s->u.hist, s->arena, v);
+}
+
+#endif /* GPUSIM_CORE_STATS_H */

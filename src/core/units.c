@@ -1,0 +1,364 @@
+/*
+ * core/units.c -- parsing and printing quantities with units (spellings in gpusim/units.h).
+ *
+ * Parsing is exact integer arithmetic: "1.5ms" is read as mantissa 15 with one decimal, and the
+ * result 15 * 10^6 / 10 is computed after cancelling the common factor of the unit's multiplier and
+ * the power of ten, so no floating point rounding can change a value and a quantity that is not a
+ * whole number of base units is detected rather than truncated.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "gpusim.h"
+#include "core/compiler.h"
+
+typedef struct unit_def {
+    const char *name; /* Lower-case spelling; matching is case-insensitive. */
+    uint64_t mult;    /* Base units (bytes or ns) per unit. */
+} unit_def;
+
+#define KI (UINT64_C(1) << 10)
+
+static const unit_def size_units[] = {
+    {"b", 1},
+    {"k", KI},           {"kib", KI},
+    {"m", KI * KI},      {"mib", KI * KI},
+    {"g", KI * KI * KI}, {"gib", KI * KI * KI},
+    {"t", KI * KI * KI * KI},      {"tib", KI * KI * KI * KI},
+    {"p", KI * KI * KI * KI * KI}, {"pib", KI * KI * KI * KI * KI},
+    {"e", KI * KI * KI * KI * KI * KI}, {"eib", KI * KI * KI * KI * KI * KI},
+    {"kb", UINT64_C(1000)},
+    {"mb", UINT64_C(1000000)},
+    {"gb", UINT64_C(1000000000)},
+    {"tb", UINT64_C(1000000000000)},
+    {"pb", UINT64_C(1000000000000000)},
+    {"eb", UINT64_C(1000000000000000000)},
+};
+
+static const unit_def duration_units[] = {
+    {"ns", 1},
+    {"us", GPUSIM_NS_PER_US},
+    {"\xc2\xb5s", GPUSIM_NS_PER_US}, /* micro sign */
+    {"\xce\xbcs", GPUSIM_NS_PER_US}, /* Greek mu */
+    {"ms", GPUSIM_NS_PER_MS},
+    {"s", GPUSIM_NS_PER_S},
+    {"min", 60 * GPUSIM_NS_PER_S},
+    {"h", 3600 * GPUSIM_NS_PER_S},
+    {"d", 86400 * GPUSIM_NS_PER_S},
+};
+
+#define SIZE_UNITS_HELP "B, K/KiB, M/MiB, G/GiB, T/TiB, P/PiB, E/EiB, KB, MB, GB, TB, PB, EB"
+#define DURATION_UNITS_HELP "ns, us, ms, s, min, h, d"
+
+/* ------------------------------------------------------------------------------------------- */
+/* Parsing                                                                                     */
+/* ------------------------------------------------------------------------------------------- */
+
+typedef struct parse_ctx {
+    const char *what; /* "size", "duration", "rate" */
+    const char *text; /* The whole input, for messages. */
+    char *msg;
+    size_t msglen;
+} parse_ctx;
+
+static int fail(const parse_ctx *c, int rc, const char *detail)
+{
+    if (c->msg != NULL && c->msglen > 0) {
+        size_t tlen = strlen(c->text);
+        snprintf(c->msg, c->msglen, "invalid %s '%.40s%s': %s", c->what, c->text,
+                 tlen > 40 ? "..." : "", detail);
+    }
+    return rc;
+}
+
+static bool is_space(char ch)
+{
+    return ch == ' ' || ch == '\t';
+}
+
+static char lower(char ch)
+{
+    return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+}
+
+static uint64_t gcd(uint64_t a, uint64_t b)
+{
+    while (b != 0) {
+        uint64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/*
+ * Reads "DIGITS[.DIGITS]" at *p. Trailing zeros of the fraction are dropped, so "1.500" is
+ * mantissa 15 with one decimal. Advances *p past the number.
+ */
+static int parse_number(const parse_ctx *c, const char **p, uint64_t *mant, unsigned *decimals)
+{
+    const char *s = *p;
+    if (*s < '0' || *s > '9')
+        return fail(c, GPUSIM_EINVAL, "expected a number");
+    uint64_t m = 0;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (m > (UINT64_MAX - d) / 10)
+            return fail(c, GPUSIM_ERANGE, "number too large");
+        m = m * 10 + d;
+    }
+    unsigned f = 0;
+    if (*s == '.') {
+        s++;
+        const char *frac = s;
+        while (*s >= '0' && *s <= '9')
+            s++;
+        if (s == frac)
+            return fail(c, GPUSIM_EINVAL, "expected digits after '.'");
+        const char *end = s;
+        while (end > frac && end[-1] == '0')
+            end--;
+        for (const char *q = frac; q < end; q++) {
+            unsigned d = (unsigned)(*q - '0');
+            if (m > (UINT64_MAX - d) / 10 || f >= 19)
+                return fail(c, GPUSIM_ERANGE, "too many digits");
+            m = m * 10 + d;
+            f++;
+        }
+    }
+    *p = s;
+    *mant = m;
+    *decimals = f;
+    return 0;
+}
+
+/* Finds the unit spelled by [u, u+len) (case-insensitive), or NULL. */
+static const unit_def *find_unit(const unit_def *units, size_t n, const char *u, size_t len)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *name = units[i].name;
+        if (strlen(name) != len)
+            continue;
+        size_t k = 0;
+        while (k < len && lower(u[k]) == name[k])
+            k++;
+        if (k == len)
+            return &units[i];
+    }
+    return NULL;
+}
+
+/* mant / 10^decimals * mult, exactly. */
+static int scale(const parse_ctx *c, uint64_t mant, unsigned decimals, uint64_t mult,
+                 const char *base, uint64_t *out)
+{
+    uint64_t pow10 = 1;
+    for (unsigned i = 0; i < decimals; i++)
+        pow10 *= 10;
+    uint64_t g = gcd(mult, pow10);
+    uint64_t num = mult / g, den = pow10 / g;
+    if (mant % den != 0) {
+        char detail[64];
+        snprintf(detail, sizeof(detail), "not a whole number of %s", base);
+        return fail(c, GPUSIM_EINVAL, detail);
+    }
+    uint64_t whole = mant / den;
+    if (num != 0 && whole > UINT64_MAX / num)
+        return fail(c, GPUSIM_ERANGE, "value does not fit in 64 bits");
+    *out = whole * num;
+    return 0;
+}
+
+/*
+ * The shared grammar: [spaces] NUMBER [spaces] [UNIT] [spaces]. `unit` receives the unit text
+ * (possibly empty) as a pointer and length.
+ */
+static int split(const parse_ctx *c, uint64_t *mant, unsigned *decimals, const char **unit,
+                 size_t *unit_len)
+{
+    if (c->text == NULL)
+        return GPUSIM_EINVAL;
+    const char *p = c->text;
+    while (is_space(*p))
+        p++;
+    if (*p == '\0')
+        return fail(c, GPUSIM_EINVAL, "empty");
+    if (*p == '-' || *p == '+')
+        return fail(c, GPUSIM_EINVAL, "no sign allowed");
+    int rc = parse_number(c, &p, mant, decimals);
+    if (rc != 0)
+        return rc;
+    while (is_space(*p))
+        p++;
+    const char *u = p;
+    while (*p != '\0' && !is_space(*p))
+        p++;
+    *unit = u;
+    *unit_len = (size_t)(p - u);
+    while (is_space(*p))
+        p++;
+    if (*p != '\0')
+        return fail(c, GPUSIM_EINVAL, "unexpected text after the unit");
+    return 0;
+}
+
+static int unknown_unit(const parse_ctx *c, const char *u, size_t len, const char *help)
+{
+    char detail[160];
+    snprintf(detail, sizeof(detail), "unknown unit '%.*s' (expected %s)", (int)GPUSIM_MIN(len, 16),
+             u, help);
+    return fail(c, GPUSIM_EINVAL, detail);
+}
+
+int gpusim_size_parse(const char *text, uint64_t *bytes, char *msg, size_t msglen)
+{
+    parse_ctx c = {"size", text, msg, msglen};
+    uint64_t mant, v;
+    unsigned dec;
+    const char *u;
+    size_t ulen;
+    if (bytes == NULL)
+        return GPUSIM_EINVAL;
+    int rc = split(&c, &mant, &dec, &u, &ulen);
+    if (rc != 0)
+        return rc;
+    uint64_t mult = 1;
+    if (ulen > 0) {
+        const unit_def *d = find_unit(size_units, GPUSIM_ARRAY_SIZE(size_units), u, ulen);
+        if (d == NULL)
+            return unknown_unit(&c, u, ulen, SIZE_UNITS_HELP);
+        mult = d->mult;
+    }
+    rc = scale(&c, mant, dec, mult, "bytes", &v);
+    if (rc == 0)
+        *bytes = v;
+    return rc;
+}
+
+int gpusim_duration_parse(const char *text, gpusim_time_t *ns, char *msg, size_t msglen)
+{
+    parse_ctx c = {"duration", text, msg, msglen};
+    uint64_t mant, v;
+    unsigned dec;
+    const char *u;
+    size_t ulen;
+    if (ns == NULL)
+        return GPUSIM_EINVAL;
+    int rc = split(&c, &mant, &dec, &u, &ulen);
+    if (rc != 0)
+        return rc;
+    if (ulen == 0) {
+        if (mant != 0)
+            return fail(&c, GPUSIM_EINVAL, "missing unit (" DURATION_UNITS_HELP ")");
+        *ns = 0;
+        return 0;
+    }
+    const unit_def *d = find_unit(duration_units, GPUSIM_ARRAY_SIZE(duration_units), u, ulen);
+    if (d == NULL)
+        return unknown_unit(&c, u, ulen, DURATION_UNITS_HELP);
+    rc = scale(&c, mant, dec, d->mult, "nanoseconds", &v);
+    if (rc == 0)
+        *ns = v;
+    return rc;
+}
+
+int gpusim_rate_parse(const char *text, uint64_t *bytes_per_s, char *msg, size_t msglen)
+{
+    parse_ctx c = {"rate", text, msg, msglen};
+    uint64_t mant, v;
+    unsigned dec;
+    const char *u;
+    size_t ulen;
+    if (bytes_per_s == NULL)
+        return GPUSIM_EINVAL;
+    int rc = split(&c, &mant, &dec, &u, &ulen);
+    if (rc != 0)
+        return rc;
+    if (ulen < 2 || u[ulen - 2] != '/' || lower(u[ulen - 1]) != 's')
+        return fail(&c, GPUSIM_EINVAL, "expected a size unit per second, such as GB/s or MiB/s");
+    ulen -= 2;
+    const unit_def *d = find_unit(size_units, GPUSIM_ARRAY_SIZE(size_units), u, ulen);
+    if (d == NULL)
+        return unknown_unit(&c, u, ulen, SIZE_UNITS_HELP " per second");
+    rc = scale(&c, mant, dec, d->mult, "bytes per second", &v);
+    if (rc != 0)
+        return rc;
+    if (v == 0)
+        return fail(&c, GPUSIM_EINVAL, "a rate must be greater than zero");
+    *bytes_per_s = v;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Formatting                                                                                  */
+/* ------------------------------------------------------------------------------------------- */
+
+typedef struct fmt_unit {
+    const char *name;
+    uint64_t mult;
+} fmt_unit;
+
+/*
+ * Prints v in the largest unit it reaches, with up to three decimals rounded half up and trailing
+ * zeros dropped.
+ */
+static int format(uint64_t v, const fmt_unit *units, size_t n, char *buf, size_t buflen)
+{
+    if (buf == NULL)
+        return GPUSIM_EINVAL;
+    size_t i = 0;
+    while (i + 1 < n && v >= units[i + 1].mult)
+        i++;
+    uint64_t mult = units[i].mult;
+    uint64_t whole = v / mult, rem = v % mult;
+    /* rem < mult <= 2^50 (no table goes beyond peta), so rem * 1000 cannot overflow. */
+    uint64_t milli = (rem * 1000 + mult / 2) / mult;
+    if (milli == 1000) {
+        whole++;
+        milli = 0;
+    }
+    char frac[8] = "";
+    if (milli != 0) {
+        snprintf(frac, sizeof(frac), ".%03u", (unsigned)milli);
+        size_t len = strlen(frac);
+        while (frac[len - 1] == '0')
+            frac[--len] = '\0';
+    }
+    int w = snprintf(buf, buflen, "%llu%s%s", (unsigned long long)whole, frac, units[i].name);
+    return w < 0 || (size_t)w >= buflen ? GPUSIM_ENOSPC : 0;
+}
+
+int gpusim_size_format(uint64_t bytes, char *buf, size_t buflen)
+{
+    static const fmt_unit units[] = {
+        {"B", 1}, {"KiB", KI}, {"MiB", KI * KI}, {"GiB", KI * KI * KI},
+        {"TiB", KI * KI * KI * KI}, {"PiB", KI * KI * KI * KI * KI},
+    };
+    return format(bytes, units, GPUSIM_ARRAY_SIZE(units), buf, buflen);
+}
+
+int gpusim_duration_format(gpusim_time_t ns, char *buf, size_t buflen)
+{
+    static const fmt_unit units[] = {
+        {"ns", 1},
+        {"us", GPUSIM_NS_PER_US},
+        {"ms", GPUSIM_NS_PER_MS},
+        {"s", GPUSIM_NS_PER_S},
+        {"min", 60 * GPUSIM_NS_PER_S},
+        {"h", 3600 * GPUSIM_NS_PER_S},
+    };
+    return format(ns, units, GPUSIM_ARRAY_SIZE(units), buf, buflen);
+}
+
+int gpusim_rate_format(uint64_t bytes_per_s, char *buf, size_t buflen)
+{
+    static const fmt_unit units[] = {
+        {"B/s", 1},
+        {"KB/s", UINT64_C(1000)},
+        {"MB/s", UINT64_C(1000000)},
+        {"GB/s", UINT64_C(1000000000)},
+        {"TB/s", UINT64_C(1000000000000)},
+        {"PB/s", UINT64_C(1000000000000000)},
+    };
+    return format(bytes_per_s, units, GPUSIM_ARRAY_SIZE(units), buf, buflen);
+}

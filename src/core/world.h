@@ -1,0 +1,53 @@
+/*
+ * core/world.h -- the definition of a world, shared by the core modules. Internal.
+ *
+ * A world is a single-threaded discrete-event simulation (docs/architecture.md, "Time and
+ * determinism"). It owns, and frees with itself:
+ *   - an arena, the allocation context of everything below and of every module built on the world;
+ *   - the virtual clock and the event queue;
+ *   - the statistics registry;
+ *   - the master seed, from which every random stream is derived by name.
+ *
+ * The world struct itself lives in its own arena, so that destroying the arena is the last step of
+ * gpusim_world_free().
+ */
+#ifndef GPUSIM_CORE_WORLD_H
+#define GPUSIM_CORE_WORLD_H
+
+#include "gpusim.h"
+#include "core/alloc.h"
+#include "core/event.h"
+#include "core/stats.h"
+
+/* Statistics the core publishes; raw values live in hot structures and are copied on query. */
+typedef struct gpusim__core_stats {
+    gpusim_stat_t *events_run;       /* sim.events.run */
+    gpusim_stat_t *events_scheduled; /* sim.events.scheduled */
+    gpusim_stat_t *events_cancelled; /* sim.events.cancelled */
+    gpusim_stat_t *events_pending;   /* sim.events.pending (gauge, peak) */
+    gpusim_stat_t *now;              /* sim.now (gauge, ns) */
+    gpusim_stat_t *alloc_bytes;      /* alloc.bytes (gauge, peak) */
+    gpusim_stat_t *alloc_count;      /* alloc.allocations */
+    gpusim_stat_t *alloc_failures;   /* alloc.failures */
+} gpusim__core_stats;
+
+struct gpusim_world_s {
+    gpusim__arena arena;          /* Allocation context; the world struct is its first block. */
+    gpusim_time_t now;            /* Virtual clock, ns. Never decreases. */
+    gpusim__queue queue;          /* Pending events. */
+    uint64_t events_run;          /* Callbacks run since creation. */
+    bool running;                 /* Inside gpusim_world_run*(): reentry is refused. */
+    bool stop_requested;          /* gpusim_world_stop() was called during this run. */
+    uint64_t seed;                /* Master seed. */
+    gpusim__stats stats;          /* Registry of named statistics. */
+    gpusim__core_stats core;      /* The core's own statistics. */
+    gpusim_log_level_t log_level; /* Messages above this level are dropped before formatting. */
+    gpusim_log_cb log_cb;         /* Sink; NULL = stderr. */
+    void *log_ud;                 /* Passed to log_cb. */
+    void *data;                   /* User pointer. */
+};
+
+/* Copies the core's raw counters into its statistics; called before any statistics query. */
+void gpusim__world_publish(gpusim_world_t *w);
+
+#endif /* GPUSIM_CORE_WORLD_H */
