@@ -22,12 +22,12 @@
 
 typedef struct demo {
     gpusim_world_t *w;
-    gpusim_rng_t arrivals;  /* Stream "demo.arrivals". */
-    gpusim_rng_t service;   /* Stream "demo.service". */
-    gpusim_event_t submit;  /* Next job submission. */
-    gpusim_event_t finish;  /* Completion of the running job. */
-    double mean_gap_ns;     /* Mean inter-arrival time. */
-    double mean_service_ns; /* Mean service time. */
+    gpusim_rng_t arrivals;         /* Stream "demo.arrivals". */
+    gpusim_rng_t service;          /* Stream "demo.service". */
+    gpusim_event_t submit;         /* Next job submission. */
+    gpusim_event_t finish;         /* Completion of the running job. */
+    double mean_gap_ns;            /* Mean inter-arrival time. */
+    double mean_service_ns;        /* Mean service time. */
     gpusim_time_t fifo[QUEUE_MAX]; /* Submission times of waiting jobs (ring). */
     size_t head, len;
     bool busy;
@@ -93,8 +93,8 @@ static int setup(demo_t *d)
         {"demo.engine.busy", GPUSIM_STAT_COUNTER, "ns", &d->busy_ns},
     };
     for (size_t i = 0; i < sizeof(stats) / sizeof(stats[0]); i++) {
-        int rc = gpusim_stat_register(d->w, stats[i].name, stats[i].kind, stats[i].unit,
-                                      stats[i].slot);
+        int rc =
+            gpusim_stat_register(d->w, stats[i].name, stats[i].kind, stats[i].unit, stats[i].slot);
         if (rc != 0)
             return rc;
     }
@@ -120,8 +120,8 @@ static void print_stats(gpusim_world_t *w)
 {
     gpusim_stats_iter_t it;
     gpusim_stat_info_t s;
-    char a[GPUSIM_UNITS_BUFSZ], b[GPUSIM_UNITS_BUFSZ], c[GPUSIM_UNITS_BUFSZ],
-        e[GPUSIM_UNITS_BUFSZ], f[GPUSIM_UNITS_BUFSZ];
+    char a[GPUSIM_UNITS_BUFSZ], b[GPUSIM_UNITS_BUFSZ], c[GPUSIM_UNITS_BUFSZ], e[GPUSIM_UNITS_BUFSZ],
+        f[GPUSIM_UNITS_BUFSZ];
     printf("%-24s %-9s %s\n", "statistic", "kind", "value");
     gpusim_stats_iter_init(&it, w, NULL);
     while (gpusim_stats_iter_next(&it, &s)) {
@@ -141,8 +141,8 @@ static void print_stats(gpusim_world_t *w)
             print_value(s.unit, s.p99, c, sizeof(c));
             print_value(s.unit, s.p999, e, sizeof(e));
             print_value(s.unit, s.max, f, sizeof(f));
-            printf("%-24s %-9s n=%llu mean=%s p50=%s p99=%s p99.9=%s max=%s\n", s.name,
-                   "histogram", (unsigned long long)s.count, a, b, c, e, f);
+            printf("%-24s %-9s n=%llu mean=%s p50=%s p99=%s p99.9=%s max=%s\n", s.name, "histogram",
+                   (unsigned long long)s.count, a, b, c, e, f);
             break;
         }
     }

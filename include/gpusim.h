@@ -1,10 +1,10 @@
 /*
  * gpusim.h -- the public API of libgpusim. Include this header and nothing else.
  *
- * gpusim emulates a GPU (page tables, TLBs, command processor, DMA) that mirrors a simulated process
- * address space through a software MMU-notifier shim, so that the strategies a driver can use to keep
- * the GPU's view of user memory valid can be compared on identical work. Everything runs in one
- * deterministic discrete-event simulation per world, in virtual nanoseconds.
+ * gpusim emulates a GPU (page tables, TLBs, command processor, DMA) that mirrors a simulated
+ * process address space through a software MMU-notifier shim, so that the strategies a driver can
+ * use to keep the GPU's view of user memory valid can be compared on identical work. Everything
+ * runs in one deterministic discrete-event simulation per world, in virtual nanoseconds.
  *
  * The API is split into parts under gpusim/ for readability; they are not meant to be included on
  * their own. Conventions that hold for every part:
@@ -14,8 +14,8 @@
  *   - Errors: functions that can fail return 0 (or a non-negative count where documented) on
  *     success and a negative GPUSIM_E* code on failure; gpusim_strerror() describes a code. Nothing
  *     uses errno. A failing call leaves its object as it was before the call.
- *   - Ownership: long-lived objects are opaque, created with gpusim_<object>_new() and released with
- *     gpusim_<object>_free(). Hot-path requests (events, RNG streams) are caller-allocated structs
+ *   - Ownership: long-lived objects are opaque, created with gpusim_<object>_new() and released
+ * with gpusim_<object>_free(). Hot-path requests (events, RNG streams) are caller-allocated structs
  *     whose private fields the caller must not touch; the caller owns their memory.
  *   - Threads: a world and everything in it belongs to one thread at a time. Different worlds may
  *     run concurrently on different threads; they share nothing.

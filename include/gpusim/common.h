@@ -23,7 +23,9 @@
 #endif
 
 #ifdef __cplusplus
+/** Opens a block of C declarations (extern "C" under C++). */
 #define GPUSIM_BEGIN_DECLS extern "C" {
+/** Closes a block opened by GPUSIM_BEGIN_DECLS. */
 #define GPUSIM_END_DECLS   }
 #else
 /** Opens a block of C declarations (extern "C" under C++). */
@@ -49,7 +51,7 @@ typedef uint64_t gpusim_time_t;
 /** Nanoseconds per millisecond. */
 #define GPUSIM_NS_PER_MS UINT64_C(1000000)
 /** Nanoseconds per second. */
-#define GPUSIM_NS_PER_S UINT64_C(1000000000)
+#define GPUSIM_NS_PER_S  UINT64_C(1000000000)
 
 /** A simulated world: virtual clock, event queue, RNG, statistics and allocator arena. Opaque. */
 typedef struct gpusim_world_s gpusim_world_t;

@@ -2,8 +2,9 @@
  * gpusim/rng.h -- deterministic, keyed random streams. Part of <gpusim.h>.
  *
  * Every actor in a world draws from its own stream. A stream is derived from (world seed, stream
- * name) or from (parent stream, key) by hashing, never by drawing from a shared generator, so adding
- * an actor, or creating actors in another order, leaves every other actor's numbers unchanged.
+ * name) or from (parent stream, key) by hashing, never by drawing from a shared generator, so
+ * adding an actor, or creating actors in another order, leaves every other actor's numbers
+ * unchanged.
  *
  * The generator is xoshiro256** (Blackman and Vigna, "Scrambled linear pseudorandom number
  * generators", ACM TOMS 2021): 256 bits of state, period 2^256 - 1, passes BigCrush, about 1 ns per
@@ -55,8 +56,8 @@ GPUSIM_EXTERN double gpusim_rng_double(gpusim_rng_t *rng);
 
 /**
  * Returns an exponentially distributed value with the given mean (> 0), e.g. Poisson
- * inter-arrival times. Returns 0 when mean is not positive. Bit-identical on every IEEE-754 machine:
- * the logarithm is gpusim's own, not libm's.
+ * inter-arrival times. Returns 0 when mean is not positive. Bit-identical on every IEEE-754
+ * machine: the logarithm is gpusim's own, not libm's.
  */
 GPUSIM_EXTERN double gpusim_rng_exponential(gpusim_rng_t *rng, double mean);
 

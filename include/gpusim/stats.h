@@ -71,9 +71,8 @@ typedef struct gpusim_stat_info_s {
  * GPUSIM_EEXIST (the name exists with another kind or unit, or conflicts with a subtree),
  * GPUSIM_ENOMEM.
  */
-GPUSIM_EXTERN int gpusim_stat_register(gpusim_world_t *w, const char *name,
-                                       gpusim_stat_kind_t kind, const char *unit,
-                                       gpusim_stat_t **out);
+GPUSIM_EXTERN int gpusim_stat_register(gpusim_world_t *w, const char *name, gpusim_stat_kind_t kind,
+                                       const char *unit, gpusim_stat_t **out);
 
 /** Adds `n` to a counter. Returns 0, or GPUSIM_EINVAL if `s` is NULL or not a counter. */
 GPUSIM_EXTERN int gpusim_stat_add(gpusim_stat_t *s, uint64_t n);

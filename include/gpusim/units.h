@@ -3,15 +3,15 @@
  *
  * Scenario files and the CLI write quantities with units; these functions are the only place that
  * interprets them, so every input accepts the same spellings and rejects junk with the same
- * messages. Numbers are decimal with an optional fraction ("1.5ms"); no sign, no exponent. Units are
- * case-insensitive and may be separated from the number by spaces. Results are exact integers: a
- * value that is not a whole number of the base unit ("0.3B") is an error, never rounded.
+ * messages. Numbers are decimal with an optional fraction ("1.5ms"); no sign, no exponent. Units
+ * are case-insensitive and may be separated from the number by spaces. Results are exact integers:
+ * a value that is not a whole number of the base unit ("0.3B") is an error, never rounded.
  *
  *   sizes (bytes):      B; KiB MiB GiB TiB PiB = 2^10..2^50; K M G T P = the same binary multiples
- *                       (memory sizes, as fio and the kernel write them); KB MB GB TB PB = 10^3..10^15.
- *                       A bare number is bytes.
- *   durations (ns):     ns; us (also µs); ms; s; min; h; d. A unit is required except for "0".
- *   rates (bytes/s):    a size unit followed by "/s" ("55GB/s", "12GiB/s", "100MB/s"). Must be > 0.
+ *                       (memory sizes, as fio and the kernel write them); KB MB GB TB PB =
+ * 10^3..10^15. A bare number is bytes. durations (ns):     ns; us (also µs); ms; s; min; h; d. A
+ * unit is required except for "0". rates (bytes/s):    a size unit followed by "/s" ("55GB/s",
+ * "12GiB/s", "100MB/s"). Must be > 0.
  *
  * Every parser takes an optional message buffer: on error it receives one line naming the input and
  * what is wrong, e.g.  invalid size '12XB': unknown unit 'XB'.

@@ -121,11 +121,11 @@ typedef void (*gpusim_event_cb)(gpusim_world_t *w, gpusim_event_t *ev);
 struct gpusim_event_s {
     void *data; /**< User slot, set by gpusim_event_init(); gpusim never dereferences it. */
     /* Private: maintained by the world. */
-    gpusim_event_cb cb_;     /**< Callback. */
-    gpusim_world_t *world_;  /**< World it is pending in, or NULL. */
-    gpusim_time_t when_;     /**< Time it is (or was last) scheduled for. */
-    uint32_t index_;         /**< Position in the queue; UINT32_MAX when not pending. */
-    uint32_t reserved_;      /**< Zero. */
+    gpusim_event_cb cb_;    /**< Callback. */
+    gpusim_world_t *world_; /**< World it is pending in, or NULL. */
+    gpusim_time_t when_;    /**< Time it is (or was last) scheduled for. */
+    uint32_t index_;        /**< Position in the queue; UINT32_MAX when not pending. */
+    uint32_t reserved_;     /**< Zero. */
 };
 
 /** Initialises an event that is not pending. `cb` must not be NULL. */

@@ -1,18 +1,19 @@
 /*
- * core/alloc.h -- the allocator facade: every byte the simulator allocates goes through here. Internal.
+ * core/alloc.h -- the allocator facade: every byte the simulator allocates goes through here.
+ * Internal.
  *
- * A gpusim__arena is the allocation context of one world. With the jemalloc backend it owns a private
- * jemalloc arena (arenas.create; mallocx/sdallocx with that arena and no thread cache), destroyed as a
- * whole when the world is freed; with the libc backend it is malloc/free. Either way the arena keeps
- * exact accounts of live bytes and allocations, so "bytes in use" is the same figure under both
- * backends and a leak shows up as a non-zero balance at teardown.
+ * A gpusim__arena is the allocation context of one world. With the jemalloc backend it owns a
+ * private jemalloc arena (arenas.create; mallocx/sdallocx with that arena and no thread cache),
+ * destroyed as a whole when the world is freed; with the libc backend it is malloc/free. Either way
+ * the arena keeps exact accounts of live bytes and allocations, so "bytes in use" is the same
+ * figure under both backends and a leak shows up as a non-zero balance at teardown.
  *
- * Callers pass the size of a block when they free or resize it (as Lua's allocator does). That makes
- * the accounting exact and lets jemalloc use sized deallocation.
+ * Callers pass the size of a block when they free or resize it (as Lua's allocator does). That
+ * makes the accounting exact and lets jemalloc use sized deallocation.
  *
  * Failure injection (tests only): gpusim__alloc_fail_nth(n) makes the n-th allocation from now on,
- * on this thread, fail as if memory were exhausted. Creating an arena counts as an allocation. Every
- * constructor must turn that into GPUSIM_ENOMEM and leave nothing allocated.
+ * on this thread, fail as if memory were exhausted. Creating an arena counts as an allocation.
+ * Every constructor must turn that into GPUSIM_ENOMEM and leave nothing allocated.
  */
 #ifndef GPUSIM_CORE_ALLOC_H
 #define GPUSIM_CORE_ALLOC_H
@@ -35,8 +36,8 @@ typedef struct gpusim__arena {
 int gpusim__arena_init(gpusim__arena *h);
 
 /*
- * Releases the arena. With jemalloc, the jemalloc arena and anything still in it is destroyed; the live-byte
- * balance is not reset, so a leak remains visible in gpusim__alloc_outstanding().
+ * Releases the arena. With jemalloc, the jemalloc arena and anything still in it is destroyed; the
+ * live-byte balance is not reset, so a leak remains visible in gpusim__alloc_outstanding().
  */
 void gpusim__arena_destroy(gpusim__arena *h);
 
@@ -52,7 +53,8 @@ void *gpusim__arena_zalloc(gpusim__arena *h, size_t size);
  */
 void *gpusim__arena_realloc(gpusim__arena *h, void *p, size_t old_size, size_t new_size);
 
-/* Frees a block of `size` bytes, the size it was allocated (or last resized) with. NULL is ignored. */
+/* Frees a block of `size` bytes, the size it was allocated (or last resized) with. NULL is ignored.
+ */
 void gpusim__arena_free(gpusim__arena *h, void *p, size_t size);
 
 /*

@@ -17,9 +17,9 @@
 #include <stddef.h>
 
 #if defined(__GNUC__) || defined(__clang__)
-#define GPUSIM_LIKELY(x)   __builtin_expect(!!(x), 1)
-#define GPUSIM_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define GPUSIM_NOINLINE    __attribute__((noinline))
+#define GPUSIM_LIKELY(x)    __builtin_expect(!!(x), 1)
+#define GPUSIM_UNLIKELY(x)  __builtin_expect(!!(x), 0)
+#define GPUSIM_NOINLINE     __attribute__((noinline))
 #define GPUSIM_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define GPUSIM_LIKELY(x)   (x)
@@ -39,7 +39,8 @@
 #endif
 
 /** Recovers a pointer to the enclosing struct from a pointer to one of its members. */
-#define gpusim_container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+#define gpusim_container_of(ptr, type, member)                                                     \
+    ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 /** Number of elements of an array (not a pointer). */
 #define GPUSIM_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -9,7 +9,8 @@
 #include "gpusim.h"
 
 #ifdef __linux__
-#define CHECK_ERRNO(name, value, msg) _Static_assert((value) == -(name), "GPUSIM_" #name " != -" #name);
+#define CHECK_ERRNO(name, value, msg)                                                              \
+    _Static_assert((value) == -(name), "GPUSIM_" #name " != -" #name);
 GPUSIM_ERRNO_MAP_POSIX(CHECK_ERRNO)
 #undef CHECK_ERRNO
 #endif
@@ -19,7 +20,7 @@ const char *gpusim_strerror(int err)
     switch (err) {
     case 0:
         return "success";
-#define GPUSIM__STRERROR(name, value, msg)                                                          \
+#define GPUSIM__STRERROR(name, value, msg)                                                         \
     case (value):                                                                                  \
         return msg;
         GPUSIM_ERRNO_MAP(GPUSIM__STRERROR)
@@ -34,7 +35,7 @@ const char *gpusim_err_name(int err)
     switch (err) {
     case 0:
         return "OK";
-#define GPUSIM__ERR_NAME(name, value, msg)                                                          \
+#define GPUSIM__ERR_NAME(name, value, msg)                                                         \
     case (value):                                                                                  \
         return #name;
         GPUSIM_ERRNO_MAP(GPUSIM__ERR_NAME)

@@ -14,7 +14,7 @@
 #include "core/log.h"
 #include "core/world.h"
 
-#define ARITY 4
+#define ARITY            4
 #define DEFAULT_CAPACITY 1024
 
 /* ------------------------------------------------------------------------------------------- */
@@ -240,8 +240,7 @@ uint64_t gpusim_world_events_run(const gpusim_world_t *w)
  * Runs events with time <= limit, at most max_events of them. Returns the number run; sets
  * *stopped if gpusim_world_stop() ended the run. The caller has checked reentrancy.
  */
-static uint64_t dispatch(gpusim_world_t *w, gpusim_time_t limit, uint64_t max_events,
-                         bool *stopped)
+static uint64_t dispatch(gpusim_world_t *w, gpusim_time_t limit, uint64_t max_events, bool *stopped)
 {
     gpusim__queue *q = &w->queue;
     uint64_t ran = 0;

@@ -1,11 +1,11 @@
 /*
  * core/event.h -- the event queue of a world: a 4-ary min-heap of caller-owned events. Internal.
  *
- * Layout: an array of entries {when, seq, ev}. The ordering key (when, seq) is copied into the entry
- * so that sifting compares keys in one cache-friendly array without touching event memory; the
- * event keeps its array position in ev->index_ so that cancel and reschedule are O(log n) without a
- * search. A 4-ary heap is half as deep as a binary one and its four children share a cache line or
- * two, which is what makes schedule + dispatch cost tens of nanoseconds.
+ * Layout: an array of entries {when, seq, ev}. The ordering key (when, seq) is copied into the
+ * entry so that sifting compares keys in one cache-friendly array without touching event memory;
+ * the event keeps its array position in ev->index_ so that cancel and reschedule are O(log n)
+ * without a search. A 4-ary heap is half as deep as a binary one and its four children share a
+ * cache line or two, which is what makes schedule + dispatch cost tens of nanoseconds.
  *
  *             [0]
  *      [1]  [2]  [3]  [4]          children of i: 4i+1 .. 4i+4;  parent of i: (i-1)/4
@@ -32,9 +32,9 @@
 #define GPUSIM__NOT_QUEUED UINT32_MAX
 
 typedef struct gpusim__qent {
-    gpusim_time_t when;  /* Copy of ev->when_: the primary key. */
-    uint64_t seq;        /* Insertion sequence: the tie-breaker. */
-    gpusim_event_t *ev;  /* The event. */
+    gpusim_time_t when; /* Copy of ev->when_: the primary key. */
+    uint64_t seq;       /* Insertion sequence: the tie-breaker. */
+    gpusim_event_t *ev; /* The event. */
 } gpusim__qent;
 
 typedef struct gpusim__queue {

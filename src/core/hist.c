@@ -23,8 +23,8 @@ static inline void locate(uint64_t v, unsigned *chunk, unsigned *sub)
         *sub = (unsigned)v;
         return;
     }
-    int m = msb(v);     /* m >= K */
-    int shift = m - K;  /* bucket width is 2^shift */
+    int m = msb(v);    /* m >= K */
+    int shift = m - K; /* bucket width is 2^shift */
     *chunk = (unsigned)(shift + 1);
     *sub = (unsigned)((v >> shift) - GPUSIM__HIST_SUB);
 }

@@ -27,11 +27,12 @@
 #define GPUSIM__HIST_CHUNKS   (64 - GPUSIM__HIST_SUB_BITS + 1)
 
 typedef struct gpusim__hist {
-    uint64_t count;    /* Samples recorded. */
-    uint64_t bucketed; /* Samples that found a bucket (== count unless a chunk allocation failed). */
-    uint64_t sum;      /* Sum of samples, saturating. */
-    uint64_t min;      /* Smallest sample; UINT64_MAX when empty. */
-    uint64_t max;      /* Largest sample; 0 when empty. */
+    uint64_t count; /* Samples recorded. */
+    uint64_t
+        bucketed; /* Samples that found a bucket (== count unless a chunk allocation failed). */
+    uint64_t sum; /* Sum of samples, saturating. */
+    uint64_t min; /* Smallest sample; UINT64_MAX when empty. */
+    uint64_t max; /* Largest sample; 0 when empty. */
     uint64_t *chunks[GPUSIM__HIST_CHUNKS]; /* Bucket counts, GPUSIM__HIST_SUB per chunk, or NULL. */
 } gpusim__hist;
 

@@ -21,7 +21,7 @@
 
 #define GPUSIM_LOG(w, level, subsystem, ...)                                                       \
     do {                                                                                           \
-        if ((level) <= GPUSIM__LOG_MAX && GPUSIM_UNLIKELY((level) <= (w)->log_level))            \
+        if ((level) <= GPUSIM__LOG_MAX && GPUSIM_UNLIKELY((level) <= (w)->log_level))              \
             gpusim__log((w), (level), (subsystem), __VA_ARGS__);                                   \
     } while (0)
 

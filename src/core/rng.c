@@ -7,7 +7,8 @@
  * the xoshiro state is always valid.
  *
  * Floating point: the library is compiled with -ffp-contract=off, and gpusim__ln uses only +, -, *
- * and /, which IEEE-754 rounds correctly, so every variate is the same bit pattern on every machine.
+ * and /, which IEEE-754 rounds correctly, so every variate is the same bit pattern on every
+ * machine.
  */
 #include <string.h>
 

@@ -126,14 +126,16 @@ int gpusim_stat_register(gpusim_world_t *w, const char *name, gpusim_stat_kind_t
     if (conflicts(st, name, len, pos))
         return GPUSIM_EEXIST;
 
-    /* Make room first so that no failure can leave a half-registered statistic behind. */
-    int rc = gpusim__arena_grow(&w->arena, (void **)&st->sorted, &st->cap, st->n + 1,
-                                sizeof(*st->sorted));
-    if (rc != 0)
-        return rc;
+    /* Allocate, then make room: if either fails nothing has changed, not even capacity. */
     gpusim_stat_t *s = gpusim__arena_zalloc(&w->arena, sizeof(*s) + len + 1);
     if (s == NULL)
         return GPUSIM_ENOMEM;
+    int rc = gpusim__arena_grow(&w->arena, (void **)&st->sorted, &st->cap, st->n + 1,
+                                sizeof(*st->sorted));
+    if (rc != 0) {
+        gpusim__arena_free(&w->arena, s, sizeof(*s) + len + 1);
+        return rc;
+    }
     s->kind = kind;
     s->arena = &w->arena;
     strcpy(s->unit, unit);

@@ -23,15 +23,15 @@ struct gpusim_stat_s {
     char unit[GPUSIM_STAT_UNIT_MAX + 1];
     gpusim__arena *arena; /* The world's arena (histogram chunks are allocated on record). */
     union {
-        uint64_t count;  /* Counter. */
+        uint64_t count; /* Counter. */
         struct {
             int64_t value;
             int64_t peak;
-        } gauge;         /* Gauge. */
+        } gauge;           /* Gauge. */
         gpusim__hist hist; /* Histogram. */
     } u;
     size_t name_len;
-    char name[];         /* NUL-terminated. */
+    char name[]; /* NUL-terminated. */
 };
 
 typedef struct gpusim__stats {

@@ -17,16 +17,27 @@ typedef struct unit_def {
     uint64_t mult;    /* Base units (bytes or ns) per unit. */
 } unit_def;
 
-#define KI (UINT64_C(1) << 10)
+#define KIB (UINT64_C(1) << 10)
+#define MIB (UINT64_C(1) << 20)
+#define GIB (UINT64_C(1) << 30)
+#define TIB (UINT64_C(1) << 40)
+#define PIB (UINT64_C(1) << 50)
+#define EIB (UINT64_C(1) << 60)
 
 static const unit_def size_units[] = {
     {"b", 1},
-    {"k", KI},           {"kib", KI},
-    {"m", KI * KI},      {"mib", KI * KI},
-    {"g", KI * KI * KI}, {"gib", KI * KI * KI},
-    {"t", KI * KI * KI * KI},      {"tib", KI * KI * KI * KI},
-    {"p", KI * KI * KI * KI * KI}, {"pib", KI * KI * KI * KI * KI},
-    {"e", KI * KI * KI * KI * KI * KI}, {"eib", KI * KI * KI * KI * KI * KI},
+    {"k", KIB},
+    {"kib", KIB},
+    {"m", MIB},
+    {"mib", MIB},
+    {"g", GIB},
+    {"gib", GIB},
+    {"t", TIB},
+    {"tib", TIB},
+    {"p", PIB},
+    {"pib", PIB},
+    {"e", EIB},
+    {"eib", EIB},
     {"kb", UINT64_C(1000)},
     {"mb", UINT64_C(1000000)},
     {"gb", UINT64_C(1000000000)},
@@ -47,7 +58,7 @@ static const unit_def duration_units[] = {
     {"d", 86400 * GPUSIM_NS_PER_S},
 };
 
-#define SIZE_UNITS_HELP "B, K/KiB, M/MiB, G/GiB, T/TiB, P/PiB, E/EiB, KB, MB, GB, TB, PB, EB"
+#define SIZE_UNITS_HELP     "B, K/KiB, M/MiB, G/GiB, T/TiB, P/PiB, E/EiB, KB, MB, GB, TB, PB, EB"
 #define DURATION_UNITS_HELP "ns, us, ms, s, min, h, d"
 
 /* ------------------------------------------------------------------------------------------- */
@@ -331,8 +342,12 @@ static int format(uint64_t v, const fmt_unit *units, size_t n, char *buf, size_t
 int gpusim_size_format(uint64_t bytes, char *buf, size_t buflen)
 {
     static const fmt_unit units[] = {
-        {"B", 1}, {"KiB", KI}, {"MiB", KI * KI}, {"GiB", KI * KI * KI},
-        {"TiB", KI * KI * KI * KI}, {"PiB", KI * KI * KI * KI * KI},
+        {"B", 1},
+        {"KiB", KIB},
+        {"MiB", MIB},
+        {"GiB", GIB},
+        {"TiB", TIB},
+        {"PiB", PIB},
     };
     return format(bytes, units, GPUSIM_ARRAY_SIZE(units), buf, buflen);
 }
