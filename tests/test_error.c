@@ -231,21 +231,21 @@ static void test_never_null_over_a_range(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table_is_union_of_ranges),
-        cmocka_unit_test(test_every_entry_negative),
-        cmocka_unit_test(test_every_entry_has_its_name),
-        cmocka_unit_test(test_every_entry_has_its_message),
-        cmocka_unit_test(test_every_message_is_lower_case_text),
-        cmocka_unit_test(test_values_distinct),
-        cmocka_unit_test(test_names_distinct),
-        cmocka_unit_test(test_enum_constants_match_table),
-        cmocka_unit_test(test_enum_constants_pinned),
-        cmocka_unit_test(test_posix_range_above_minus_3000),
-        cmocka_unit_test(test_sim_range_at_or_below_minus_3000),
-        cmocka_unit_test(test_posix_range_is_negated_linux_errno),
-        cmocka_unit_test(test_zero_is_success),
-        cmocka_unit_test(test_values_outside_table_are_unknown),
-        cmocka_unit_test(test_never_null_over_a_range),
+        GPUSIM_TEST(test_table_is_union_of_ranges),
+        GPUSIM_TEST(test_every_entry_negative),
+        GPUSIM_TEST(test_every_entry_has_its_name),
+        GPUSIM_TEST(test_every_entry_has_its_message),
+        GPUSIM_TEST(test_every_message_is_lower_case_text),
+        GPUSIM_TEST(test_values_distinct),
+        GPUSIM_TEST(test_names_distinct),
+        GPUSIM_TEST(test_enum_constants_match_table),
+        GPUSIM_TEST(test_enum_constants_pinned),
+        GPUSIM_TEST(test_posix_range_above_minus_3000),
+        GPUSIM_TEST(test_sim_range_at_or_below_minus_3000),
+        GPUSIM_TEST(test_posix_range_is_negated_linux_errno),
+        GPUSIM_TEST(test_zero_is_success),
+        GPUSIM_TEST(test_values_outside_table_are_unknown),
+        GPUSIM_TEST(test_never_null_over_a_range),
     };
     return cmocka_run_group_tests_name("error", tests, NULL, NULL);
 }

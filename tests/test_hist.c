@@ -472,13 +472,20 @@ static void test_rank_edge_cases(void **state)
     assert_int_equal(gpusim__hist_rank(0.5, UINT64_MAX), UINT64_C(1) << 63);
 }
 
-/* ceil(1 * n) is n for every n; the largest counts must not overflow the conversion. */
-static void test_rank_q1_is_n_for_huge_n(void **state)
+/* ceil(1 * n) is n, also for a count that a double cannot represent exactly. */
+static void test_rank_q1_is_n_for_n_above_2_pow_53(void **state)
 {
     (void)state;
-    const uint64_t big = (UINT64_C(1) << 53) + 1; /* not representable as a double */
-    assert_int_equal(gpusim__hist_rank(1.0, big), big);
+    const uint64_t n = (UINT64_C(1) << 53) + 1; /* (double)n rounds to 2^53 */
+    assert_int_equal(gpusim__hist_rank(1.0, n), n);
+}
+
+/* ceil(1 * n) is n for the largest count; q * (double)n is 2^64, which does not fit in uint64_t. */
+static void test_rank_q1_is_n_for_uint64_max(void **state)
+{
+    (void)state;
     assert_int_equal(gpusim__hist_rank(1.0, UINT64_MAX), UINT64_MAX);
+    assert_int_equal(gpusim__hist_rank(1.0, UINT64_MAX - 1000), UINT64_MAX - 1000);
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -629,25 +636,26 @@ static void test_stats_quantile_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_quantiles_uniform),
-        cmocka_unit_test(test_quantiles_exponential),
-        cmocka_unit_test(test_quantiles_log_uniform),
-        cmocka_unit_test(test_quantiles_small_integers),
-        cmocka_unit_test(test_quantiles_below_256_are_exact),
-        cmocka_unit_test(test_quantiles_constant),
-        cmocka_unit_test(test_quantiles_two_points),
-        cmocka_unit_test(test_quantile_extremes_are_exact),
-        cmocka_unit_test(test_sum_saturates),
-        cmocka_unit_test(test_public_stats_match_exact),
-        cmocka_unit_test(test_empty_histogram_is_all_zero),
-        cmocka_unit_test(test_boundary_values_record_and_check),
-        cmocka_unit_test(test_boundary_values_unclamped_median),
-        cmocka_unit_test(test_rank_edge_cases),
-        cmocka_unit_test(test_rank_q1_is_n_for_huge_n),
-        cmocka_unit_test(test_chunk_allocation_failure),
-        cmocka_unit_test(test_chunk_allocation_failure_first_sample),
-        cmocka_unit_test(test_chunk_allocation_failure_public),
-        cmocka_unit_test(test_stats_quantile_errors),
+        GPUSIM_TEST(test_quantiles_uniform),
+        GPUSIM_TEST(test_quantiles_exponential),
+        GPUSIM_TEST(test_quantiles_log_uniform),
+        GPUSIM_TEST(test_quantiles_small_integers),
+        GPUSIM_TEST(test_quantiles_below_256_are_exact),
+        GPUSIM_TEST(test_quantiles_constant),
+        GPUSIM_TEST(test_quantiles_two_points),
+        GPUSIM_TEST(test_quantile_extremes_are_exact),
+        GPUSIM_TEST(test_sum_saturates),
+        GPUSIM_TEST(test_public_stats_match_exact),
+        GPUSIM_TEST(test_empty_histogram_is_all_zero),
+        GPUSIM_TEST(test_boundary_values_record_and_check),
+        GPUSIM_TEST(test_boundary_values_unclamped_median),
+        GPUSIM_TEST(test_rank_edge_cases),
+        GPUSIM_TEST(test_rank_q1_is_n_for_n_above_2_pow_53),
+        GPUSIM_TEST(test_rank_q1_is_n_for_uint64_max),
+        GPUSIM_TEST(test_chunk_allocation_failure),
+        GPUSIM_TEST(test_chunk_allocation_failure_first_sample),
+        GPUSIM_TEST(test_chunk_allocation_failure_public),
+        GPUSIM_TEST(test_stats_quantile_errors),
     };
     return cmocka_run_group_tests_name("hist", tests, NULL, NULL);
 }

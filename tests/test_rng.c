@@ -527,10 +527,10 @@ static void test_exponential_mean_and_variance(void **state)
         fail_msg("variance %.1f is not within 3%% of %.1f", var, want * want);
 }
 
-static void test_exponential_nonpositive_or_nan_mean_returns_zero(void **state)
+static void test_exponential_rejects_nonfinite_or_nonpositive_mean(void **state)
 {
     (void)state;
-    static const double bad[] = {0.0, -0.0, -1.0, -1000.0, -INFINITY};
+    static const double bad[] = {0.0, -0.0, -1.0, -1000.0, -INFINITY, INFINITY};
     gpusim_rng_t r;
     gpusim_rng_seed(&r, 778, 0);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -659,34 +659,34 @@ static void test_ln_known_bit_patterns(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_next_known_answers_from_1234),
-        cmocka_unit_test(test_inline_next_matches_public_next),
-        cmocka_unit_test(test_seed_known_answer_0_0),
-        cmocka_unit_test(test_split_known_answer),
-        cmocka_unit_test(test_key_known_answers),
-        cmocka_unit_test(test_same_seed_and_key_give_identical_sequences),
-        cmocka_unit_test(test_different_key_or_seed_give_different_sequences),
-        cmocka_unit_test(test_world_stream_independent_of_other_streams),
-        cmocka_unit_test(test_world_rng_rejects_null),
-        cmocka_unit_test(test_split_does_not_modify_parent),
-        cmocka_unit_test(test_split_same_key_gives_same_child),
-        cmocka_unit_test(test_split_different_keys_give_different_children),
-        cmocka_unit_test(test_split_child_differs_from_parent),
-        cmocka_unit_test(test_split_child_may_alias_parent),
-        cmocka_unit_test(test_key_deterministic_and_null_is_empty),
-        cmocka_unit_test(test_key_no_collisions_over_10000_names),
-        cmocka_unit_test(test_below_degenerate_bounds_return_zero),
-        cmocka_unit_test(test_below_results_less_than_bound),
-        cmocka_unit_test(test_below_uniform_chi_square),
-        cmocka_unit_test(test_below_not_modulo_biased),
-        cmocka_unit_test(test_double_in_unit_interval_with_mean_half),
-        cmocka_unit_test(test_double_is_top_53_bits_scaled),
-        cmocka_unit_test(test_exponential_mean_and_variance),
-        cmocka_unit_test(test_exponential_nonpositive_or_nan_mean_returns_zero),
-        cmocka_unit_test(test_exponential_checksum_matches_python_model),
-        cmocka_unit_test(test_ln_matches_libm_on_random_values),
-        cmocka_unit_test(test_ln_edge_values),
-        cmocka_unit_test(test_ln_known_bit_patterns),
+        GPUSIM_TEST(test_next_known_answers_from_1234),
+        GPUSIM_TEST(test_inline_next_matches_public_next),
+        GPUSIM_TEST(test_seed_known_answer_0_0),
+        GPUSIM_TEST(test_split_known_answer),
+        GPUSIM_TEST(test_key_known_answers),
+        GPUSIM_TEST(test_same_seed_and_key_give_identical_sequences),
+        GPUSIM_TEST(test_different_key_or_seed_give_different_sequences),
+        GPUSIM_TEST(test_world_stream_independent_of_other_streams),
+        GPUSIM_TEST(test_world_rng_rejects_null),
+        GPUSIM_TEST(test_split_does_not_modify_parent),
+        GPUSIM_TEST(test_split_same_key_gives_same_child),
+        GPUSIM_TEST(test_split_different_keys_give_different_children),
+        GPUSIM_TEST(test_split_child_differs_from_parent),
+        GPUSIM_TEST(test_split_child_may_alias_parent),
+        GPUSIM_TEST(test_key_deterministic_and_null_is_empty),
+        GPUSIM_TEST(test_key_no_collisions_over_10000_names),
+        GPUSIM_TEST(test_below_degenerate_bounds_return_zero),
+        GPUSIM_TEST(test_below_results_less_than_bound),
+        GPUSIM_TEST(test_below_uniform_chi_square),
+        GPUSIM_TEST(test_below_not_modulo_biased),
+        GPUSIM_TEST(test_double_in_unit_interval_with_mean_half),
+        GPUSIM_TEST(test_double_is_top_53_bits_scaled),
+        GPUSIM_TEST(test_exponential_mean_and_variance),
+        GPUSIM_TEST(test_exponential_rejects_nonfinite_or_nonpositive_mean),
+        GPUSIM_TEST(test_exponential_checksum_matches_python_model),
+        GPUSIM_TEST(test_ln_matches_libm_on_random_values),
+        GPUSIM_TEST(test_ln_edge_values),
+        GPUSIM_TEST(test_ln_known_bit_patterns),
     };
     return cmocka_run_group_tests_name("rng", tests, NULL, NULL);
 }

@@ -197,8 +197,8 @@ static void test_size_junk_is_einval(void **state)
 {
     (void)state;
     static const char *const junk[] = {
-        "", "   ", "abc", "-4K", "+4K", "4 K B", "1.", ".5K", "1e3", "4KiB/s", "K", "4K4", "4..5K",
-        "4,5K",
+        "",    "   ", "abc",    "-4K", "+4K", "4 K B", "1.",
+        ".5K", "1e3", "4KiB/s", "K",   "4K4", "4..5K", "4,5K",
     };
     for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
         expect_parse_err(gpusim_size_parse, "size", junk[i], GPUSIM_EINVAL, NULL);
@@ -361,7 +361,7 @@ static void test_size_format_table(void **state)
     expect_format(gpusim_size_format, 4096, "4KiB");
     expect_format(gpusim_size_format, 1048575, "1023.999KiB");
     expect_format(gpusim_size_format, 2 * MIB, "2MiB");
-    expect_format(gpusim_size_format, GIB - 1, "1024MiB");  /* rounds up at the unit edge */
+    expect_format(gpusim_size_format, GIB - 1, "1024MiB"); /* rounds up at the unit edge */
     expect_format(gpusim_size_format, GIB, "1GiB");
     expect_format(gpusim_size_format, TIB, "1TiB");
     expect_format(gpusim_size_format, PIB, "1PiB");
@@ -377,7 +377,7 @@ static void test_format_rounds_half_up(void **state)
     /* 0.0005 MiB is 524.288 B: 525 B above it rounds up, 524 B below rounds down. */
     expect_format(gpusim_size_format, MIB + 525, "1.001MiB");
     expect_format(gpusim_size_format, MIB + 524, "1MiB");
-    expect_format(gpusim_size_format, 2 * MIB - 1, "2MiB"); /* 1.99999... -> 2 */
+    expect_format(gpusim_size_format, 2 * MIB - 1, "2MiB");  /* 1.99999... -> 2 */
     expect_format(gpusim_rate_format, 1000500, "1.001MB/s"); /* 1.0005 -> 1.001 */
     expect_format(gpusim_rate_format, 1000499, "1MB/s");     /* 1.000499 -> 1 */
     expect_format(gpusim_rate_format, 10005, "10.005KB/s");
@@ -463,8 +463,7 @@ static void test_format_null_buffer(void **state)
 /* Formats v with all three functions into a GPUSIM_UNITS_BUFSZ buffer; all must succeed. */
 static void expect_bufsz_suffices(uint64_t v)
 {
-    static const format_fn fns[] = {gpusim_size_format, gpusim_duration_format,
-                                    gpusim_rate_format};
+    static const format_fn fns[] = {gpusim_size_format, gpusim_duration_format, gpusim_rate_format};
     for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
         char buf[GPUSIM_UNITS_BUFSZ];
         int rc = fns[i](v, buf, sizeof(buf));
@@ -546,8 +545,8 @@ static void test_round_trip_sizes(void **state)
 static void test_round_trip_durations(void **state)
 {
     (void)state;
-    static const uint64_t units[] = {1, GPUSIM_NS_PER_US, GPUSIM_NS_PER_MS, GPUSIM_NS_PER_S,
-                                     NS_PER_MIN, NS_PER_H};
+    static const uint64_t units[] = {
+        1, GPUSIM_NS_PER_US, GPUSIM_NS_PER_MS, GPUSIM_NS_PER_S, NS_PER_MIN, NS_PER_H};
     gpusim_rng_t r;
     gpusim_rng_seed(&r, 7, 200);
     for (uint64_t v = 0; v < 5000; v++)
@@ -586,34 +585,34 @@ static void test_round_trip_rates(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_size_bare_number_is_bytes),
-        cmocka_unit_test(test_size_binary_units),
-        cmocka_unit_test(test_size_decimal_units),
-        cmocka_unit_test(test_size_units_are_case_insensitive),
-        cmocka_unit_test(test_size_spaces_around_and_between),
-        cmocka_unit_test(test_size_exact_fractions),
-        cmocka_unit_test(test_size_fraction_of_a_byte_is_rejected),
-        cmocka_unit_test(test_size_overflow_is_erange),
-        cmocka_unit_test(test_size_uint64_max_parses),
-        cmocka_unit_test(test_size_junk_is_einval),
-        cmocka_unit_test(test_size_message_buffer_handling),
-        cmocka_unit_test(test_size_long_input_is_abbreviated_in_message),
-        cmocka_unit_test(test_duration_units),
-        cmocka_unit_test(test_duration_errors),
-        cmocka_unit_test(test_rate_units),
-        cmocka_unit_test(test_rate_errors),
-        cmocka_unit_test(test_parse_null_arguments),
-        cmocka_unit_test(test_size_format_table),
-        cmocka_unit_test(test_format_rounds_half_up),
-        cmocka_unit_test(test_duration_format_table),
-        cmocka_unit_test(test_rate_format_table),
-        cmocka_unit_test(test_format_uint64_max),
-        cmocka_unit_test(test_format_buffer_too_small),
-        cmocka_unit_test(test_format_null_buffer),
-        cmocka_unit_test(test_format_bufsz_always_suffices),
-        cmocka_unit_test(test_round_trip_sizes),
-        cmocka_unit_test(test_round_trip_durations),
-        cmocka_unit_test(test_round_trip_rates),
+        GPUSIM_TEST(test_size_bare_number_is_bytes),
+        GPUSIM_TEST(test_size_binary_units),
+        GPUSIM_TEST(test_size_decimal_units),
+        GPUSIM_TEST(test_size_units_are_case_insensitive),
+        GPUSIM_TEST(test_size_spaces_around_and_between),
+        GPUSIM_TEST(test_size_exact_fractions),
+        GPUSIM_TEST(test_size_fraction_of_a_byte_is_rejected),
+        GPUSIM_TEST(test_size_overflow_is_erange),
+        GPUSIM_TEST(test_size_uint64_max_parses),
+        GPUSIM_TEST(test_size_junk_is_einval),
+        GPUSIM_TEST(test_size_message_buffer_handling),
+        GPUSIM_TEST(test_size_long_input_is_abbreviated_in_message),
+        GPUSIM_TEST(test_duration_units),
+        GPUSIM_TEST(test_duration_errors),
+        GPUSIM_TEST(test_rate_units),
+        GPUSIM_TEST(test_rate_errors),
+        GPUSIM_TEST(test_parse_null_arguments),
+        GPUSIM_TEST(test_size_format_table),
+        GPUSIM_TEST(test_format_rounds_half_up),
+        GPUSIM_TEST(test_duration_format_table),
+        GPUSIM_TEST(test_rate_format_table),
+        GPUSIM_TEST(test_format_uint64_max),
+        GPUSIM_TEST(test_format_buffer_too_small),
+        GPUSIM_TEST(test_format_null_buffer),
+        GPUSIM_TEST(test_format_bufsz_always_suffices),
+        GPUSIM_TEST(test_round_trip_sizes),
+        GPUSIM_TEST(test_round_trip_durations),
+        GPUSIM_TEST(test_round_trip_rates),
     };
     return cmocka_run_group_tests_name("units", tests, NULL, NULL);
 }

@@ -30,8 +30,9 @@ typedef struct gpusim_rng_s {
 } gpusim_rng_t;
 
 /**
- * Initialises a stream from a seed and a stream key. Different (seed, key) pairs give independent
- * streams. Never fails; rng must not be NULL.
+ * Initialises a stream from a seed and a stream key. (seed, key) is hashed to 64 bits and expanded,
+ * so two different pairs give unrelated streams except with probability 2^-64. Never fails; rng
+ * must not be NULL.
  */
 GPUSIM_EXTERN void gpusim_rng_seed(gpusim_rng_t *rng, uint64_t seed, uint64_t key);
 

@@ -77,7 +77,17 @@ uint64_t gpusim__hist_rank(double q, uint64_t n)
 {
     if (n == 0)
         return 0;
+    if (!(q > 0.0))
+        return 1;
+    /*
+     * ceil(q * n) in floating point. Answer q >= 1 (and any product that reaches n) before the
+     * conversion: (double)n rounds up to 2^64 for n near UINT64_MAX, and converting 2^64 to
+     * uint64_t is undefined. For n above 2^53 the rank of 0 < q < 1 is exact to within the double's
+     * rounding of n, which is far below a histogram bucket's width.
+     */
     double x = q * (double)n;
+    if (q >= 1.0 || x >= (double)n)
+        return n;
     uint64_t r = (uint64_t)x;
     if ((double)r < x)
         r++;

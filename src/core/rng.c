@@ -10,6 +10,7 @@
  * and /, which IEEE-754 rounds correctly, so every variate is the same bit pattern on every
  * machine.
  */
+#include <float.h>
 #include <string.h>
 
 #include "core/rng.h"
@@ -123,7 +124,7 @@ double gpusim__ln(double x)
 
 double gpusim_rng_exponential(gpusim_rng_t *rng, double mean)
 {
-    if (!(mean > 0.0))
+    if (!(mean > 0.0 && mean <= DBL_MAX)) /* also rejects NaN and infinity */
         return 0.0;
     /* u in (0, 1]: never 0, so the logarithm is finite. */
     double u = (double)((gpusim__rng_next(rng) >> 11) + 1) * 0x1.0p-53;

@@ -342,12 +342,7 @@ static int format(uint64_t v, const fmt_unit *units, size_t n, char *buf, size_t
 int gpusim_size_format(uint64_t bytes, char *buf, size_t buflen)
 {
     static const fmt_unit units[] = {
-        {"B", 1},
-        {"KiB", KIB},
-        {"MiB", MIB},
-        {"GiB", GIB},
-        {"TiB", TIB},
-        {"PiB", PIB},
+        {"B", 1}, {"KiB", KIB}, {"MiB", MIB}, {"GiB", GIB}, {"TiB", TIB}, {"PiB", PIB},
     };
     return format(bytes, units, GPUSIM_ARRAY_SIZE(units), buf, buflen);
 }
