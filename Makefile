@@ -57,11 +57,22 @@ test-tsan: deps
 	@$(CMAKE) --build $(BUILD)-tsan -j $(JOBS) -- --no-print-directory -s
 	@$(CTEST) --test-dir $(BUILD)-tsan --output-on-failure -j $(JOBS)
 
-# The unit tests under valgrind memcheck (libc allocator; jemalloc hides its heap from valgrind).
+# The unit tests and the demo under valgrind memcheck (libc allocator: jemalloc hides its heap from
+# valgrind). Any error or leak fails the target.
+VALGRIND = valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=all \
+           --errors-for-leak-kinds=all --track-origins=yes
 memcheck: deps
+	@command -v valgrind >/dev/null || { echo "gpusim: valgrind is missing: apt-get install -y valgrind" >&2; exit 1; }
 	$(call configure_dir,$(BUILD)-memcheck,Debug,-DGPUSIM_ALLOCATOR=libc)
 	@$(CMAKE) --build $(BUILD)-memcheck -j $(JOBS) -- --no-print-directory -s
-	@$(CTEST) --test-dir $(BUILD)-memcheck -L unit -T memcheck --output-on-failure -j $(JOBS)
+	@set -e; for t in $(BUILD)-memcheck/tests/test_*; do \
+	    [ -x "$$t" ] || continue; \
+	    printf 'memcheck %-28s ' "$${t##*/}"; \
+	    $(VALGRIND) --log-file=$$t.valgrind $$t >$$t.out 2>&1 || { echo FAILED; cat $$t.valgrind $$t.out; exit 1; }; \
+	    echo ok; \
+	done; \
+	printf 'memcheck %-28s ' gpusim-demo; \
+	$(VALGRIND) $(BUILD)-memcheck/bench/gpusim-demo --time 10ms >/dev/null; echo ok
 
 install: build
 	@$(CMAKE) --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX),)

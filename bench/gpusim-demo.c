@@ -217,7 +217,7 @@ int main(int argc, char **argv)
 
     char wt[GPUSIM_UNITS_BUFSZ];
     gpusim_duration_format(wall, wt, sizeof(wt));
-    fprintf(stderr, "\n%llu events in %s wall time (%.0f virtual seconds per wall second, %s)\n",
+    fprintf(stderr, "\n%llu events in %s wall time (%.3g x real time, %s)\n",
             (unsigned long long)gpusim_world_events_run(d.w), wt,
             wall ? (double)duration / (double)wall : 0.0, gpusim_allocator_name());
     gpusim_world_free(d.w);
