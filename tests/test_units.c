@@ -14,13 +14,6 @@
 
 #define SENTINEL UINT64_C(0xdeadbeefcafef00d)
 
-#define KIB (UINT64_C(1) << 10)
-#define MIB (UINT64_C(1) << 20)
-#define GIB (UINT64_C(1) << 30)
-#define TIB (UINT64_C(1) << 40)
-#define PIB (UINT64_C(1) << 50)
-#define EIB (UINT64_C(1) << 60)
-
 #define NS_PER_MIN (60 * GPUSIM_NS_PER_S)
 #define NS_PER_H   (3600 * GPUSIM_NS_PER_S)
 #define NS_PER_D   (86400 * GPUSIM_NS_PER_S)
@@ -102,19 +95,19 @@ static void test_size_bare_number_is_bytes(void **state)
 static void test_size_binary_units(void **state)
 {
     (void)state;
-    expect_parse(gpusim_size_parse, "4K", 4 * KIB);
-    expect_parse(gpusim_size_parse, "4KiB", 4 * KIB);
-    expect_parse(gpusim_size_parse, "3M", 3 * MIB);
-    expect_parse(gpusim_size_parse, "3MiB", 3 * MIB);
-    expect_parse(gpusim_size_parse, "5G", 5 * GIB);
-    expect_parse(gpusim_size_parse, "5GiB", 5 * GIB);
-    expect_parse(gpusim_size_parse, "7T", 7 * TIB);
-    expect_parse(gpusim_size_parse, "7TiB", 7 * TIB);
-    expect_parse(gpusim_size_parse, "9P", 9 * PIB);
-    expect_parse(gpusim_size_parse, "9PiB", 9 * PIB);
-    expect_parse(gpusim_size_parse, "15E", 15 * EIB);
-    expect_parse(gpusim_size_parse, "15EiB", 15 * EIB);
-    expect_parse(gpusim_size_parse, "1EiB", EIB);
+    expect_parse(gpusim_size_parse, "4K", 4 * GPUSIM_KIB);
+    expect_parse(gpusim_size_parse, "4KiB", 4 * GPUSIM_KIB);
+    expect_parse(gpusim_size_parse, "3M", 3 * GPUSIM_MIB);
+    expect_parse(gpusim_size_parse, "3MiB", 3 * GPUSIM_MIB);
+    expect_parse(gpusim_size_parse, "5G", 5 * GPUSIM_GIB);
+    expect_parse(gpusim_size_parse, "5GiB", 5 * GPUSIM_GIB);
+    expect_parse(gpusim_size_parse, "7T", 7 * GPUSIM_TIB);
+    expect_parse(gpusim_size_parse, "7TiB", 7 * GPUSIM_TIB);
+    expect_parse(gpusim_size_parse, "9P", 9 * GPUSIM_PIB);
+    expect_parse(gpusim_size_parse, "9PiB", 9 * GPUSIM_PIB);
+    expect_parse(gpusim_size_parse, "15E", 15 * GPUSIM_EIB);
+    expect_parse(gpusim_size_parse, "15EiB", 15 * GPUSIM_EIB);
+    expect_parse(gpusim_size_parse, "1EiB", GPUSIM_EIB);
 }
 
 static void test_size_decimal_units(void **state)
@@ -131,10 +124,10 @@ static void test_size_decimal_units(void **state)
 static void test_size_units_are_case_insensitive(void **state)
 {
     (void)state;
-    expect_parse(gpusim_size_parse, "4kib", 4 * KIB);
-    expect_parse(gpusim_size_parse, "4KIB", 4 * KIB);
-    expect_parse(gpusim_size_parse, "4kIb", 4 * KIB);
-    expect_parse(gpusim_size_parse, "4k", 4 * KIB);
+    expect_parse(gpusim_size_parse, "4kib", 4 * GPUSIM_KIB);
+    expect_parse(gpusim_size_parse, "4GPUSIM_KIB", 4 * GPUSIM_KIB);
+    expect_parse(gpusim_size_parse, "4kIb", 4 * GPUSIM_KIB);
+    expect_parse(gpusim_size_parse, "4k", 4 * GPUSIM_KIB);
     expect_parse(gpusim_size_parse, "2gb", UINT64_C(2000000000));
     expect_parse(gpusim_size_parse, "2Gb", UINT64_C(2000000000));
     expect_parse(gpusim_size_parse, "8b", 8);
@@ -143,10 +136,10 @@ static void test_size_units_are_case_insensitive(void **state)
 static void test_size_spaces_around_and_between(void **state)
 {
     (void)state;
-    expect_parse(gpusim_size_parse, "4 KiB", 4 * KIB);
-    expect_parse(gpusim_size_parse, "  4 KiB  ", 4 * KIB);
-    expect_parse(gpusim_size_parse, "4   KiB", 4 * KIB);
-    expect_parse(gpusim_size_parse, "\t4\tKiB\t", 4 * KIB);
+    expect_parse(gpusim_size_parse, "4 KiB", 4 * GPUSIM_KIB);
+    expect_parse(gpusim_size_parse, "  4 KiB  ", 4 * GPUSIM_KIB);
+    expect_parse(gpusim_size_parse, "4   KiB", 4 * GPUSIM_KIB);
+    expect_parse(gpusim_size_parse, "\t4\tKiB\t", 4 * GPUSIM_KIB);
     expect_parse(gpusim_size_parse, "  4096  ", 4096);
 }
 
@@ -154,8 +147,8 @@ static void test_size_exact_fractions(void **state)
 {
     (void)state;
     expect_parse(gpusim_size_parse, "1.5KiB", 1536);
-    expect_parse(gpusim_size_parse, "1.500GiB", GIB + GIB / 2);
-    expect_parse(gpusim_size_parse, "1.5000000000000000000GiB", GIB + GIB / 2);
+    expect_parse(gpusim_size_parse, "1.500GiB", GPUSIM_GIB + GPUSIM_GIB / 2);
+    expect_parse(gpusim_size_parse, "1.5000000000000000000GiB", GPUSIM_GIB + GPUSIM_GIB / 2);
     expect_parse(gpusim_size_parse, "0.25K", 256);
     expect_parse(gpusim_size_parse, "0.001KB", 1);
     expect_parse(gpusim_size_parse, "1.0B", 1);
@@ -300,15 +293,15 @@ static void test_rate_units(void **state)
 {
     (void)state;
     expect_parse(gpusim_rate_parse, "55GB/s", UINT64_C(55000000000));
-    expect_parse(gpusim_rate_parse, "12GiB/s", 12 * GIB);
+    expect_parse(gpusim_rate_parse, "12GiB/s", 12 * GPUSIM_GIB);
     expect_parse(gpusim_rate_parse, "100MB/s", UINT64_C(100000000));
     expect_parse(gpusim_rate_parse, "1.5KB/s", 1500);
     expect_parse(gpusim_rate_parse, "2gb/S", UINT64_C(2000000000));
     expect_parse(gpusim_rate_parse, "2GB/S", UINT64_C(2000000000));
-    expect_parse(gpusim_rate_parse, "2gib/s", 2 * GIB);
+    expect_parse(gpusim_rate_parse, "2gib/s", 2 * GPUSIM_GIB);
     expect_parse(gpusim_rate_parse, "7B/s", 7);
-    expect_parse(gpusim_rate_parse, "3K/s", 3 * KIB);
-    expect_parse(gpusim_rate_parse, "  4 MiB/s  ", 4 * MIB);
+    expect_parse(gpusim_rate_parse, "3K/s", 3 * GPUSIM_KIB);
+    expect_parse(gpusim_rate_parse, "  4 MiB/s  ", 4 * GPUSIM_MIB);
 }
 
 static void test_rate_errors(void **state)
@@ -360,12 +353,12 @@ static void test_size_format_table(void **state)
     expect_format(gpusim_size_format, 1536, "1.5KiB");
     expect_format(gpusim_size_format, 4096, "4KiB");
     expect_format(gpusim_size_format, 1048575, "1023.999KiB");
-    expect_format(gpusim_size_format, 2 * MIB, "2MiB");
-    expect_format(gpusim_size_format, GIB - 1, "1024MiB"); /* rounds up at the unit edge */
-    expect_format(gpusim_size_format, GIB, "1GiB");
-    expect_format(gpusim_size_format, TIB, "1TiB");
-    expect_format(gpusim_size_format, PIB, "1PiB");
-    expect_format(gpusim_size_format, 2048 * PIB, "2048PiB"); /* no unit above PiB */
+    expect_format(gpusim_size_format, 2 * GPUSIM_MIB, "2MiB");
+    expect_format(gpusim_size_format, GPUSIM_GIB - 1, "1024MiB"); /* rounds up at the unit edge */
+    expect_format(gpusim_size_format, GPUSIM_GIB, "1GiB");
+    expect_format(gpusim_size_format, GPUSIM_TIB, "1TiB");
+    expect_format(gpusim_size_format, GPUSIM_PIB, "1PiB");
+    expect_format(gpusim_size_format, 2048 * GPUSIM_PIB, "2048PiB"); /* no unit above PiB */
     expect_format(gpusim_size_format, UINT64_MAX, "16384PiB");
 }
 
@@ -375,11 +368,11 @@ static void test_format_rounds_half_up(void **state)
     /* 1088 B = 1.0625 KiB, exactly half a thousandth above 1.062: half up gives 1.063. */
     expect_format(gpusim_size_format, 1088, "1.063KiB");
     /* 0.0005 MiB is 524.288 B: 525 B above it rounds up, 524 B below rounds down. */
-    expect_format(gpusim_size_format, MIB + 525, "1.001MiB");
-    expect_format(gpusim_size_format, MIB + 524, "1MiB");
-    expect_format(gpusim_size_format, 2 * MIB - 1, "2MiB");  /* 1.99999... -> 2 */
-    expect_format(gpusim_rate_format, 1000500, "1.001MB/s"); /* 1.0005 -> 1.001 */
-    expect_format(gpusim_rate_format, 1000499, "1MB/s");     /* 1.000499 -> 1 */
+    expect_format(gpusim_size_format, GPUSIM_MIB + 525, "1.001MiB");
+    expect_format(gpusim_size_format, GPUSIM_MIB + 524, "1MiB");
+    expect_format(gpusim_size_format, 2 * GPUSIM_MIB - 1, "2MiB"); /* 1.99999... -> 2 */
+    expect_format(gpusim_rate_format, 1000500, "1.001MB/s");       /* 1.0005 -> 1.001 */
+    expect_format(gpusim_rate_format, 1000499, "1MB/s");           /* 1.000499 -> 1 */
     expect_format(gpusim_rate_format, 10005, "10.005KB/s");
     expect_format(gpusim_duration_format, 1500, "1.5us");
     expect_format(gpusim_duration_format, 1999999, "2ms"); /* 1.999999 -> 2 */
@@ -527,10 +520,10 @@ static uint64_t pick(gpusim_rng_t *r, uint64_t unit, uint64_t step, uint64_t nex
 static void test_round_trip_sizes(void **state)
 {
     (void)state;
-    static const uint64_t units[] = {1, KIB, MIB, GIB, TIB, PIB};
+    static const uint64_t units[] = {1, GPUSIM_KIB, GPUSIM_MIB, GPUSIM_GIB, GPUSIM_TIB, GPUSIM_PIB};
     gpusim_rng_t r;
     gpusim_rng_seed(&r, 7, 100);
-    for (uint64_t v = 0; v < KIB; v++) /* plain bytes */
+    for (uint64_t v = 0; v < GPUSIM_KIB; v++) /* plain bytes */
         expect_round_trip(gpusim_size_format, gpusim_size_parse, v);
     for (size_t u = 1; u < sizeof(units) / sizeof(units[0]); u++) {
         uint64_t next = u + 1 < sizeof(units) / sizeof(units[0]) ? units[u + 1] : 0;
@@ -539,7 +532,8 @@ static void test_round_trip_sizes(void **state)
             expect_round_trip(gpusim_size_format, gpusim_size_parse, pick(&r, units[u], 8, next));
         }
     }
-    expect_round_trip(gpusim_size_format, gpusim_size_parse, 16383 * PIB + 7 * (PIB / 8));
+    expect_round_trip(gpusim_size_format, gpusim_size_parse,
+                      16383 * GPUSIM_PIB + 7 * (GPUSIM_PIB / 8));
 }
 
 static void test_round_trip_durations(void **state)

@@ -53,6 +53,19 @@ typedef uint64_t gpusim_time_t;
 /** Nanoseconds per second. */
 #define GPUSIM_NS_PER_S  UINT64_C(1000000000)
 
+/** Bytes per kibibyte (2^10). */
+#define GPUSIM_KIB (UINT64_C(1) << 10)
+/** Bytes per mebibyte (2^20). */
+#define GPUSIM_MIB (UINT64_C(1) << 20)
+/** Bytes per gibibyte (2^30). */
+#define GPUSIM_GIB (UINT64_C(1) << 30)
+/** Bytes per tebibyte (2^40). */
+#define GPUSIM_TIB (UINT64_C(1) << 40)
+/** Bytes per pebibyte (2^50). */
+#define GPUSIM_PIB (UINT64_C(1) << 50)
+/** Bytes per exbibyte (2^60). */
+#define GPUSIM_EIB (UINT64_C(1) << 60)
+
 /** A simulated world: virtual clock, event queue, RNG, statistics and allocator arena. Opaque. */
 typedef struct gpusim_world_s gpusim_world_t;
 

@@ -17,27 +17,20 @@ typedef struct unit_def {
     uint64_t mult;    /* Base units (bytes or ns) per unit. */
 } unit_def;
 
-#define KIB (UINT64_C(1) << 10)
-#define MIB (UINT64_C(1) << 20)
-#define GIB (UINT64_C(1) << 30)
-#define TIB (UINT64_C(1) << 40)
-#define PIB (UINT64_C(1) << 50)
-#define EIB (UINT64_C(1) << 60)
-
 static const unit_def size_units[] = {
     {"b", 1},
-    {"k", KIB},
-    {"kib", KIB},
-    {"m", MIB},
-    {"mib", MIB},
-    {"g", GIB},
-    {"gib", GIB},
-    {"t", TIB},
-    {"tib", TIB},
-    {"p", PIB},
-    {"pib", PIB},
-    {"e", EIB},
-    {"eib", EIB},
+    {"k", GPUSIM_KIB},
+    {"kib", GPUSIM_KIB},
+    {"m", GPUSIM_MIB},
+    {"mib", GPUSIM_MIB},
+    {"g", GPUSIM_GIB},
+    {"gib", GPUSIM_GIB},
+    {"t", GPUSIM_TIB},
+    {"tib", GPUSIM_TIB},
+    {"p", GPUSIM_PIB},
+    {"pib", GPUSIM_PIB},
+    {"e", GPUSIM_EIB},
+    {"eib", GPUSIM_EIB},
     {"kb", UINT64_C(1000)},
     {"mb", UINT64_C(1000000)},
     {"gb", UINT64_C(1000000000)},
@@ -342,7 +335,12 @@ static int format(uint64_t v, const fmt_unit *units, size_t n, char *buf, size_t
 int gpusim_size_format(uint64_t bytes, char *buf, size_t buflen)
 {
     static const fmt_unit units[] = {
-        {"B", 1}, {"KiB", KIB}, {"MiB", MIB}, {"GiB", GIB}, {"TiB", TIB}, {"PiB", PIB},
+        {"B", 1},
+        {"KiB", GPUSIM_KIB},
+        {"MiB", GPUSIM_MIB},
+        {"GiB", GPUSIM_GIB},
+        {"TiB", GPUSIM_TIB},
+        {"PiB", GPUSIM_PIB},
     };
     return format(bytes, units, GPUSIM_ARRAY_SIZE(units), buf, buflen);
 }
