@@ -125,7 +125,7 @@ static void test_size_units_are_case_insensitive(void **state)
 {
     (void)state;
     expect_parse(gpusim_size_parse, "4kib", 4 * GPUSIM_KIB);
-    expect_parse(gpusim_size_parse, "4GPUSIM_KIB", 4 * GPUSIM_KIB);
+    expect_parse(gpusim_size_parse, "4KIB", 4 * GPUSIM_KIB);
     expect_parse(gpusim_size_parse, "4kIb", 4 * GPUSIM_KIB);
     expect_parse(gpusim_size_parse, "4k", 4 * GPUSIM_KIB);
     expect_parse(gpusim_size_parse, "2gb", UINT64_C(2000000000));
