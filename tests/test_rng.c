@@ -656,6 +656,22 @@ static void test_ln_known_bit_patterns(void **state)
     }
 }
 
+static void test_null_stream_is_harmless(void **state)
+{
+    (void)state;
+    gpusim_rng_t r, copy;
+    gpusim_rng_seed(&r, 5, 6);
+    copy = r;
+    gpusim_rng_seed(NULL, 1, 2);
+    gpusim_rng_split(NULL, 3, &r);
+    gpusim_rng_split(&r, 3, NULL);
+    assert_memory_equal(&r, &copy, sizeof(r)); /* nothing was written anywhere */
+    assert_int_equal(gpusim_rng_next(NULL), 0);
+    assert_int_equal(gpusim_rng_below(NULL, 100), 0);
+    assert_true(gpusim_rng_double(NULL) == 0.0);
+    assert_true(gpusim_rng_exponential(NULL, 10.0) == 0.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -687,6 +703,7 @@ int main(void)
         GPUSIM_TEST(test_ln_matches_libm_on_random_values),
         GPUSIM_TEST(test_ln_edge_values),
         GPUSIM_TEST(test_ln_known_bit_patterns),
+        GPUSIM_TEST(test_null_stream_is_harmless),
     };
     return cmocka_run_group_tests_name("rng", tests, NULL, NULL);
 }

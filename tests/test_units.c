@@ -326,14 +326,21 @@ static void test_parse_null_arguments(void **state)
 {
     (void)state;
     uint64_t v = SENTINEL;
-    char msg[64];
+    char msg[96];
+    /* NULL text or output is refused, and the caller still gets a message saying so. */
     ASSERT_ERR(gpusim_size_parse(NULL, &v, msg, sizeof(msg)), GPUSIM_EINVAL);
+    assert_string_equal(msg, "invalid size '(null)': no text");
     ASSERT_ERR(gpusim_size_parse("4K", NULL, msg, sizeof(msg)), GPUSIM_EINVAL);
+    assert_string_equal(msg, "invalid size '4K': no place for the result");
     ASSERT_ERR(gpusim_size_parse(NULL, NULL, NULL, 0), GPUSIM_EINVAL);
     ASSERT_ERR(gpusim_duration_parse(NULL, &v, msg, sizeof(msg)), GPUSIM_EINVAL);
+    assert_string_equal(msg, "invalid duration '(null)': no text");
     ASSERT_ERR(gpusim_duration_parse("4ms", NULL, msg, sizeof(msg)), GPUSIM_EINVAL);
+    assert_string_equal(msg, "invalid duration '4ms': no place for the result");
     ASSERT_ERR(gpusim_rate_parse(NULL, &v, msg, sizeof(msg)), GPUSIM_EINVAL);
+    assert_string_equal(msg, "invalid rate '(null)': no text");
     ASSERT_ERR(gpusim_rate_parse("4GB/s", NULL, msg, sizeof(msg)), GPUSIM_EINVAL);
+    assert_string_equal(msg, "invalid rate '4GB/s': no place for the result");
     assert_true(v == SENTINEL);
 }
 

@@ -11,6 +11,8 @@
  * draw. Seeds are expanded with SplitMix64 so that similar seeds give unrelated states. Derived
  * floating-point variates use only correctly rounded IEEE operations, so results are bit-identical
  * on every machine.
+ *
+ * Bad arguments never crash: with a NULL stream the setters do nothing and the draws return 0.
  */
 #ifndef GPUSIM_RNG_H
 #define GPUSIM_RNG_H
@@ -31,8 +33,7 @@ typedef struct gpusim_rng_s {
 
 /**
  * Initialises a stream from a seed and a stream key. (seed, key) is hashed to 64 bits and expanded,
- * so two different pairs give unrelated streams except with probability 2^-64. Never fails; rng
- * must not be NULL.
+ * so two different pairs give unrelated streams except with probability 2^-64.
  */
 GPUSIM_EXTERN void gpusim_rng_seed(gpusim_rng_t *rng, uint64_t seed, uint64_t key);
 

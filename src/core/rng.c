@@ -27,11 +27,15 @@ static void expand(gpusim_rng_t *rng, uint64_t x)
 
 void gpusim_rng_seed(gpusim_rng_t *rng, uint64_t seed, uint64_t key)
 {
+    if (rng == NULL)
+        return;
     expand(rng, gpusim__mix64(seed ^ gpusim__mix64(key + UINT64_C(0x9e3779b97f4a7c15))));
 }
 
 void gpusim_rng_split(const gpusim_rng_t *parent, uint64_t key, gpusim_rng_t *child)
 {
+    if (parent == NULL || child == NULL)
+        return;
     uint64_t h = gpusim__mix64(key + UINT64_C(0x632be59bd9b4e019));
     for (int i = 0; i < 4; i++)
         h = gpusim__mix64(h ^ parent->s[i]);
@@ -49,7 +53,7 @@ uint64_t gpusim_rng_key(const char *name)
 
 uint64_t gpusim_rng_next(gpusim_rng_t *rng)
 {
-    return gpusim__rng_next(rng);
+    return rng != NULL ? gpusim__rng_next(rng) : 0;
 }
 
 /* High and low 64 bits of a 64x64-bit product. */
@@ -70,7 +74,7 @@ static inline uint64_t mul_hilo(uint64_t a, uint64_t b, uint64_t *lo)
 
 uint64_t gpusim_rng_below(gpusim_rng_t *rng, uint64_t bound)
 {
-    if (bound <= 1)
+    if (rng == NULL || bound <= 1)
         return 0;
     /* Lemire, "Fast random integer generation in an interval", ACM TOMACS 2019. */
     uint64_t lo, hi = mul_hilo(gpusim__rng_next(rng), bound, &lo);
@@ -84,6 +88,8 @@ uint64_t gpusim_rng_below(gpusim_rng_t *rng, uint64_t bound)
 
 double gpusim_rng_double(gpusim_rng_t *rng)
 {
+    if (rng == NULL)
+        return 0.0;
     return (double)(gpusim__rng_next(rng) >> 11) * 0x1.0p-53;
 }
 
@@ -124,7 +130,7 @@ double gpusim__ln(double x)
 
 double gpusim_rng_exponential(gpusim_rng_t *rng, double mean)
 {
-    if (!(mean > 0.0 && mean <= DBL_MAX)) /* also rejects NaN and infinity */
+    if (rng == NULL || !(mean > 0.0 && mean <= DBL_MAX)) /* also rejects NaN and infinity */
         return 0.0;
     /* u in (0, 1]: never 0, so the logarithm is finite. */
     double u = (double)((gpusim__rng_next(rng) >> 11) + 1) * 0x1.0p-53;

@@ -68,9 +68,9 @@ typedef struct parse_ctx {
 static int fail(const parse_ctx *c, int rc, const char *detail)
 {
     if (c->msg != NULL && c->msglen > 0) {
-        size_t tlen = strlen(c->text);
-        snprintf(c->msg, c->msglen, "invalid %s '%.40s%s': %s", c->what, c->text,
-                 tlen > 40 ? "..." : "", detail);
+        const char *text = c->text != NULL ? c->text : "(null)";
+        snprintf(c->msg, c->msglen, "invalid %s '%.40s%s': %s", c->what, text,
+                 strlen(text) > 40 ? "..." : "", detail);
     }
     return rc;
 }
@@ -181,7 +181,7 @@ static int split(const parse_ctx *c, uint64_t *mant, unsigned *decimals, const c
                  size_t *unit_len)
 {
     if (c->text == NULL)
-        return GPUSIM_EINVAL;
+        return fail(c, GPUSIM_EINVAL, "no text");
     const char *p = c->text;
     while (is_space(*p))
         p++;
@@ -222,7 +222,7 @@ int gpusim_size_parse(const char *text, uint64_t *bytes, char *msg, size_t msgle
     const char *u;
     size_t ulen;
     if (bytes == NULL)
-        return GPUSIM_EINVAL;
+        return fail(&c, GPUSIM_EINVAL, "no place for the result");
     int rc = split(&c, &mant, &dec, &u, &ulen);
     if (rc != 0)
         return rc;
@@ -247,7 +247,7 @@ int gpusim_duration_parse(const char *text, gpusim_time_t *ns, char *msg, size_t
     const char *u;
     size_t ulen;
     if (ns == NULL)
-        return GPUSIM_EINVAL;
+        return fail(&c, GPUSIM_EINVAL, "no place for the result");
     int rc = split(&c, &mant, &dec, &u, &ulen);
     if (rc != 0)
         return rc;
@@ -274,7 +274,7 @@ int gpusim_rate_parse(const char *text, uint64_t *bytes_per_s, char *msg, size_t
     const char *u;
     size_t ulen;
     if (bytes_per_s == NULL)
-        return GPUSIM_EINVAL;
+        return fail(&c, GPUSIM_EINVAL, "no place for the result");
     int rc = split(&c, &mant, &dec, &u, &ulen);
     if (rc != 0)
         return rc;
