@@ -21,7 +21,7 @@ MAIN_JOB   = $(BUILD)/bench/gpusim-demo
 .PHONY: all build deps test test-asan test-tsan memcheck install format format-check clean
 
 all: build
-	@./$(MAIN_JOB)
+	@$(MAIN_JOB)
 
 deps:
 	@sh tools/ensure-deps.sh

@@ -11,6 +11,7 @@
  * stdout carries the results and is bit-identical for the same seed and duration; the wall-clock
  * figure goes to stderr because it is not.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,8 +169,10 @@ int main(int argc, char **argv)
             return usage(stderr, 2);
         if (strcmp(argv[i], "--seed") == 0) {
             char *end;
-            seed = strtoull(argv[++i], &end, 10);
-            if (*argv[i] == '\0' || *end != '\0') {
+            const char *arg = argv[++i];
+            errno = 0;
+            seed = strtoull(arg, &end, 10);
+            if (*arg < '0' || *arg > '9' || *end != '\0' || errno == ERANGE) {
                 fprintf(stderr, "gpusim-demo: invalid seed '%s'\n", argv[i]);
                 return 2;
             }

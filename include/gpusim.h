@@ -13,10 +13,11 @@
  *     GPUSIM_*. Internal symbols (gpusim__*) are hidden and never part of the API.
  *   - Errors: functions that can fail return 0 (or a non-negative count where documented) on
  *     success and a negative GPUSIM_E* code on failure; gpusim_strerror() describes a code. Nothing
- *     uses errno. A failing call leaves its object as it was before the call.
+ *     uses errno. A failing call leaves its object as it was before the call, except for
+ *     diagnostic counters that record the failure itself (such as alloc.failures).
  *   - Ownership: long-lived objects are opaque, created with gpusim_<object>_new() and released
- * with gpusim_<object>_free(). Hot-path requests (events, RNG streams) are caller-allocated structs
- *     whose private fields the caller must not touch; the caller owns their memory.
+ *     with gpusim_<object>_free(). Hot-path requests (events, RNG streams) are caller-allocated
+ *     structs whose private fields the caller must not touch; the caller owns their memory.
  *   - Threads: a world and everything in it belongs to one thread at a time. Different worlds may
  *     run concurrently on different threads; they share nothing.
  */

@@ -132,6 +132,9 @@ static void test_schedule_errors(void **state)
     ASSERT_OK(gpusim_event_schedule_after(w, &r[1].ev, GPUSIM_TIME_MAX - 100));
     assert_int_equal(gpusim_event_time(&r[1].ev), GPUSIM_TIME_MAX);
     ASSERT_ERR(gpusim_event_schedule_after(NULL, &r[1].ev, 1), GPUSIM_EINVAL);
+    /* A bad event is reported as such even when the delay would also overflow. */
+    ASSERT_ERR(gpusim_event_schedule_after(w, NULL, GPUSIM_TIME_MAX), GPUSIM_EINVAL);
+    ASSERT_ERR(gpusim_event_schedule_after(w, &uninit, GPUSIM_TIME_MAX), GPUSIM_EINVAL);
 
     assert_int_equal(gpusim_world_pending(w), 2);
     assert_int_equal(gpusim_world_next_time(w), 100);
@@ -401,6 +404,158 @@ static void test_free_with_pending_events(void **state)
 }
 
 /* ------------------------------------------------------------------------------------------- */
+/* Callbacks that free memory, re-enter, or free the world                                      */
+/* ------------------------------------------------------------------------------------------- */
+
+typedef struct heap_actor {
+    gpusim_event_t ev;
+    struct heap_actor *victim; /* cancelled and freed by this actor's callback, if set */
+    int *runs;
+} heap_actor_t;
+
+/* Frees its own actor (and so its own event) from inside its callback. */
+static void free_self_cb(gpusim_world_t *w, gpusim_event_t *ev)
+{
+    heap_actor_t *a = ev->data;
+    (*a->runs)++;
+    if (a->victim != NULL) {
+        ASSERT_OK(gpusim_event_cancel(w, &a->victim->ev));
+        free(a->victim);
+    }
+    free(a);
+}
+
+static void test_callback_may_free_its_event_and_others(void **state)
+{
+    (void)state;
+    int runs = 0;
+    gpusim_world_t *w = test_world(1);
+    /* Many self-freeing actors, interleaved so the heap moves entries around them. */
+    for (int i = 0; i < 200; i++) {
+        heap_actor_t *a = calloc(1, sizeof(*a));
+        assert_non_null(a);
+        a->runs = &runs;
+        gpusim_event_init(&a->ev, free_self_cb, a);
+        ASSERT_OK(gpusim_event_schedule(w, &a->ev, (gpusim_time_t)(i % 17)));
+    }
+    /* One actor cancels and frees another that is still pending. */
+    heap_actor_t *killer = calloc(1, sizeof(*killer));
+    heap_actor_t *victim = calloc(1, sizeof(*victim));
+    assert_non_null(killer);
+    assert_non_null(victim);
+    killer->runs = victim->runs = &runs;
+    killer->victim = victim;
+    gpusim_event_init(&killer->ev, free_self_cb, killer);
+    gpusim_event_init(&victim->ev, free_self_cb, victim);
+    ASSERT_OK(gpusim_event_schedule(w, &killer->ev, 100));
+    ASSERT_OK(gpusim_event_schedule(w, &victim->ev, 101));
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(runs, 201); /* the victim never ran; nothing touched freed memory (ASan) */
+    assert_true(gpusim__queue_check(&w->queue, w));
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
+typedef struct reentrant {
+    gpusim_event_t ev;
+    int rc_run, rc_until;
+    int64_t rc_events;
+} reentrant_t;
+
+static void reenter_cb(gpusim_world_t *w, gpusim_event_t *ev)
+{
+    reentrant_t *r = ev->data;
+    r->rc_run = gpusim_world_run(w);
+    r->rc_until = gpusim_world_run_until(w, gpusim_world_now(w) + 10);
+    r->rc_events = gpusim_world_run_events(w, 5);
+}
+
+static void test_every_run_function_refuses_reentry(void **state)
+{
+    (void)state;
+    reentrant_t r = {0};
+    gpusim_world_t *w = test_world(1);
+    gpusim_event_init(&r.ev, reenter_cb, &r);
+    ASSERT_OK(gpusim_event_schedule(w, &r.ev, 1));
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(r.rc_run, GPUSIM_EBUSY);
+    assert_int_equal(r.rc_until, GPUSIM_EBUSY);
+    assert_int_equal(r.rc_events, GPUSIM_EBUSY);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
+static void stop_only_cb(gpusim_world_t *w, gpusim_event_t *ev)
+{
+    (void)ev;
+    gpusim_world_stop(w);
+}
+
+static void test_stop_ends_run_events_early(void **state)
+{
+    (void)state;
+    rec_t r[5];
+    gpusim_event_t stopper;
+    gpusim_world_t *w = test_world(1);
+    recs_init(r, 5);
+    gpusim_event_init(&stopper, stop_only_cb, NULL);
+    for (int i = 0; i < 5; i++)
+        ASSERT_OK(gpusim_event_schedule(w, &r[i].ev, (gpusim_time_t)(10 * i)));
+    ASSERT_OK(gpusim_event_schedule(w, &stopper, 15));    /* after r[0], r[1] */
+    assert_int_equal(gpusim_world_run_events(w, 100), 3); /* r[0], r[1], the stopper */
+    assert_int_equal(log_n, 2);
+    assert_int_equal(gpusim_world_run_events(w, 100), 3); /* the rest: stop did not persist */
+    assert_int_equal(log_n, 5);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
+typedef struct world_killer {
+    gpusim_event_t ev;
+    int runs;
+    int rc_after; /* a call made on the world after freeing it inside the callback */
+} world_killer_t;
+
+static void free_world_cb(gpusim_world_t *w, gpusim_event_t *ev)
+{
+    world_killer_t *k = ev->data;
+    k->runs++;
+    gpusim_world_free(w);
+    /* Deferred: the world is still usable until this callback returns. */
+    gpusim_event_t probe;
+    gpusim_event_init(&probe, free_world_cb, k);
+    k->rc_after = gpusim_event_schedule(w, &probe, gpusim_world_now(w) + 1);
+    gpusim_event_cancel(w, &probe);
+}
+
+static void test_world_freed_from_its_own_callback(void **state)
+{
+    (void)state;
+    rec_t r[2];
+    gpusim_world_t *w;
+    for (int mode = 0; mode < 3; mode++) {
+        world_killer_t k = {0};
+        w = test_world(1);
+        recs_init(r, 2);
+        gpusim_event_init(&k.ev, free_world_cb, &k);
+        ASSERT_OK(gpusim_event_schedule(w, &r[0].ev, 5));
+        ASSERT_OK(gpusim_event_schedule(w, &k.ev, 10));
+        ASSERT_OK(gpusim_event_schedule(w, &r[1].ev, 15));
+        /* Each run function returns without touching the freed world (ASan watches). */
+        if (mode == 0)
+            ASSERT_ERR(gpusim_world_run(w), GPUSIM_ECANCELED);
+        else if (mode == 1)
+            ASSERT_ERR(gpusim_world_run_until(w, 100), GPUSIM_ECANCELED);
+        else
+            assert_int_equal(gpusim_world_run_events(w, 100), 2);
+        assert_int_equal(k.runs, 1);
+        assert_int_equal(k.rc_after, 0);
+        assert_int_equal(log_n, 1); /* r[1] never ran */
+        ASSERT_NO_LEAK();           /* the world and its queue are gone */
+    }
+}
+
+/* ------------------------------------------------------------------------------------------- */
 /* Randomized differential test against a brute-force reference                                */
 /* ------------------------------------------------------------------------------------------- */
 
@@ -514,6 +669,10 @@ int main(void)
         GPUSIM_TEST(test_stop_and_reentry),
         GPUSIM_TEST(test_queue_grows_from_capacity_one),
         GPUSIM_TEST(test_free_with_pending_events),
+        GPUSIM_TEST(test_callback_may_free_its_event_and_others),
+        GPUSIM_TEST(test_every_run_function_refuses_reentry),
+        GPUSIM_TEST(test_stop_ends_run_events_early),
+        GPUSIM_TEST(test_world_freed_from_its_own_callback),
         GPUSIM_TEST(test_randomized_against_reference),
     };
     return cmocka_run_group_tests_name("event", tests, NULL, NULL);

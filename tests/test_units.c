@@ -124,13 +124,25 @@ static void test_size_decimal_units(void **state)
 static void test_size_units_are_case_insensitive(void **state)
 {
     (void)state;
-    expect_parse(gpusim_size_parse, "4kib", 4 * GPUSIM_KIB);
+    expect_parse(gpusim_size_parse, "4kiB", 4 * GPUSIM_KIB);
     expect_parse(gpusim_size_parse, "4KIB", 4 * GPUSIM_KIB);
-    expect_parse(gpusim_size_parse, "4kIb", 4 * GPUSIM_KIB);
+    expect_parse(gpusim_size_parse, "4kIB", 4 * GPUSIM_KIB);
     expect_parse(gpusim_size_parse, "4k", 4 * GPUSIM_KIB);
-    expect_parse(gpusim_size_parse, "2gb", UINT64_C(2000000000));
-    expect_parse(gpusim_size_parse, "2Gb", UINT64_C(2000000000));
-    expect_parse(gpusim_size_parse, "8b", 8);
+    expect_parse(gpusim_size_parse, "2gB", UINT64_C(2000000000));
+    expect_parse(gpusim_size_parse, "8B", 8);
+}
+
+static void test_lower_case_b_means_bits_and_is_refused(void **state)
+{
+    (void)state;
+    /* A lower-case b is the conventional spelling of bits: refuse it instead of misreading it 8x. */
+    const char *sizes[] = {"8b", "4kib", "4Kb", "2Gb", "2gb", "1.5mib", "3 tb"};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+        expect_parse_err(gpusim_size_parse, "size", sizes[i], GPUSIM_EINVAL, "means bits");
+    const char *rates[] = {"100Mb/s", "10Gb/s", "1gb/S", "5kib/s"};
+    for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++)
+        expect_parse_err(gpusim_rate_parse, "rate", rates[i], GPUSIM_EINVAL, "means bits");
+    expect_parse(gpusim_size_parse, "4k", 4 * GPUSIM_KIB); /* no b at all: fine */
 }
 
 static void test_size_spaces_around_and_between(void **state)
@@ -296,9 +308,9 @@ static void test_rate_units(void **state)
     expect_parse(gpusim_rate_parse, "12GiB/s", 12 * GPUSIM_GIB);
     expect_parse(gpusim_rate_parse, "100MB/s", UINT64_C(100000000));
     expect_parse(gpusim_rate_parse, "1.5KB/s", 1500);
-    expect_parse(gpusim_rate_parse, "2gb/S", UINT64_C(2000000000));
+    expect_parse(gpusim_rate_parse, "2gB/S", UINT64_C(2000000000));
     expect_parse(gpusim_rate_parse, "2GB/S", UINT64_C(2000000000));
-    expect_parse(gpusim_rate_parse, "2gib/s", 2 * GPUSIM_GIB);
+    expect_parse(gpusim_rate_parse, "2giB/s", 2 * GPUSIM_GIB);
     expect_parse(gpusim_rate_parse, "7B/s", 7);
     expect_parse(gpusim_rate_parse, "3K/s", 3 * GPUSIM_KIB);
     expect_parse(gpusim_rate_parse, "  4 MiB/s  ", 4 * GPUSIM_MIB);
@@ -361,7 +373,8 @@ static void test_size_format_table(void **state)
     expect_format(gpusim_size_format, 4096, "4KiB");
     expect_format(gpusim_size_format, 1048575, "1023.999KiB");
     expect_format(gpusim_size_format, 2 * GPUSIM_MIB, "2MiB");
-    expect_format(gpusim_size_format, GPUSIM_GIB - 1, "1024MiB"); /* rounds up at the unit edge */
+    expect_format(gpusim_size_format, GPUSIM_GIB - 1,
+                  "1GiB"); /* rounding carries to the next unit */
     expect_format(gpusim_size_format, GPUSIM_GIB, "1GiB");
     expect_format(gpusim_size_format, GPUSIM_TIB, "1TiB");
     expect_format(gpusim_size_format, GPUSIM_PIB, "1PiB");
@@ -397,6 +410,11 @@ static void test_duration_format_table(void **state)
     expect_format(gpusim_duration_format, 90 * GPUSIM_NS_PER_S, "1.5min");
     expect_format(gpusim_duration_format, 2 * NS_PER_H, "2h");
     expect_format(gpusim_duration_format, 48 * NS_PER_H, "48h"); /* no unit above h */
+    /* Rounding that reaches the next unit prints that unit, across every step of the ladder. */
+    expect_format(gpusim_duration_format, GPUSIM_NS_PER_S - 1, "1s");
+    expect_format(gpusim_duration_format, 60 * GPUSIM_NS_PER_S - 1, "1min");
+    expect_format(gpusim_duration_format, NS_PER_H - 1, "1h");
+    expect_format(gpusim_duration_format, 59999999999, "1min"); /* 59.999999999s */
 }
 
 static void test_rate_format_table(void **state)
@@ -410,6 +428,7 @@ static void test_rate_format_table(void **state)
     expect_format(gpusim_rate_format, UINT64_C(55000000000), "55GB/s");
     expect_format(gpusim_rate_format, UINT64_C(12000000000000), "12TB/s");
     expect_format(gpusim_rate_format, UINT64_C(3000000000000000), "3PB/s");
+    expect_format(gpusim_rate_format, UINT64_C(999999999), "1GB/s"); /* carries to the next unit */
 }
 
 static void test_format_uint64_max(void **state)
@@ -590,6 +609,7 @@ int main(void)
         GPUSIM_TEST(test_size_binary_units),
         GPUSIM_TEST(test_size_decimal_units),
         GPUSIM_TEST(test_size_units_are_case_insensitive),
+        GPUSIM_TEST(test_lower_case_b_means_bits_and_is_refused),
         GPUSIM_TEST(test_size_spaces_around_and_between),
         GPUSIM_TEST(test_size_exact_fractions),
         GPUSIM_TEST(test_size_fraction_of_a_byte_is_rejected),

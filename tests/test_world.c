@@ -52,6 +52,11 @@ static void test_new_rejects_bad_arguments(void **state)
     ASSERT_ERR(gpusim_world_new(&cfg, &w), GPUSIM_EINVAL);
     cfg.log_level = (gpusim_log_level_t)-1;
     ASSERT_ERR(gpusim_world_new(&cfg, &w), GPUSIM_EINVAL);
+    gpusim_world_config_init(&cfg);
+    cfg.event_capacity = (size_t)UINT32_MAX; /* more than the queue can ever index */
+    ASSERT_ERR(gpusim_world_new(&cfg, &w), GPUSIM_EINVAL);
+    cfg.event_capacity = SIZE_MAX;
+    ASSERT_ERR(gpusim_world_new(&cfg, &w), GPUSIM_EINVAL);
     assert_ptr_equal(w, (gpusim_world_t *)&cfg); /* untouched */
     ASSERT_NO_LEAK();
 }

@@ -6,8 +6,8 @@
  * exist without its name and message.
  *
  * Two ranges:
- *   - codes that mean what a POSIX errno means carry the negated Linux errno value (GPUSIM_EINVAL
- * is -22 on every platform, so results and logs compare across machines);
+ *   - codes that mean what a POSIX errno means carry the negated Linux errno value
+ *     (GPUSIM_EINVAL is -22 on every platform, so results and logs compare across machines);
  *   - simulator-specific codes sit from -3000 down and never collide with an errno.
  */
 #ifndef GPUSIM_ERROR_H

@@ -57,8 +57,8 @@ GPUSIM_EXTERN uint64_t gpusim_rng_below(gpusim_rng_t *rng, uint64_t bound);
 GPUSIM_EXTERN double gpusim_rng_double(gpusim_rng_t *rng);
 
 /**
- * Returns an exponentially distributed value with the given mean (> 0), e.g. Poisson
- * inter-arrival times. Returns 0 when mean is not positive. Bit-identical on every IEEE-754
+ * Returns an exponentially distributed value with the given mean, e.g. Poisson inter-arrival
+ * times. Returns 0 when mean is not a positive finite number. Bit-identical on every IEEE-754
  * machine: the logarithm is gpusim's own, not libm's.
  */
 GPUSIM_EXTERN double gpusim_rng_exponential(gpusim_rng_t *rng, double mean);

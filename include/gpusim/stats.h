@@ -80,7 +80,10 @@ GPUSIM_EXTERN int gpusim_stat_add(gpusim_stat_t *s, uint64_t n);
 /** Sets a gauge, updating its peak. Returns 0, or GPUSIM_EINVAL if `s` is not a gauge. */
 GPUSIM_EXTERN int gpusim_stat_set(gpusim_stat_t *s, int64_t value);
 
-/** Adds `delta` (may be negative) to a gauge. Returns 0, or GPUSIM_EINVAL if not a gauge. */
+/**
+ * Adds `delta` (may be negative) to a gauge. Returns 0, GPUSIM_EINVAL if `s` is not a gauge, or
+ * GPUSIM_EOVERFLOW if the result would not fit in int64_t (the gauge is then unchanged).
+ */
 GPUSIM_EXTERN int gpusim_stat_adjust(gpusim_stat_t *s, int64_t delta);
 
 /**

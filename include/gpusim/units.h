@@ -3,15 +3,20 @@
  *
  * Scenario files and the CLI write quantities with units; these functions are the only place that
  * interprets them, so every input accepts the same spellings and rejects junk with the same
- * messages. Numbers are decimal with an optional fraction ("1.5ms"); no sign, no exponent. Units
- * are case-insensitive and may be separated from the number by spaces. Results are exact integers:
- * a value that is not a whole number of the base unit ("0.3B") is an error, never rounded.
+ * messages. Numbers are decimal with an optional fraction ("1.5ms"); no sign, no exponent. Unit
+ * prefixes are case-insensitive ("4kiB" = "4KiB") and units may be separated from the number by
+ * spaces. Results are exact integers: a value that is not a whole number of the base unit ("0.3B")
+ * is an error, never rounded.
  *
- *   sizes (bytes):      B; KiB MiB GiB TiB PiB = 2^10..2^50; K M G T P = the same binary multiples
- *                       (memory sizes, as fio and the kernel write them); KB MB GB TB PB =
- * 10^3..10^15. A bare number is bytes. durations (ns):     ns; us (also µs); ms; s; min; h; d. A
- * unit is required except for "0". rates (bytes/s):    a size unit followed by "/s" ("55GB/s",
- * "12GiB/s", "100MB/s"). Must be > 0.
+ *   sizes (bytes)      B; KiB MiB GiB TiB PiB EiB = 2^10 .. 2^60; K M G T P E = the same binary
+ *                      multiples (memory sizes, as fio and the kernel write them);
+ *                      KB MB GB TB PB EB = 10^3 .. 10^18. A bare number is bytes.
+ *   durations (ns)     ns; us (also µs); ms; s; min; h; d. A unit is required except for "0".
+ *   rates (bytes/s)    a size unit followed by "/s" ("55GB/s", "12GiB/s", "100MB/s"); > 0.
+ *
+ * Everything is in bytes, never bits. The byte suffix must be an upper-case B wherever it appears
+ * ("GB", "KiB", "B"): a lower-case b ("Gb/s", "8b") conventionally means bits and is rejected
+ * rather than silently read as bytes, which would be off by a factor of eight.
  *
  * Every parser takes an optional message buffer: on error it receives one line naming the input and
  * what is wrong, e.g.  invalid size '12XB': unknown unit 'XB'.

@@ -57,7 +57,8 @@ typedef struct gpusim_world_config_s {
     gpusim_log_level_t log_level; /**< Messages up to this level are emitted (default OFF). */
     gpusim_log_cb log_cb;         /**< Log sink; NULL writes to stderr (default NULL). */
     void *log_ud;                 /**< Passed to log_cb. */
-    size_t event_capacity;        /**< Events the queue holds before it grows (default 1024). */
+    size_t event_capacity;        /**< Events the queue holds before it grows (default 1024; 0
+                                       means the default; at most 2^32 - 2). */
 } gpusim_world_config_t;
 
 /** Fills `cfg` with the defaults documented in gpusim_world_config_t. */
@@ -65,14 +66,18 @@ GPUSIM_EXTERN void gpusim_world_config_init(gpusim_world_config_t *cfg);
 
 /**
  * Creates a world at virtual time 0. `cfg` may be NULL for the defaults.
- * Returns 0 and sets *out, or GPUSIM_EINVAL (out is NULL, bad log level), GPUSIM_ENOMEM.
+ * Returns 0 and sets *out, or GPUSIM_EINVAL (out is NULL, log level out of range, event_capacity
+ * above 2^32 - 2), GPUSIM_ENOMEM. *out is untouched on error.
  */
 GPUSIM_EXTERN int gpusim_world_new(const gpusim_world_config_t *cfg, gpusim_world_t **out);
 
 /**
  * Frees a world and everything the simulator allocated for it. Events still pending are dropped
  * without being touched (their memory may already be gone); re-initialise one before reusing it.
- * NULL is ignored. Must not be called from inside an event callback of the same world.
+ * NULL is ignored. Called from inside one of the world's own callbacks, the free is deferred: the
+ * world stays valid until that callback returns, then the run ends (gpusim_world_run and
+ * gpusim_world_run_until return GPUSIM_ECANCELED, gpusim_world_run_events the count so far) and
+ * the world is freed before the run function returns.
  */
 GPUSIM_EXTERN void gpusim_world_free(gpusim_world_t *w);
 
@@ -133,9 +138,10 @@ GPUSIM_EXTERN void gpusim_event_init(gpusim_event_t *ev, gpusim_event_cb cb, voi
 
 /**
  * Schedules a non-pending event at absolute virtual time `when` (>= now).
- * Returns 0, or GPUSIM_EINVAL (NULL argument, uninitialised event, `when` in the past),
- * GPUSIM_EBUSY (already pending: use gpusim_event_reschedule()), GPUSIM_ENOMEM (the queue could not
- * grow; nothing changed).
+ * Returns 0, or GPUSIM_EINVAL (NULL argument, an event with no callback such as a zero-filled one
+ * never passed to gpusim_event_init(), `when` in the past), GPUSIM_EBUSY (already pending: use
+ * gpusim_event_reschedule()), GPUSIM_ENOMEM (the queue could not grow; nothing changed),
+ * GPUSIM_ENOSPC (2^32 - 2 events are already pending).
  */
 GPUSIM_EXTERN int gpusim_event_schedule(gpusim_world_t *w, gpusim_event_t *ev, gpusim_time_t when);
 
@@ -190,13 +196,14 @@ GPUSIM_EXTERN int gpusim_world_run_until(gpusim_world_t *w, gpusim_time_t until)
 
 /**
  * Runs events until none is pending; the clock stays at the last event's time.
- * Returns 0, GPUSIM_ECANCELED or GPUSIM_EBUSY as gpusim_world_run_until().
+ * Returns 0, or GPUSIM_ECANCELED, GPUSIM_EBUSY as gpusim_world_run_until(), or GPUSIM_EINVAL if w
+ * is NULL.
  */
 GPUSIM_EXTERN int gpusim_world_run(gpusim_world_t *w);
 
 /**
- * Runs at most `n` events. Returns the number run (>= 0), or GPUSIM_EBUSY as above. A stop request
- * ends the run early; the count says how far it got.
+ * Runs at most `n` events. Returns the number run (>= 0), or GPUSIM_EBUSY as above, or
+ * GPUSIM_EINVAL if w is NULL. A stop request ends the run early; the count says how far it got.
  */
 GPUSIM_EXTERN int64_t gpusim_world_run_events(gpusim_world_t *w, uint64_t n);
 

@@ -3,10 +3,11 @@
  *
  * Two backends chosen at build time:
  *
- *   jemalloc  one private jemalloc arena per gpusim__arena, created with "arenas.create". Every
- * call passes MALLOCX_ARENA(arena) | MALLOCX_TCACHE_NONE: the arena keeps the world's memory
- *             together (its statistics are the world's), and bypassing the thread cache is what
- *             makes "arena.<i>.destroy" legal at teardown, from whatever thread the world ran on.
+ *   jemalloc  one private jemalloc arena per gpusim__arena, created with "arenas.create".
+ *             Every call passes MALLOCX_ARENA(arena) | MALLOCX_TCACHE_NONE: the arena keeps the
+ *             world's memory together (its statistics are the world's), and bypassing the thread
+ *             cache is what makes "arena.<i>.destroy" legal at teardown, from whatever thread the
+ *             world ran on.
  *   libc      malloc/free. Sanitizer and valgrind builds always use it: they cannot see inside
  *             jemalloc's mallocx heap.
  *

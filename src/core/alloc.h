@@ -53,8 +53,7 @@ void *gpusim__arena_zalloc(gpusim__arena *h, size_t size);
  */
 void *gpusim__arena_realloc(gpusim__arena *h, void *p, size_t old_size, size_t new_size);
 
-/* Frees a block of `size` bytes, the size it was allocated (or last resized) with. NULL is ignored.
- */
+/* Frees a block of `size` bytes (its size at allocation or last resize). NULL is ignored. */
 void gpusim__arena_free(gpusim__arena *h, void *p, size_t size);
 
 /*

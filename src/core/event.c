@@ -14,8 +14,7 @@
 #include "core/log.h"
 #include "core/world.h"
 
-#define ARITY            4
-#define DEFAULT_CAPACITY 1024
+#define ARITY 4
 
 /* ------------------------------------------------------------------------------------------- */
 /* The heap                                                                                    */
@@ -89,7 +88,7 @@ int gpusim__queue_init(gpusim__queue *q, gpusim__arena *a, size_t cap)
 {
     memset(q, 0, sizeof(*q));
     if (cap == 0)
-        cap = DEFAULT_CAPACITY;
+        cap = GPUSIM__EVENT_DEFAULT_CAPACITY;
     return gpusim__arena_grow(a, (void **)&q->ents, &q->cap, cap, sizeof(gpusim__qent));
 }
 
@@ -150,7 +149,7 @@ static int push(gpusim_world_t *w, gpusim_event_t *ev, gpusim_time_t when)
 {
     gpusim__queue *q = &w->queue;
     if (GPUSIM_UNLIKELY(q->n == q->cap)) {
-        if (q->n >= GPUSIM__NOT_QUEUED - 1)
+        if (q->n >= GPUSIM__EVENT_MAX_PENDING)
             return GPUSIM_ENOSPC;
         int rc = gpusim__arena_grow(&w->arena, (void **)&q->ents, &q->cap, q->n + 1,
                                     sizeof(gpusim__qent));
@@ -179,7 +178,7 @@ int gpusim_event_schedule(gpusim_world_t *w, gpusim_event_t *ev, gpusim_time_t w
 
 int gpusim_event_schedule_after(gpusim_world_t *w, gpusim_event_t *ev, gpusim_time_t delay)
 {
-    if (w == NULL)
+    if (w == NULL || ev == NULL || ev->cb_ == NULL)
         return GPUSIM_EINVAL;
     if (delay > GPUSIM_TIME_MAX - w->now)
         return GPUSIM_EOVERFLOW;
@@ -236,23 +235,33 @@ uint64_t gpusim_world_events_run(const gpusim_world_t *w)
 /* The run loop                                                                                */
 /* ------------------------------------------------------------------------------------------- */
 
+/* How a dispatch loop ended. */
+typedef enum dispatch_end {
+    RAN_OUT, /* No event left within the limits. */
+    STOPPED, /* gpusim_world_stop() was called. */
+    FREED    /* gpusim_world_free() was called from a callback: the world is gone. */
+} dispatch_end;
+
 /*
- * Runs events with time <= limit, at most max_events of them. Returns the number run; sets
- * *stopped if gpusim_world_stop() ended the run. The caller has checked reentrancy.
+ * Runs events with time <= limit, at most max_events of them; *ran counts them. The caller has
+ * checked reentrancy. When this returns FREED, `w` has been freed and must not be touched.
  */
-static uint64_t dispatch(gpusim_world_t *w, gpusim_time_t limit, uint64_t max_events, bool *stopped)
+static dispatch_end dispatch(gpusim_world_t *w, gpusim_time_t limit, uint64_t max_events,
+                             uint64_t *ran)
 {
     gpusim__queue *q = &w->queue;
-    uint64_t ran = 0;
+    uint64_t n = 0;
     w->running = true;
     w->stop_requested = false;
-    while (ran < max_events && q->n > 0 && q->ents[0].when <= limit) {
+    while (n < max_events && q->n > 0 && q->ents[0].when <= limit) {
         gpusim_event_t *ev = q->ents[0].ev;
         w->now = q->ents[0].when;
         remove_at(q, 0);
-        ran++;
+        n++;
         w->events_run++;
-        GPUSIM_LOG(w, GPUSIM_LOG_TRACE, "event", "run %p", (void *)ev);
+        GPUSIM_LOG(w, GPUSIM_LOG_TRACE, "event", "run event due at %llu ns",
+                   (unsigned long long)w->now);
+        /* The callback may free `ev`: nothing below reads it again. */
         ev->cb_(w, ev);
         if (GPUSIM_UNLIKELY(w->stop_requested))
             break;
@@ -260,10 +269,15 @@ static uint64_t dispatch(gpusim_world_t *w, gpusim_time_t limit, uint64_t max_ev
 #ifdef GPUSIM_DEBUG
     GPUSIM_ASSERT(gpusim__queue_check(q, w));
 #endif
-    *stopped = w->stop_requested;
+    *ran = n;
     w->running = false;
+    if (GPUSIM_UNLIKELY(w->free_requested)) {
+        gpusim__world_release(w);
+        return FREED;
+    }
+    dispatch_end end = w->stop_requested ? STOPPED : RAN_OUT;
     w->stop_requested = false;
-    return ran;
+    return end;
 }
 
 int gpusim_world_run_until(gpusim_world_t *w, gpusim_time_t until)
@@ -272,9 +286,8 @@ int gpusim_world_run_until(gpusim_world_t *w, gpusim_time_t until)
         return GPUSIM_EINVAL;
     if (w->running)
         return GPUSIM_EBUSY;
-    bool stopped;
-    dispatch(w, until, UINT64_MAX, &stopped);
-    if (stopped)
+    uint64_t ran;
+    if (dispatch(w, until, UINT64_MAX, &ran) != RAN_OUT)
         return GPUSIM_ECANCELED;
     w->now = until;
     return 0;
@@ -286,9 +299,8 @@ int gpusim_world_run(gpusim_world_t *w)
         return GPUSIM_EINVAL;
     if (w->running)
         return GPUSIM_EBUSY;
-    bool stopped;
-    dispatch(w, GPUSIM_TIME_MAX, UINT64_MAX, &stopped);
-    return stopped ? GPUSIM_ECANCELED : 0;
+    uint64_t ran;
+    return dispatch(w, GPUSIM_TIME_MAX, UINT64_MAX, &ran) == RAN_OUT ? 0 : GPUSIM_ECANCELED;
 }
 
 int64_t gpusim_world_run_events(gpusim_world_t *w, uint64_t n)
@@ -299,8 +311,9 @@ int64_t gpusim_world_run_events(gpusim_world_t *w, uint64_t n)
         return GPUSIM_EBUSY;
     if (n > INT64_MAX)
         n = INT64_MAX;
-    bool stopped;
-    return (int64_t)dispatch(w, GPUSIM_TIME_MAX, n, &stopped);
+    uint64_t ran;
+    dispatch(w, GPUSIM_TIME_MAX, n, &ran);
+    return (int64_t)ran;
 }
 
 void gpusim_world_stop(gpusim_world_t *w)

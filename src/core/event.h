@@ -2,9 +2,9 @@
  * core/event.h -- the event queue of a world: a 4-ary min-heap of caller-owned events. Internal.
  *
  * Layout: an array of entries {when, seq, ev}. The ordering key (when, seq) is copied into the
- * entry so that sifting compares keys in one cache-friendly array without touching event memory;
- * the event keeps its array position in ev->index_ so that cancel and reschedule are O(log n)
- * without a search. A 4-ary heap is half as deep as a binary one and its four children share a
+ * entry so that sifting compares keys in one array without reading event memory; the event keeps
+ * its array position in ev->index_ (one store per entry moved) so that cancel and reschedule are
+ * O(log n) without a search. A 4-ary heap is half as deep as a binary one and its four children share a
  * cache line or two, which is what makes schedule + dispatch cost tens of nanoseconds.
  *
  *             [0]
@@ -31,6 +31,12 @@
 /* ev->index_ of an event that is not in any queue. */
 #define GPUSIM__NOT_QUEUED UINT32_MAX
 
+/* Entries allocated when a world's configuration does not say (gpusim_world_config_init). */
+#define GPUSIM__EVENT_DEFAULT_CAPACITY 1024
+
+/* Most events that can be pending at once (indices are 32 bits, one value marks "not queued"). */
+#define GPUSIM__EVENT_MAX_PENDING (GPUSIM__NOT_QUEUED - 1)
+
 typedef struct gpusim__qent {
     gpusim_time_t when; /* Copy of ev->when_: the primary key. */
     uint64_t seq;       /* Insertion sequence: the tie-breaker. */
@@ -47,7 +53,7 @@ typedef struct gpusim__queue {
     uint64_t ncancelled; /* Cancellations of pending events, ever. */
 } gpusim__queue;
 
-/* Allocates room for `cap` entries (0: a small default). Returns 0 or GPUSIM_ENOMEM. */
+/* Allocates room for `cap` entries (0: the default). Returns 0, GPUSIM_ENOMEM or GPUSIM_EOVERFLOW. */
 int gpusim__queue_init(gpusim__queue *q, gpusim__arena *a, size_t cap);
 
 /* Frees the array. Pending events are not touched. */

@@ -36,7 +36,9 @@ void gpusim__log(const gpusim_world_t *w, gpusim_log_level_t level, const char *
     va_start(ap, fmt);
     int n = vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    if (n >= (int)sizeof(msg))
+    if (n < 0)
+        snprintf(msg, sizeof(msg), "(unformattable message: %s)", fmt);
+    else if (n >= (int)sizeof(msg))
         memcpy(msg + sizeof(msg) - 4, "...", 4);
     if (w->log_cb != NULL)
         w->log_cb(w->log_ud, level, w->now, subsystem, msg);

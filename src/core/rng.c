@@ -15,6 +15,15 @@
 
 #include "core/rng.h"
 
+/*
+ * Bit-identical results need every double operation rounded to double, not to a wider register
+ * format (x87 on 32-bit x86 evaluates in 80 bits). Refuse to build where that is not so.
+ */
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+#error                                                                                             \
+    "gpusim needs FLT_EVAL_METHOD == 0 for deterministic floating point (on 32-bit x86: -msse2 -mfpmath=sse)"
+#endif
+
 #if defined(__SIZEOF_INT128__)
 __extension__ typedef unsigned __int128 u128;
 #endif

@@ -3,7 +3,8 @@
  *
  * Each statistic is one arena block holding its header and its name (flexible array member), so a
  * gpusim_stat_t pointer stays valid for the world's lifetime; modules keep the pointers they
- * registered and update through the inline functions below, which cost what an increment costs.
+ * registered and update through the inline functions below. Counter and gauge updates cost an
+ * increment; recording a histogram sample is a short out-of-line call into core/hist.c.
  *
  * The registry is an array of pointers sorted by name (strcmp order). Lookups are binary searches;
  * registration inserts in place (O(n), but statistics are registered at set-up time, not per

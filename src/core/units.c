@@ -5,6 +5,10 @@
  * result 15 * 10^6 / 10 is computed after cancelling the common factor of the unit's multiplier and
  * the power of ten, so no floating point rounding can change a value and a quantity that is not a
  * whole number of base units is detected rather than truncated.
+ *
+ * The three parsers share one grammar and differ only in a `quantity` descriptor (unit table,
+ * whether a bare number is allowed, whether "/s" must follow); the three formatters share one
+ * printer and differ only in their unit ladder.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,8 +17,9 @@
 #include "core/compiler.h"
 
 typedef struct unit_def {
-    const char *name; /* Lower-case spelling; matching is case-insensitive. */
-    uint64_t mult;    /* Base units (bytes or ns) per unit. */
+    const char
+        *name;     /* Parse tables: lower-case, matched case-insensitively. Ladders: as printed. */
+    uint64_t mult; /* Base units (bytes or ns) per unit. */
 } unit_def;
 
 static const unit_def size_units[] = {
@@ -214,112 +219,129 @@ static int unknown_unit(const parse_ctx *c, const char *u, size_t len, const cha
     return fail(c, GPUSIM_EINVAL, detail);
 }
 
-int gpusim_size_parse(const char *text, uint64_t *bytes, char *msg, size_t msglen)
+/* What distinguishes the three kinds of quantity. */
+typedef struct quantity {
+    const char *what;      /* "size", "duration", "rate": names the input in messages. */
+    const unit_def *units; /* Accepted units. */
+    size_t nunits;
+    const char *help;    /* The units, listed for "unknown unit" messages. */
+    const char *base;    /* The base unit, for "not a whole number of ..." messages. */
+    bool bytes;          /* Size units: a lower-case 'b' suffix (bits) is refused. */
+    bool bare_number_ok; /* A number without a unit is in base units (else only "0" is). */
+    bool per_second;     /* The unit must end in "/s" and the value must be positive. */
+} quantity;
+
+static const quantity size_q = {
+    "size", size_units, GPUSIM_ARRAY_SIZE(size_units), SIZE_UNITS_HELP, "bytes", true, true, false};
+static const quantity duration_q = {"duration",
+                                    duration_units,
+                                    GPUSIM_ARRAY_SIZE(duration_units),
+                                    DURATION_UNITS_HELP,
+                                    "nanoseconds",
+                                    false,
+                                    false,
+                                    false};
+static const quantity rate_q = {"rate",
+                                size_units,
+                                GPUSIM_ARRAY_SIZE(size_units),
+                                SIZE_UNITS_HELP " per second",
+                                "bytes per second",
+                                true,
+                                false,
+                                true};
+
+static int parse_quantity(const quantity *qt, const char *text, uint64_t *out, char *msg,
+                          size_t msglen)
 {
-    parse_ctx c = {"size", text, msg, msglen};
-    uint64_t mant, v;
-    unsigned dec;
-    const char *u;
-    size_t ulen;
-    if (bytes == NULL)
+    parse_ctx c = {qt->what, text, msg, msglen};
+    uint64_t mant = 0, v = 0;
+    unsigned dec = 0;
+    const char *u = "";
+    size_t ulen = 0;
+    if (out == NULL)
         return fail(&c, GPUSIM_EINVAL, "no place for the result");
     int rc = split(&c, &mant, &dec, &u, &ulen);
     if (rc != 0)
         return rc;
+    if (qt->per_second) {
+        if (ulen < 3 || u[ulen - 2] != '/' || lower(u[ulen - 1]) != 's')
+            return fail(&c, GPUSIM_EINVAL,
+                        "expected a size unit per second, such as GB/s or MiB/s");
+        ulen -= 2;
+    }
     uint64_t mult = 1;
-    if (ulen > 0) {
-        const unit_def *d = find_unit(size_units, GPUSIM_ARRAY_SIZE(size_units), u, ulen);
+    if (ulen == 0) {
+        if (!qt->bare_number_ok && mant != 0)
+            return fail(&c, GPUSIM_EINVAL, "missing unit (" DURATION_UNITS_HELP ")");
+    } else {
+        if (qt->bytes && u[ulen - 1] == 'b') {
+            char detail[96];
+            snprintf(detail, sizeof(detail),
+                     "lower-case 'b' in '%.*s' means bits; sizes are in bytes (write B)",
+                     (int)GPUSIM_MIN(ulen, 16), u);
+            return fail(&c, GPUSIM_EINVAL, detail);
+        }
+        const unit_def *d = find_unit(qt->units, qt->nunits, u, ulen);
         if (d == NULL)
-            return unknown_unit(&c, u, ulen, SIZE_UNITS_HELP);
+            return unknown_unit(&c, u, ulen, qt->help);
         mult = d->mult;
     }
-    rc = scale(&c, mant, dec, mult, "bytes", &v);
-    if (rc == 0)
-        *bytes = v;
-    return rc;
+    rc = scale(&c, mant, dec, mult, qt->base, &v);
+    if (rc != 0)
+        return rc;
+    if (qt->per_second && v == 0)
+        return fail(&c, GPUSIM_EINVAL, "a rate must be greater than zero");
+    *out = v;
+    return 0;
+}
+
+int gpusim_size_parse(const char *text, uint64_t *bytes, char *msg, size_t msglen)
+{
+    return parse_quantity(&size_q, text, bytes, msg, msglen);
 }
 
 int gpusim_duration_parse(const char *text, gpusim_time_t *ns, char *msg, size_t msglen)
 {
-    parse_ctx c = {"duration", text, msg, msglen};
-    uint64_t mant, v;
-    unsigned dec;
-    const char *u;
-    size_t ulen;
-    if (ns == NULL)
-        return fail(&c, GPUSIM_EINVAL, "no place for the result");
-    int rc = split(&c, &mant, &dec, &u, &ulen);
-    if (rc != 0)
-        return rc;
-    if (ulen == 0) {
-        if (mant != 0)
-            return fail(&c, GPUSIM_EINVAL, "missing unit (" DURATION_UNITS_HELP ")");
-        *ns = 0;
-        return 0;
-    }
-    const unit_def *d = find_unit(duration_units, GPUSIM_ARRAY_SIZE(duration_units), u, ulen);
-    if (d == NULL)
-        return unknown_unit(&c, u, ulen, DURATION_UNITS_HELP);
-    rc = scale(&c, mant, dec, d->mult, "nanoseconds", &v);
-    if (rc == 0)
-        *ns = v;
-    return rc;
+    return parse_quantity(&duration_q, text, ns, msg, msglen);
 }
 
 int gpusim_rate_parse(const char *text, uint64_t *bytes_per_s, char *msg, size_t msglen)
 {
-    parse_ctx c = {"rate", text, msg, msglen};
-    uint64_t mant, v;
-    unsigned dec;
-    const char *u;
-    size_t ulen;
-    if (bytes_per_s == NULL)
-        return fail(&c, GPUSIM_EINVAL, "no place for the result");
-    int rc = split(&c, &mant, &dec, &u, &ulen);
-    if (rc != 0)
-        return rc;
-    if (ulen < 2 || u[ulen - 2] != '/' || lower(u[ulen - 1]) != 's')
-        return fail(&c, GPUSIM_EINVAL, "expected a size unit per second, such as GB/s or MiB/s");
-    ulen -= 2;
-    const unit_def *d = find_unit(size_units, GPUSIM_ARRAY_SIZE(size_units), u, ulen);
-    if (d == NULL)
-        return unknown_unit(&c, u, ulen, SIZE_UNITS_HELP " per second");
-    rc = scale(&c, mant, dec, d->mult, "bytes per second", &v);
-    if (rc != 0)
-        return rc;
-    if (v == 0)
-        return fail(&c, GPUSIM_EINVAL, "a rate must be greater than zero");
-    *bytes_per_s = v;
-    return 0;
+    return parse_quantity(&rate_q, text, bytes_per_s, msg, msglen);
 }
 
 /* ------------------------------------------------------------------------------------------- */
 /* Formatting                                                                                  */
 /* ------------------------------------------------------------------------------------------- */
 
-typedef struct fmt_unit {
-    const char *name;
-    uint64_t mult;
-} fmt_unit;
-
 /*
  * Prints v in the largest unit it reaches, with up to three decimals rounded half up and trailing
  * zeros dropped.
  */
-static int format(uint64_t v, const fmt_unit *units, size_t n, char *buf, size_t buflen)
+static int format(uint64_t v, const unit_def *units, size_t n, char *buf, size_t buflen)
 {
     if (buf == NULL)
         return GPUSIM_EINVAL;
     size_t i = 0;
     while (i + 1 < n && v >= units[i + 1].mult)
         i++;
-    uint64_t mult = units[i].mult;
-    uint64_t whole = v / mult, rem = v % mult;
-    /* rem < mult <= 2^50 (no table goes beyond peta), so rem * 1000 cannot overflow. */
-    uint64_t milli = (rem * 1000 + mult / 2) / mult;
-    if (milli == 1000) {
-        whole++;
-        milli = 0;
+    uint64_t whole, milli;
+    for (;;) {
+        uint64_t mult = units[i].mult;
+        uint64_t rem = v % mult;
+        whole = v / mult;
+        /* rem < mult <= 2^50 (no ladder goes beyond peta), so rem * 1000 cannot overflow. */
+        milli = (rem * 1000 + mult / 2) / mult;
+        if (milli == 1000) {
+            whole++;
+            milli = 0;
+        }
+        /* Rounding may reach the next unit (1023.9999 MiB -> 1024 MiB): print 1 GiB instead. */
+        if (i + 1 < n && whole >= units[i + 1].mult / mult) {
+            i++;
+            continue;
+        }
+        break;
     }
     char frac[8] = "";
     if (milli != 0) {
@@ -334,7 +356,7 @@ static int format(uint64_t v, const fmt_unit *units, size_t n, char *buf, size_t
 
 int gpusim_size_format(uint64_t bytes, char *buf, size_t buflen)
 {
-    static const fmt_unit units[] = {
+    static const unit_def units[] = {
         {"B", 1},
         {"KiB", GPUSIM_KIB},
         {"MiB", GPUSIM_MIB},
@@ -347,7 +369,7 @@ int gpusim_size_format(uint64_t bytes, char *buf, size_t buflen)
 
 int gpusim_duration_format(gpusim_time_t ns, char *buf, size_t buflen)
 {
-    static const fmt_unit units[] = {
+    static const unit_def units[] = {
         {"ns", 1},
         {"us", GPUSIM_NS_PER_US},
         {"ms", GPUSIM_NS_PER_MS},
@@ -360,7 +382,7 @@ int gpusim_duration_format(gpusim_time_t ns, char *buf, size_t buflen)
 
 int gpusim_rate_format(uint64_t bytes_per_s, char *buf, size_t buflen)
 {
-    static const fmt_unit units[] = {
+    static const unit_def units[] = {
         {"B/s", 1},
         {"KB/s", UINT64_C(1000)},
         {"MB/s", UINT64_C(1000000)},

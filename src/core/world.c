@@ -33,7 +33,7 @@ void gpusim_world_config_init(gpusim_world_config_t *cfg)
     memset(cfg, 0, sizeof(*cfg));
     cfg->seed = 1;
     cfg->log_level = GPUSIM_LOG_OFF;
-    cfg->event_capacity = 1024;
+    cfg->event_capacity = GPUSIM__EVENT_DEFAULT_CAPACITY;
 }
 
 static bool log_level_valid(gpusim_log_level_t level)
@@ -42,7 +42,7 @@ static bool log_level_valid(gpusim_log_level_t level)
 }
 
 /* Frees everything a world owns, in reverse order of construction, then the arena. */
-static void world_release(gpusim_world_t *w)
+void gpusim__world_release(gpusim_world_t *w)
 {
     gpusim__stats_destroy(&w->stats, &w->arena);
     gpusim__queue_destroy(&w->queue, &w->arena);
@@ -89,7 +89,7 @@ int gpusim_world_new(const gpusim_world_config_t *cfg, gpusim_world_t **out)
         gpusim_world_config_init(&defaults);
         cfg = &defaults;
     }
-    if (!log_level_valid(cfg->log_level))
+    if (!log_level_valid(cfg->log_level) || cfg->event_capacity > GPUSIM__EVENT_MAX_PENDING)
         return GPUSIM_EINVAL;
 
     gpusim__arena arena;
@@ -111,7 +111,7 @@ int gpusim_world_new(const gpusim_world_config_t *cfg, gpusim_world_t **out)
     if (rc == 0)
         rc = register_core_stats(w);
     if (rc != 0) {
-        world_release(w);
+        gpusim__world_release(w);
         return rc;
     }
     GPUSIM_LOG(w, GPUSIM_LOG_INFO, "world", "created (seed %llu, allocator %s)",
@@ -124,10 +124,15 @@ void gpusim_world_free(gpusim_world_t *w)
 {
     if (w == NULL)
         return;
-    GPUSIM_ASSERT(!w->running);
+    if (w->running) {
+        /* Called from a callback: the run loop still needs the world; it frees it on the way out. */
+        w->free_requested = true;
+        w->stop_requested = true;
+        return;
+    }
     GPUSIM_LOG(w, GPUSIM_LOG_INFO, "world", "freed after %llu events",
                (unsigned long long)w->events_run);
-    world_release(w);
+    gpusim__world_release(w);
 }
 
 gpusim_time_t gpusim_world_now(const gpusim_world_t *w)

@@ -38,6 +38,7 @@ struct gpusim_world_s {
     uint64_t events_run;          /* Callbacks run since creation. */
     bool running;                 /* Inside gpusim_world_run*(): reentry is refused. */
     bool stop_requested;          /* gpusim_world_stop() was called during this run. */
+    bool free_requested;          /* gpusim_world_free() was called from a callback of this run. */
     uint64_t seed;                /* Master seed. */
     gpusim__stats stats;          /* Registry of named statistics. */
     gpusim__core_stats core;      /* The core's own statistics. */
@@ -49,5 +50,8 @@ struct gpusim_world_s {
 
 /* Copies the core's raw counters into its statistics; called before any statistics query. */
 void gpusim__world_publish(gpusim_world_t *w);
+
+/* Frees everything the world owns, the world itself last. The run loop calls it for a deferred free. */
+void gpusim__world_release(gpusim_world_t *w);
 
 #endif /* GPUSIM_CORE_WORLD_H */
