@@ -71,8 +71,10 @@ memcheck: deps
 	    $(VALGRIND) --log-file=$$t.valgrind $$t >$$t.out 2>&1 || { echo FAILED; cat $$t.valgrind $$t.out; exit 1; }; \
 	    echo ok; \
 	done; \
-	printf 'memcheck %-28s ' gpusim-demo; \
-	$(VALGRIND) $(BUILD)-memcheck/bench/gpusim-demo --time 10ms >/dev/null; echo ok
+	d=$(BUILD)-memcheck/bench/gpusim-demo; \
+	printf 'memcheck %-28s ' "$${d##*/}"; \
+	$(VALGRIND) --log-file=$$d.valgrind $$d --time 10ms >$$d.out 2>&1 || { echo FAILED; cat $$d.valgrind $$d.out; exit 1; }; \
+	echo ok
 
 install: build
 	@$(CMAKE) --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX),)
