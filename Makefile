@@ -79,11 +79,14 @@ memcheck: deps
 install: build
 	@$(CMAKE) --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX),)
 
+# The same files as the api.format test: everything C under the source directories, tracked or not.
+FORMAT_FILES = $(shell find include src tests bench sim -name '*.[ch]' 2>/dev/null)
+
 format:
-	@clang-format -i $$(git ls-files '*.c' '*.h')
+	@clang-format -i $(FORMAT_FILES)
 
 format-check:
-	@clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+	@clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-memcheck

@@ -31,8 +31,10 @@
 #include "gpusim/error.h"
 #include "gpusim/rng.h"
 #include "gpusim/world.h"
+#include "gpusim/completion.h"
 #include "gpusim/stats.h"
 #include "gpusim/units.h"
+#include "gpusim/notifier.h"
 
 #undef GPUSIM_H_INSIDE
 

@@ -23,6 +23,12 @@ GPUSIM_BEGIN_DECLS
  * The error table: XX(NAME, value, message). NAME becomes GPUSIM_<NAME>. It is the union of
  * the two ranges below.
  *
+ * Codes with a protocol meaning:
+ *   EINPROGRESS    the operation has begun and completes later in virtual time; the callback or
+ *                  waiter the caller supplied tells it when (an invalidation waiting on a fence);
+ *   EDEADLK        the call would wait for something that cannot finish until the caller returns
+ *                  (removing a notifier subscription from inside a notifier callback).
+ *
  * Simulator-specific codes:
  *   EGPUFAULT      a GPU page fault could not be resolved (no valid host page, or the fault buffer
  *                  was in non-replayable mode);
@@ -50,10 +56,12 @@ GPUSIM_BEGIN_DECLS
     XX(EINVAL, -22, "invalid argument")                                                            \
     XX(ENOSPC, -28, "no space left")                                                               \
     XX(ERANGE, -34, "value out of range")                                                          \
+    XX(EDEADLK, -35, "operation would deadlock")                                                   \
     XX(ENOSYS, -38, "function not implemented")                                                    \
     XX(EOVERFLOW, -75, "value too large for its type")                                             \
     XX(ENOTSUP, -95, "operation not supported")                                                    \
     XX(ETIMEDOUT, -110, "timed out")                                                               \
+    XX(EINPROGRESS, -115, "operation in progress, completion follows")                             \
     XX(ECANCELED, -125, "operation canceled")
 
 /** The simulator range of the table, from -3000 down. */

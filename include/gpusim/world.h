@@ -110,6 +110,7 @@ GPUSIM_EXTERN int gpusim_world_set_log(gpusim_world_t *w, gpusim_log_level_t lev
 /* Events                                                                                      */
 /* ------------------------------------------------------------------------------------------- */
 
+/** A schedulable event (defined below). */
 typedef struct gpusim_event_s gpusim_event_t;
 
 /**

@@ -100,7 +100,7 @@ void gpusim__queue_destroy(gpusim__queue *q, gpusim__arena *a)
 
 bool gpusim__queue_check(const gpusim__queue *q, const gpusim_world_t *w)
 {
-    if (q->n > q->cap || q->peak < q->n)
+    if (q->n + q->reserved > q->cap || q->peak < q->n)
         return false;
     for (size_t i = 0; i < q->n; i++) {
         const gpusim__qent *e = &q->ents[i];
@@ -145,17 +145,22 @@ static bool queued_in(const gpusim_world_t *w, const gpusim_event_t *ev)
            GPUSIM_ALWAYS(w->queue.ents[ev->index_].ev == ev);
 }
 
-static int push(gpusim_world_t *w, gpusim_event_t *ev, gpusim_time_t when)
+/* Makes room for `extra` more entries beyond those in use and reserved. */
+static int ensure_room(gpusim_world_t *w, size_t extra)
 {
     gpusim__queue *q = &w->queue;
-    if (GPUSIM_UNLIKELY(q->n == q->cap)) {
-        if (q->n >= GPUSIM__EVENT_MAX_PENDING)
-            return GPUSIM_ENOSPC;
-        int rc = gpusim__arena_grow(&w->arena, (void **)&q->ents, &q->cap, q->n + 1,
-                                    sizeof(gpusim__qent));
-        if (rc != 0)
-            return rc;
-    }
+    size_t need = q->n + q->reserved + extra;
+    if (GPUSIM_LIKELY(need <= q->cap))
+        return 0;
+    if (need > GPUSIM__EVENT_MAX_PENDING)
+        return GPUSIM_ENOSPC;
+    return gpusim__arena_grow(&w->arena, (void **)&q->ents, &q->cap, need, sizeof(gpusim__qent));
+}
+
+/* Inserts a non-pending event; the caller has made sure there is room. */
+static void insert(gpusim_world_t *w, gpusim_event_t *ev, gpusim_time_t when)
+{
+    gpusim__queue *q = &w->queue;
     ev->when_ = when;
     ev->world_ = w;
     gpusim__qent e = {when, q->next_seq++, ev};
@@ -164,7 +169,37 @@ static int push(gpusim_world_t *w, gpusim_event_t *ev, gpusim_time_t when)
     if (q->n > q->peak)
         q->peak = q->n;
     sift_up(q, q->n - 1, e);
+}
+
+static int push(gpusim_world_t *w, gpusim_event_t *ev, gpusim_time_t when)
+{
+    int rc = ensure_room(w, 1);
+    if (rc != 0)
+        return rc;
+    insert(w, ev, when);
     return 0;
+}
+
+int gpusim__queue_reserve(gpusim_world_t *w, size_t k)
+{
+    int rc = ensure_room(w, k);
+    if (rc != 0)
+        return rc;
+    w->queue.reserved += k;
+    return 0;
+}
+
+void gpusim__queue_unreserve(gpusim_world_t *w, size_t k)
+{
+    GPUSIM_ASSERT(w->queue.reserved >= k);
+    w->queue.reserved -= k;
+}
+
+void gpusim__event_schedule_reserved(gpusim_world_t *w, gpusim_event_t *ev, gpusim_time_t when)
+{
+    GPUSIM_ASSERT(w->queue.reserved > 0 && ev->world_ == NULL && when >= w->now);
+    w->queue.reserved--;
+    insert(w, ev, when);
 }
 
 int gpusim_event_schedule(gpusim_world_t *w, gpusim_event_t *ev, gpusim_time_t when)

@@ -14,7 +14,8 @@
  * Invariants (checked by gpusim__queue_check()):
  *   - heap order: no entry's key is smaller than its parent's;
  *   - for every i < n: ents[i].ev->index_ == i and ents[i].ev->world_ is this queue's world;
- *   - seq values are unique; next_seq is larger than all of them.
+ *   - seq values are unique; next_seq is larger than all of them;
+ *   - n + reserved <= cap.
  *
  * The array grows by doubling through the world's arena (never shrinks), so in steady state
  * scheduling allocates nothing; growth is the only way schedule can fail (GPUSIM_ENOMEM).
@@ -51,6 +52,7 @@ typedef struct gpusim__queue {
     uint64_t next_seq;   /* Sequence given to the next insertion. */
     uint64_t nscheduled; /* Insertions, ever (schedule and reschedule). */
     uint64_t ncancelled; /* Cancellations of pending events, ever. */
+    size_t reserved;     /* Entries promised to gpusim__event_schedule_reserved() callers. */
 } gpusim__queue;
 
 /* Allocates room for `cap` entries (0: the default). Returns 0, GPUSIM_ENOMEM or GPUSIM_EOVERFLOW. */
@@ -58,6 +60,20 @@ int gpusim__queue_init(gpusim__queue *q, gpusim__arena *a, size_t cap);
 
 /* Frees the array. Pending events are not touched. */
 void gpusim__queue_destroy(gpusim__queue *q, gpusim__arena *a);
+
+/*
+ * Reservations: a caller that must later schedule an event where it cannot handle failure (waking a
+ * waiter when a completion is signalled) reserves the entry in advance. gpusim__queue_reserve()
+ * grows the array so that n + reserved always fits; ordinary scheduling never uses reserved room.
+ * Returns 0 or GPUSIM_ENOMEM (nothing reserved).
+ */
+int gpusim__queue_reserve(gpusim_world_t *w, size_t k);
+
+/* Returns k unused reservations. */
+void gpusim__queue_unreserve(gpusim_world_t *w, size_t k);
+
+/* Schedules a non-pending event using one reservation; cannot fail. `when` >= now. */
+void gpusim__event_schedule_reserved(gpusim_world_t *w, gpusim_event_t *ev, gpusim_time_t when);
 
 /* Verifies every invariant above for the queue of world w; returns false at the first violation. */
 bool gpusim__queue_check(const gpusim__queue *q, const gpusim_world_t *w);

@@ -41,9 +41,31 @@ static bool log_level_valid(gpusim_log_level_t level)
     return (unsigned)level <= GPUSIM_LOG_TRACE;
 }
 
+void gpusim__world_own(gpusim_world_t *w, gpusim__owned *o, gpusim__destroy_fn destroy)
+{
+    o->destroy = destroy;
+    o->next = w->owned.next; /* newest first */
+    o->prev = &w->owned;
+    w->owned.next->prev = o;
+    w->owned.next = o;
+}
+
+void gpusim__world_disown(gpusim__owned *o)
+{
+    o->prev->next = o->next;
+    o->next->prev = o->prev;
+    o->prev = o->next = o;
+}
+
 /* Frees everything a world owns, in reverse order of construction, then the arena. */
 void gpusim__world_release(gpusim_world_t *w)
 {
+    /* Module objects first: they may free memory and cancel events of the world. */
+    while (w->owned.next != &w->owned) {
+        gpusim__owned *o = w->owned.next;
+        gpusim__world_disown(o);
+        o->destroy(w, o);
+    }
     gpusim__stats_destroy(&w->stats, &w->arena);
     gpusim__queue_destroy(&w->queue, &w->arena);
     gpusim__arena arena = w->arena;
@@ -102,6 +124,7 @@ int gpusim_world_new(const gpusim_world_config_t *cfg, gpusim_world_t **out)
         return GPUSIM_ENOMEM;
     }
     w->arena = arena; /* from here on, allocate through w->arena only */
+    w->owned.prev = w->owned.next = &w->owned;
     w->seed = cfg->seed;
     w->log_level = cfg->log_level;
     w->log_cb = cfg->log_cb;

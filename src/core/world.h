@@ -19,6 +19,19 @@
 #include "core/event.h"
 #include "core/stats.h"
 
+/*
+ * An object a module created in a world and that the world must free if the user does not: a
+ * notifier domain, later a process or a GPU. Embedded in the object; the world keeps them in a list
+ * and, at teardown, destroys the ones still there, newest first, before anything else.
+ */
+typedef struct gpusim__owned gpusim__owned;
+typedef void (*gpusim__destroy_fn)(gpusim_world_t *w, gpusim__owned *o);
+struct gpusim__owned {
+    gpusim__owned *prev; /* Neighbours in the world's circular list. */
+    gpusim__owned *next;
+    gpusim__destroy_fn destroy; /* Frees the object (through the world's arena). */
+};
+
 /* Statistics the core publishes; raw values live in hot structures and are copied on query. */
 typedef struct gpusim__core_stats {
     gpusim_stat_t *events_run;       /* sim.events.run */
@@ -46,6 +59,7 @@ struct gpusim_world_s {
     gpusim_log_cb log_cb;         /* Sink; NULL = stderr. */
     void *log_ud;                 /* Passed to log_cb. */
     void *data;                   /* User pointer. */
+    gpusim__owned owned;          /* Sentinel of the list of objects to destroy at teardown. */
 };
 
 /* Copies the core's raw counters into its statistics; called before any statistics query. */
@@ -53,5 +67,11 @@ void gpusim__world_publish(gpusim_world_t *w);
 
 /* Frees everything the world owns, the world itself last. The run loop calls it for a deferred free. */
 void gpusim__world_release(gpusim_world_t *w);
+
+/* Puts `o` on the world's list of objects to destroy at teardown. */
+void gpusim__world_own(gpusim_world_t *w, gpusim__owned *o, gpusim__destroy_fn destroy);
+
+/* Takes `o` off that list (the object is being freed by its own API). */
+void gpusim__world_disown(gpusim__owned *o);
 
 #endif /* GPUSIM_CORE_WORLD_H */

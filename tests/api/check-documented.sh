@@ -12,7 +12,7 @@ for f in "$dir"/gpusim.h "$dir"/gpusim/*.h; do
         function documented() {
             return prev ~ /\*\/[ \t]*$/ || prev ~ /^#[ \t]*(if|ifdef|ifndef|else|elif)/ || $0 ~ /\/\*\*</
         }
-        /^[ \t]*$/ { next }
+        /^[ \t]*$/ { prev = ""; next }   # a blank line breaks adjacency
         /^[ \t]*(\/\*|\*)/ { prev = $0; next }   # comment lines declare nothing
         {
             name = ""

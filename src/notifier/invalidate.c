@@ -1,0 +1,231 @@
+/*
+ * notifier/invalidate.c -- the write side: starting and ending invalidations in virtual time.
+ *
+ * Linux counterparts: invalidate_start = mn_itree_invalidate (with mn_itree_inv_start_range), end =
+ * mn_itree_inv_end. Linux calls the overlapping subscriptions one after another on the invalidating
+ * thread, and a callback that must wait for the device sleeps in place. Here a callback that must
+ * wait answers GPUSIM_NOTIFIER_WAIT with a completion; the invalidation queues its own waiter on it,
+ * remembers the next subscription (the tree is frozen while the domain is odd, so the pointer stays
+ * good), and continues from there when the completion signals. The invalidator is told to proceed
+ * through its callback, and the virtual time between its start and that moment is the time it was
+ * blocked, recorded per invalidator kind.
+ *
+ * States of a gpusim_invalidation_t:
+ *
+ *   IDLE --start--> CALLING --all DONE--> STARTED --end--> IDLE
+ *                    |   ^
+ *              WAIT  v   | completion signalled
+ *                   WAITING
+ *                    (refusal of a non-blockable range, in CALLING: closed, back to IDLE)
+ */
+#include <string.h>
+
+#include "core/compiler.h"
+#include "core/itree.h"
+#include "core/log.h"
+#include "core/stats.h"
+#include "notifier/notifier.h"
+
+enum inv_state {
+    INV_IDLE = 0,    /* Not started, or ended. */
+    INV_CALLING = 1, /* Calling subscription callbacks. */
+    INV_WAITING = 2, /* Waiting on a callback's completion. */
+    INV_STARTED = 3  /* All callbacks done; the invalidator changes the page table, then ends. */
+};
+
+void gpusim_invalidation_init(gpusim_invalidation_t *inv)
+{
+    if (inv == NULL)
+        return;
+    memset(inv, 0, sizeof(*inv));
+    gpusim_waiter_init(&inv->waiter_);
+}
+
+bool gpusim_invalidation_active(const gpusim_invalidation_t *inv)
+{
+    return inv != NULL && inv->state_ != INV_IDLE;
+}
+
+/*
+ * One invalidation leaves the open set (Linux: mn_itree_inv_end). The last one to leave ends the
+ * exclusive phase: the sequence becomes even, deferred inserts and removes are applied in request
+ * order, and everyone waiting for the phase (readers, removers) is woken.
+ */
+static void leave(gpusim_notifier_t *n)
+{
+    GPUSIM_ASSERT(n->active > 0);
+    n->active--;
+    gpusim__stat_set(n->st.active, n->st.active->u.gauge.value - 1);
+    if (n->active > 0 || (n->seq & 1) == 0)
+        return;
+    n->seq++;
+    gpusim_notifier_sub_t *sub = n->deferred_head;
+    n->deferred_head = n->deferred_tail = NULL;
+    while (sub != NULL) {
+        gpusim_notifier_sub_t *next = sub->deferred_next;
+        sub->deferred_next = NULL;
+        if (sub->state == SUB_PENDING_INSERT) {
+            sub->state = SUB_IN_TREE;
+            gpusim__itree_insert(&n->tree, &sub->node);
+        } else {
+            gpusim__itree_remove(&n->tree, &sub->node);
+            gpusim__notifier_sub_free(n, sub);
+        }
+        sub = next;
+    }
+    gpusim_completion_signal(n->world, &n->phase_end);
+    gpusim_completion_reset(&n->phase_end); /* its waiters are now wake-up events */
+}
+
+/* The invalidator stops waiting (it may proceed, or it gave up): record how long it was blocked. */
+static void record_blocked(gpusim_notifier_t *n, const gpusim_invalidation_t *inv)
+{
+    gpusim__stat_record(n->st.blocked[inv->range_.invalidator], n->world->now - inv->started_at_);
+}
+
+/* Closes an invalidation that will not proceed (refused, or a wait could not be queued). */
+static void close_refused(gpusim_notifier_t *n, gpusim_invalidation_t *inv)
+{
+    record_blocked(n, inv);
+    inv->state_ = INV_IDLE;
+    inv->notifier_ = NULL;
+    leave(n);
+}
+
+static void violation(gpusim_notifier_t *n, const gpusim_notifier_sub_t *sub, const char *what)
+{
+    gpusim__stat_add(n->st.violations, 1);
+    GPUSIM_LOG(n->world, GPUSIM_LOG_WARN, "notifier",
+               "subscription [0x%llx, 0x%llx] broke the callback contract: %s",
+               (unsigned long long)sub->node.start, (unsigned long long)sub->node.last, what);
+}
+
+static void woken(gpusim_world_t *w, gpusim_waiter_t *waiter);
+
+/*
+ * Calls the callbacks of `sub` and the overlapping subscriptions after it, in order, until one
+ * must be waited for. Returns 0 (all done: STARTED), GPUSIM_EINPROGRESS (WAITING),
+ * GPUSIM_EWOULDBLOCK (refused: closed) or GPUSIM_ENOMEM (a wait could not be queued: closed).
+ */
+static int call_from(gpusim_notifier_t *n, gpusim_invalidation_t *inv, gpusim_notifier_sub_t *sub)
+{
+    const gpusim_notifier_range_t *range = &inv->range_;
+    const uint64_t last = range->end - 1;
+    while (sub != NULL) {
+        gpusim__itree_node *next_node = gpusim__itree_next(&sub->node, range->start, last);
+        gpusim_notifier_sub_t *next =
+            next_node != NULL ? gpusim_container_of(next_node, gpusim_notifier_sub_t, node) : NULL;
+
+        gpusim_completion_t *wait_on = NULL;
+        gpusim_notifier_sub_t *outer = n->in_callback;
+        n->in_callback = sub;
+        gpusim_notifier_answer_t answer = sub->cb(sub, range, inv->cur_seq_, &wait_on);
+        n->in_callback = outer;
+        gpusim__stat_add(n->st.callbacks, 1);
+        if (sub->seq != inv->cur_seq_)
+            violation(n, sub, "did not call gpusim_notifier_set_seq with cur_seq");
+
+        switch (answer) {
+        case GPUSIM_NOTIFIER_DONE:
+            break;
+        case GPUSIM_NOTIFIER_WOULD_BLOCK:
+            if (range->blockable) {
+                /* Linux WARNs and carries on: a blockable range cannot be refused. */
+                violation(n, sub, "refused a blockable range");
+                break;
+            }
+            gpusim__stat_add(n->st.refusals, 1);
+            close_refused(n, inv);
+            return GPUSIM_EWOULDBLOCK;
+        case GPUSIM_NOTIFIER_WAIT:
+            if (!range->blockable) {
+                violation(n, sub, "asked a non-blockable invalidator to wait");
+                gpusim__stat_add(n->st.refusals, 1);
+                close_refused(n, inv);
+                return GPUSIM_EWOULDBLOCK;
+            }
+            if (wait_on == NULL) {
+                violation(n, sub, "answered WAIT without a completion");
+                break;
+            }
+            int rc = gpusim_completion_wait(n->world, wait_on, &inv->waiter_, woken, inv);
+            if (rc == 0)
+                break; /* already signalled: nothing to wait for */
+            if (rc != GPUSIM_EINPROGRESS) {
+                close_refused(n, inv);
+                return rc;
+            }
+            gpusim__stat_add(n->st.waits, 1);
+            inv->cursor_ = next;
+            inv->state_ = INV_WAITING;
+            return GPUSIM_EINPROGRESS;
+        default:
+            violation(n, sub, "returned an unknown answer");
+            break;
+        }
+        sub = next;
+    }
+    record_blocked(n, inv);
+    inv->state_ = INV_STARTED;
+    return 0;
+}
+
+/* A completion the invalidation waited on has signalled: carry on with the next subscription. */
+static void woken(gpusim_world_t *w, gpusim_waiter_t *waiter)
+{
+    gpusim_invalidation_t *inv = waiter->data;
+    gpusim_notifier_t *n = inv->notifier_;
+    inv->state_ = INV_CALLING;
+    int rc = call_from(n, inv, inv->cursor_);
+    if (rc != GPUSIM_EINPROGRESS)
+        inv->cb_(w, inv, rc);
+}
+
+int gpusim_notifier_invalidate_start(gpusim_notifier_t *n, gpusim_invalidation_t *inv,
+                                     const gpusim_notifier_range_t *range,
+                                     gpusim_invalidation_cb cb, void *data)
+{
+    if (n == NULL || inv == NULL || range == NULL || cb == NULL || range->end <= range->start ||
+        (unsigned)range->event >= GPUSIM_NOTIFY_COUNT ||
+        (unsigned)range->invalidator >= GPUSIM_INVALIDATOR_COUNT)
+        return GPUSIM_EINVAL;
+    if (inv->state_ != INV_IDLE)
+        return GPUSIM_EBUSY;
+
+    inv->range_ = *range;
+    inv->notifier_ = n;
+    inv->cb_ = cb;
+    inv->data = data;
+    inv->cursor_ = NULL;
+    inv->started_at_ = n->world->now;
+    inv->state_ = INV_CALLING;
+    gpusim__stat_add(n->st.invalidations[range->invalidator], 1);
+
+    /* Linux: mn_itree_inv_start_range. Overlap with any subscription makes the phase exclusive. */
+    n->active++;
+    gpusim__stat_set(n->st.active, n->st.active->u.gauge.value + 1);
+    gpusim__itree_node *first = gpusim__itree_first(&n->tree, range->start, range->end - 1);
+    if (first != NULL)
+        n->seq |= 1;
+    inv->cur_seq_ = n->seq;
+    GPUSIM_LOG(n->world, GPUSIM_LOG_DEBUG, "notifier",
+               "%s invalidation [0x%llx, 0x%llx) by %s%s, seq %llu",
+               gpusim_notifier_event_name(range->event), (unsigned long long)range->start,
+               (unsigned long long)range->end, gpusim_invalidator_name(range->invalidator),
+               range->blockable ? "" : " (non-blockable)", (unsigned long long)n->seq);
+    return call_from(
+        n, inv, first != NULL ? gpusim_container_of(first, gpusim_notifier_sub_t, node) : NULL);
+}
+
+int gpusim_notifier_invalidate_end(gpusim_invalidation_t *inv)
+{
+    if (inv == NULL || inv->state_ == INV_IDLE)
+        return GPUSIM_EINVAL;
+    if (inv->state_ != INV_STARTED)
+        return GPUSIM_EBUSY;
+    gpusim_notifier_t *n = inv->notifier_;
+    inv->state_ = INV_IDLE;
+    inv->notifier_ = NULL;
+    leave(n);
+    return 0;
+}

@@ -1,0 +1,92 @@
+/*
+ * notifier/notifier.h -- the notifier domain and subscription structures, shared by notifier.c
+ * (domains, subscriptions, the read side) and invalidate.c (the write side). Internal.
+ *
+ * State of a domain (Linux: struct mmu_notifier_subscriptions):
+ *
+ *   seq      even while idle; odd while "fully excluded": some invalidation that overlapped a
+ *            subscription is running, and the tree must not change. Starts at 2.
+ *   active   invalidations between start and end (or refusal). While active > 0 but seq is even
+ *            ("partially excluded"), an insert forces seq odd, because the running invalidations'
+ *            ranges are not known to exclude the new subscription.
+ *   tree     the subscriptions, keyed by (start, insertion order) so that callbacks run in a
+ *            deterministic order.
+ *   deferred inserts and removes requested while seq was odd, applied in request order by the
+ *            last invalidate_end, which also makes seq even and signals phase_end.
+ *
+ *   seq:  2 ---start(overlap)---> 3 ---start(nested)---> 3 ---end---> 3 ---last end---> 4
+ *                                 callbacks get cur_seq 3                  deferred applied,
+ *                                                                          waiters woken
+ *
+ * A subscription's seq is always odd: set to seq - 1 on an idle insert, to the domain's odd seq on
+ * an insert during an invalidation (so its first read collides), and by set_seq in callbacks.
+ */
+#ifndef GPUSIM_NOTIFIER_NOTIFIER_H
+#define GPUSIM_NOTIFIER_NOTIFIER_H
+
+#include "gpusim.h"
+#include "core/itree.h"
+#include "core/world.h"
+
+/* Where a subscription is. */
+enum sub_state {
+    SUB_IN_TREE = 1,        /* In the tree; callbacks are called. */
+    SUB_PENDING_INSERT = 2, /* Inserted during an invalidation; enters the tree at its end. */
+    SUB_PENDING_REMOVE = 3  /* Removed during an invalidation; leaves the tree at its end. */
+};
+
+struct gpusim_notifier_sub_s {
+    gpusim__itree_node node;              /* start, last (inclusive), order; tree links. */
+    gpusim_notifier_t *notifier;          /* Its domain. */
+    gpusim_notifier_invalidate_cb cb;     /* The mirror's callback. */
+    void *data;                           /* The mirror's pointer. */
+    uint64_t seq;                         /* Always odd; see the file comment. */
+    gpusim_notifier_sub_t *deferred_next; /* Link in the domain's deferred FIFO. */
+    int state;                            /* enum sub_state. */
+};
+
+/* World-wide statistics, shared by every domain of a world (registered get-or-create). */
+typedef struct notifier_stats {
+    gpusim_stat_t *domains;          /* notifier.domains (gauge) */
+    gpusim_stat_t *subscriptions;    /* notifier.subscriptions (gauge) */
+    gpusim_stat_t *active;           /* notifier.active (gauge): invalidations open */
+    gpusim_stat_t *callbacks;        /* notifier.callbacks */
+    gpusim_stat_t *waits;            /* notifier.waits: WAIT answers honoured */
+    gpusim_stat_t *refusals;         /* notifier.refusals: non-blockable ranges refused */
+    gpusim_stat_t *violations;       /* notifier.violations: callback contract broken */
+    gpusim_stat_t *deferred_inserts; /* notifier.deferred.inserts */
+    gpusim_stat_t *deferred_removes; /* notifier.deferred.removes */
+    gpusim_stat_t *read_waits;       /* notifier.read_begin.waits */
+    gpusim_stat_t *collisions;       /* notifier.read_retry.collisions */
+    gpusim_stat_t *invalidations[GPUSIM_INVALIDATOR_COUNT]; /* notifier.invalidations.<kind> */
+    gpusim_stat_t *blocked[GPUSIM_INVALIDATOR_COUNT];       /* notifier.blocked_ns.<kind> */
+} notifier_stats;
+
+struct gpusim_notifier_s {
+    gpusim_world_t *world;                /* Owner. */
+    gpusim__owned owned;                  /* Freed with the world if the user does not. */
+    gpusim__itree tree;                   /* Subscriptions in the tree. */
+    uint64_t seq;                         /* Domain sequence. */
+    size_t active;                        /* Invalidations open. */
+    gpusim_notifier_sub_t *deferred_head; /* Deferred inserts and removes, oldest first. */
+    gpusim_notifier_sub_t *deferred_tail;
+    size_t nsubs;                       /* Subscriptions, in the tree or pending insert. */
+    uint64_t next_order;                /* Tie-breaker for the next subscription. */
+    gpusim_notifier_sub_t *in_callback; /* Subscription whose callback is running, or NULL. */
+    gpusim_completion_t phase_end;      /* Signalled when seq returns to even; then reset. */
+    notifier_stats st;
+};
+
+/* Appends a subscription to the deferred FIFO. */
+void gpusim__notifier_defer(gpusim_notifier_t *n, gpusim_notifier_sub_t *sub);
+
+/* Frees a subscription's memory (it is in neither the tree nor the FIFO). */
+void gpusim__notifier_sub_free(gpusim_notifier_t *n, gpusim_notifier_sub_t *sub);
+
+/* Domain invariants: seq parity vs active, tree vs states, counts. For tests. */
+bool gpusim__notifier_check(const gpusim_notifier_t *n);
+
+/* Test hook: sets the domain sequence (to exercise wrap-around). Only while idle. */
+void gpusim__notifier_force_seq(gpusim_notifier_t *n, uint64_t seq);
+
+#endif /* GPUSIM_NOTIFIER_NOTIFIER_H */
