@@ -131,6 +131,21 @@ static gpusim_world_t *setup(gpusim_notifier_t **n)
     return w;
 }
 
+/*
+ * Ends a test: removes the listed mirrors' subscriptions (NULL-terminated), frees the domain (which
+ * must then be empty and idle) and the world, and checks that nothing leaked.
+ */
+static void finish(gpusim_world_t *w, gpusim_notifier_t *n, mirror_t *const *mirrors)
+{
+    for (; *mirrors != NULL; mirrors++)
+        ASSERT_OK(gpusim_notifier_remove((*mirrors)->sub, NULL, NULL, NULL));
+    ASSERT_OK(gpusim_notifier_free(n));
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
+#define FINISH(w, n, ...) finish((w), (n), (mirror_t *const[]){__VA_ARGS__, NULL})
+
 static uint64_t stat_count(gpusim_world_t *w, const char *name)
 {
     gpusim_stat_info_t info;
@@ -197,10 +212,7 @@ static void test_insert_validation(void **state)
     ASSERT_OK(start_inv(n, &iv, UINT64_MAX - 1, UINT64_MAX, GPUSIM_INVALIDATOR_OTHER, true));
     assert_int_equal(m.calls, 1);
     ASSERT_OK(gpusim_notifier_invalidate_end(&iv.inv));
-    ASSERT_OK(gpusim_notifier_remove(m.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_free(n));
-    gpusim_world_free(w);
-    ASSERT_NO_LEAK();
+    FINISH(w, n, &m);
 }
 
 static void test_overlap_edges(void **state)
@@ -238,11 +250,7 @@ static void test_overlap_edges(void **state)
     ASSERT_ERR(start_inv(n, &iv, 0x3000, 0x2000, GPUSIM_INVALIDATOR_OTHER, true), GPUSIM_EINVAL);
     assert_int_equal(gpusim_notifier_active(n), 0);
     assert_true(gpusim__notifier_check(n));
-    ASSERT_OK(gpusim_notifier_remove(a.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_remove(b.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_free(n));
-    gpusim_world_free(w);
-    ASSERT_NO_LEAK();
+    FINISH(w, n, &a, &b);
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -275,10 +283,7 @@ static void test_sequence_parity(void **state)
     ASSERT_OK(gpusim_notifier_invalidate_end(&iv.inv));
     assert_int_equal(gpusim_notifier_seq(n), 4); /* even again */
     assert_true(gpusim__notifier_check(n));
-    ASSERT_OK(gpusim_notifier_remove(a.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_free(n));
-    gpusim_world_free(w);
-    ASSERT_NO_LEAK();
+    FINISH(w, n, &a);
 }
 
 /*
@@ -331,10 +336,7 @@ static void test_read_retry_interleavings(void **state)
     assert_true(gpusim_notifier_read_retry(a.sub, seq3));
     assert_int_equal(stat_count(w, "notifier.read_begin.waits"), 1);
     assert_int_equal(stat_count(w, "notifier.read_retry.collisions"), 3);
-    ASSERT_OK(gpusim_notifier_remove(a.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_free(n));
-    gpusim_world_free(w);
-    ASSERT_NO_LEAK();
+    FINISH(w, n, &a);
 }
 
 static void test_other_subscriptions_do_not_collide(void **state)
@@ -357,11 +359,7 @@ static void test_other_subscriptions_do_not_collide(void **state)
     ASSERT_OK(gpusim_notifier_invalidate_end(&iv.inv));
     assert_false(gpusim_notifier_read_retry(a.sub, seq));
     assert_int_equal(a.calls, 0);
-    ASSERT_OK(gpusim_notifier_remove(a.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_remove(b.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_free(n));
-    gpusim_world_free(w);
-    ASSERT_NO_LEAK();
+    FINISH(w, n, &a, &b);
 }
 
 static void test_sequence_wraps_around(void **state)
@@ -389,10 +387,7 @@ static void test_sequence_wraps_around(void **state)
     assert_true(gpusim_notifier_read_retry(a.sub, seq));
     ASSERT_OK(gpusim_notifier_invalidate_end(&iv.inv));
     assert_true(gpusim__notifier_check(n));
-    ASSERT_OK(gpusim_notifier_remove(a.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_free(n));
-    gpusim_world_free(w);
-    ASSERT_NO_LEAK();
+    FINISH(w, n, &a);
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -439,11 +434,7 @@ static void test_insert_during_invalidation_is_deferred_to_the_last_end(void **s
     ASSERT_OK(gpusim_notifier_invalidate_end(&iv3.inv));
     assert_int_equal(stat_count(w, "notifier.deferred.inserts"), 1);
     assert_true(gpusim__notifier_check(n));
-    ASSERT_OK(gpusim_notifier_remove(a.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_remove(b.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_free(n));
-    gpusim_world_free(w);
-    ASSERT_NO_LEAK();
+    FINISH(w, n, &a, &b);
 }
 
 static void test_insert_while_partially_excluded_forces_odd(void **state)
@@ -472,10 +463,7 @@ static void test_insert_while_partially_excluded_forces_odd(void **state)
     assert_int_equal(gpusim_notifier_seq(n), 4);
     ASSERT_OK(gpusim_world_run(w));
     assert_int_equal(r.resumed, 1);
-    ASSERT_OK(gpusim_notifier_remove(b.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_free(n));
-    gpusim_world_free(w);
-    ASSERT_NO_LEAK();
+    FINISH(w, n, &b);
 }
 
 static void test_remove_waits_for_running_invalidations(void **state)
@@ -544,11 +532,7 @@ static void test_remove_from_a_callback_is_refused(void **state)
     assert_int_equal(a.remove_rc, GPUSIM_EDEADLK);
     ASSERT_OK(gpusim_notifier_invalidate_end(&iv.inv));
     assert_int_equal(gpusim_notifier_count(n), 2); /* nothing was removed */
-    ASSERT_OK(gpusim_notifier_remove(a.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_remove(b.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_free(n));
-    gpusim_world_free(w);
-    ASSERT_NO_LEAK();
+    FINISH(w, n, &a, &b);
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -590,12 +574,7 @@ static void test_nonblockable_refusal_is_balanced(void **state)
     ASSERT_OK(gpusim_notifier_invalidate_end(&reaper.inv));
     assert_int_equal(c.calls, 1);
     assert_true(gpusim__notifier_check(n));
-    ASSERT_OK(gpusim_notifier_remove(a.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_remove(b.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_remove(c.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_free(n));
-    gpusim_world_free(w);
-    ASSERT_NO_LEAK();
+    FINISH(w, n, &a, &b, &c);
 }
 
 /*
@@ -629,11 +608,7 @@ static void test_refusal_does_not_reopen_a_range_still_being_invalidated(void **
     ASSERT_OK(gpusim_world_run(w));
     assert_int_equal(r.resumed, 1);
     assert_int_equal(gpusim_notifier_active(n), 0);
-    ASSERT_OK(gpusim_notifier_remove(a.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_remove(b.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_free(n));
-    gpusim_world_free(w);
-    ASSERT_NO_LEAK();
+    FINISH(w, n, &a, &b);
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -678,10 +653,7 @@ static void test_wait_blocks_the_invalidator_for_the_completion_time(void **stat
     ASSERT_OK(gpusim_stats_get(w, "notifier.blocked_ns.kswapd", &info));
     assert_int_equal(info.count, 2);
     assert_int_equal(info.min, 0);
-    ASSERT_OK(gpusim_notifier_remove(a.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_free(n));
-    gpusim_world_free(w);
-    ASSERT_NO_LEAK();
+    FINISH(w, n, &a);
 }
 
 static void test_callbacks_run_one_after_another(void **state)
@@ -721,12 +693,7 @@ static void test_callbacks_run_one_after_another(void **state)
     assert_int_equal(ncalls, 3);
     assert_int_equal(b.last_cur_seq, a.last_cur_seq); /* one phase, one sequence */
     ASSERT_OK(gpusim_notifier_invalidate_end(&iv.inv));
-    ASSERT_OK(gpusim_notifier_remove(a.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_remove(b.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_remove(c.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_free(n));
-    gpusim_world_free(w);
-    ASSERT_NO_LEAK();
+    FINISH(w, n, &a, &b, &c);
 }
 
 static void test_concurrent_invalidators_block_independently(void **state)
@@ -766,11 +733,7 @@ static void test_concurrent_invalidators_block_independently(void **state)
     assert_int_equal(info.max, 3000);
     ASSERT_OK(gpusim_stats_get(w, "notifier.active", &info));
     assert_int_equal(info.peak, 2);
-    ASSERT_OK(gpusim_notifier_remove(a.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_remove(b.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_free(n));
-    gpusim_world_free(w);
-    ASSERT_NO_LEAK();
+    FINISH(w, n, &a, &b);
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -823,10 +786,7 @@ static void test_contract_violations_are_counted(void **state)
     ASSERT_OK(gpusim_notifier_invalidate_end(&iv.inv));
     assert_int_equal(stat_count(w, "notifier.violations"), 5);
     assert_int_equal(gpusim_notifier_active(n), 0);
-    ASSERT_OK(gpusim_notifier_remove(a.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_free(n));
-    gpusim_world_free(w);
-    ASSERT_NO_LEAK();
+    FINISH(w, n, &a);
 }
 
 static void test_bad_arguments(void **state)
@@ -875,10 +835,7 @@ static void test_bad_arguments(void **state)
     assert_int_equal(gpusim_notifier_count(NULL), 0);
     assert_false(gpusim_invalidation_active(NULL));
     assert_int_equal(gpusim_notifier_active(n), 0);
-    ASSERT_OK(gpusim_notifier_remove(a.sub, NULL, NULL, NULL));
-    ASSERT_OK(gpusim_notifier_free(n));
-    gpusim_world_free(w);
-    ASSERT_NO_LEAK();
+    FINISH(w, n, &a);
 }
 
 /* ------------------------------------------------------------------------------------------- */

@@ -20,6 +20,11 @@
 /* Names                                                                                       */
 /* ------------------------------------------------------------------------------------------- */
 
+static const char *name_in(const char *const *names, size_t count, unsigned index)
+{
+    return index < count ? names[index] : "?";
+}
+
 const char *gpusim_notifier_event_name(gpusim_notifier_event_t event)
 {
     static const char *const names[] = {
@@ -27,7 +32,7 @@ const char *gpusim_notifier_event_name(gpusim_notifier_event_t event)
         GPUSIM_NOTIFIER_EVENT_MAP(NAME)
 #undef NAME
     };
-    return (unsigned)event < GPUSIM_ARRAY_SIZE(names) ? names[event] : "?";
+    return name_in(names, GPUSIM_ARRAY_SIZE(names), (unsigned)event);
 }
 
 const char *gpusim_invalidator_name(gpusim_invalidator_t kind)
@@ -37,7 +42,7 @@ const char *gpusim_invalidator_name(gpusim_invalidator_t kind)
         GPUSIM_INVALIDATOR_MAP(NAME)
 #undef NAME
     };
-    return (unsigned)kind < GPUSIM_ARRAY_SIZE(names) ? names[kind] : "?";
+    return name_in(names, GPUSIM_ARRAY_SIZE(names), (unsigned)kind);
 }
 
 /* ------------------------------------------------------------------------------------------- */
