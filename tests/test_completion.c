@@ -204,6 +204,33 @@ static void test_bad_arguments(void **state)
     ASSERT_NO_LEAK();
 }
 
+static void test_waiters_belong_to_one_world(void **state)
+{
+    (void)state;
+    party_t p[2];
+    gpusim_completion_t c;
+    gpusim_world_t *w1 = test_world(1), *w2 = test_world(1);
+    parties_init(p, 2);
+    gpusim_completion_init(&c, NULL);
+    ASSERT_ERR(gpusim_completion_wait(w1, &c, &p[0].waiter, on_wake, &p[0]), GPUSIM_EINPROGRESS);
+    /* Another world may not join, signal or cancel: its queue does not hold the reservation. */
+    ASSERT_ERR(gpusim_completion_wait(w2, &c, &p[1].waiter, on_wake, &p[1]), GPUSIM_EINVAL);
+    ASSERT_ERR(gpusim_completion_signal(w2, &c), GPUSIM_EINVAL);
+    ASSERT_ERR(gpusim_waiter_cancel(w2, &p[0].waiter), GPUSIM_EINVAL);
+    assert_false(gpusim_completion_done(&c));
+    assert_true(gpusim_waiter_waiting(&p[0].waiter));
+    assert_int_equal(w1->queue.reserved, 1);
+    assert_int_equal(w2->queue.reserved, 0);
+    ASSERT_OK(gpusim_completion_signal(w1, &c));
+    ASSERT_OK(gpusim_world_run(w1));
+    assert_int_equal(nwoken, 1);
+    assert_true(gpusim__queue_check(&w1->queue, w1));
+    assert_true(gpusim__queue_check(&w2->queue, w2));
+    gpusim_world_free(w1);
+    gpusim_world_free(w2);
+    ASSERT_NO_LEAK();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +238,7 @@ int main(void)
         GPUSIM_TEST(test_signal_at),
         GPUSIM_TEST(test_cancel_in_both_waiting_states),
         GPUSIM_TEST(test_signal_cannot_fail_for_memory),
+        GPUSIM_TEST(test_waiters_belong_to_one_world),
         GPUSIM_TEST(test_bad_arguments),
     };
     return cmocka_run_group_tests_name("completion", tests, NULL, NULL);

@@ -16,6 +16,7 @@
 
 #include <stdio.h>
 
+#include "core/event.h"
 #include "core/world.h"
 #include "notifier/notifier.h"
 
@@ -32,6 +33,10 @@ typedef struct mirror {
     bool remove_self;                    /* try to remove itself from the callback */
     gpusim_notifier_sub_t *remove_other; /* try to remove another from the callback */
     int remove_rc;                       /* what that remove returned */
+    int reenter;                         /* 1: invalidate, 2: read_begin, 3: insert */
+    gpusim_notifier_t *reenter_domain;   /* domain for `reenter` */
+    int reenter_rc;                      /* what the re-entering call returned */
+    bool free_world;                     /* free the world from the callback */
     int calls;
     uint64_t last_cur_seq;
     gpusim_notifier_range_t last_range;
@@ -44,6 +49,13 @@ static int call_log[MAX_CALLS];
 static size_t ncalls;
 
 static gpusim_world_t *cur_world;
+
+static void reenter_proceed(gpusim_world_t *w, gpusim_invalidation_t *inv, int status)
+{
+    (void)w;
+    (void)inv;
+    (void)status;
+}
 
 static gpusim_notifier_answer_t mirror_cb(gpusim_notifier_sub_t *sub,
                                           const gpusim_notifier_range_t *range, uint64_t cur_seq,
@@ -64,6 +76,29 @@ static gpusim_notifier_answer_t mirror_cb(gpusim_notifier_sub_t *sub,
         m->remove_rc = gpusim_notifier_remove(sub, NULL, NULL, NULL);
     if (m->remove_other != NULL)
         m->remove_rc = gpusim_notifier_remove(m->remove_other, NULL, NULL, NULL);
+    if (m->reenter != 0) {
+        int mode = m->reenter;
+        m->reenter = 0; /* one shot: a broken refusal must fail an assertion, not recurse */
+        gpusim_invalidation_t inv;
+        gpusim_notifier_range_t r = {0,    0x100000, GPUSIM_NOTIFY_CLEAR, GPUSIM_INVALIDATOR_OTHER,
+                                     true, NULL};
+        uint64_t seq;
+        gpusim_notifier_sub_t *other;
+        gpusim_invalidation_init(&inv);
+        if (mode == 1) {
+            m->reenter_rc = gpusim_notifier_invalidate_start(m->reenter_domain, &inv, &r,
+                                                             reenter_proceed, NULL);
+            if (m->reenter_rc == 0)
+                gpusim_notifier_invalidate_end(&inv);
+        } else if (mode == 2) {
+            m->reenter_rc = gpusim_notifier_read_begin(sub, &seq, NULL, NULL, NULL);
+        } else {
+            m->reenter_rc =
+                gpusim_notifier_insert(m->reenter_domain, 0x900000, 0x1000, mirror_cb, m, &other);
+        }
+    }
+    if (m->free_world)
+        gpusim_world_free(cur_world);
     if (m->answer == GPUSIM_NOTIFIER_WAIT)
         *wait_on = m->wait_on;
     return m->answer;
@@ -312,8 +347,8 @@ static void test_read_retry_interleavings(void **state)
     ASSERT_OK(start_inv(n, &iv, 0x1000, 0x2000, GPUSIM_INVALIDATOR_SYSCALL, true));
     assert_true(gpusim_notifier_read_retry(a.sub, seq1));
 
-    /* 2. A read begun during the invalidation waits for its end (EBUSY without a waiter). */
-    ASSERT_ERR(gpusim_notifier_read_begin(a.sub, &seq2, NULL, NULL, NULL), GPUSIM_EBUSY);
+    /* 2. A read begun during the invalidation waits for its end (EAGAIN without a waiter). */
+    ASSERT_ERR(gpusim_notifier_read_begin(a.sub, &seq2, NULL, NULL, NULL), GPUSIM_EAGAIN);
     ASSERT_ERR(gpusim_notifier_read_begin(a.sub, &seq2, &r.waiter, resume, &r), GPUSIM_EINPROGRESS);
     assert_int_equal(seq2, gpusim_notifier_seq(n)); /* it read the phase's odd value */
     ASSERT_OK(gpusim_world_run_until(w, 1000));
@@ -905,6 +940,267 @@ static void test_allocation_failures(void **state)
 }
 
 /* ------------------------------------------------------------------------------------------- */
+/* Phases after the first, failure paths, re-entry, a world freed in a callback                */
+/* ------------------------------------------------------------------------------------------- */
+
+static void test_readers_wait_in_every_phase(void **state)
+{
+    (void)state;
+    gpusim_notifier_t *n;
+    gpusim_world_t *w = setup(&n);
+    mirror_t a;
+    invalidator_t iv;
+    reader_t r = {0};
+    uint64_t seq;
+    gpusim_waiter_init(&r.waiter);
+    mirror_insert(n, &a, 1, 0x1000, 0x1000);
+    for (int phase = 1; phase <= 3; phase++) {
+        ASSERT_OK(start_inv(n, &iv, 0x1000, 0x2000, GPUSIM_INVALIDATOR_SYSCALL, true));
+        ASSERT_ERR(gpusim_notifier_read_begin(a.sub, &seq, &r.waiter, resume, &r),
+                   GPUSIM_EINPROGRESS);
+        ASSERT_OK(gpusim_world_run(w));
+        assert_int_equal(r.resumed, phase - 1); /* it waits while the phase lasts */
+        ASSERT_OK(gpusim_notifier_invalidate_end(&iv.inv));
+        ASSERT_OK(gpusim_world_run(w));
+        assert_int_equal(r.resumed, phase);
+        assert_false(gpusim_notifier_read_retry(a.sub, seq));
+    }
+    FINISH(w, n, &a);
+}
+
+static void nop_event(gpusim_world_t *w, gpusim_event_t *ev)
+{
+    (void)w;
+    (void)ev;
+}
+
+/* Schedules far-future events until the next reservation must grow the queue. */
+static void fill_queue(gpusim_world_t *w, gpusim_event_t *evs, size_t max)
+{
+    size_t i = 0;
+    while (w->queue.n + w->queue.reserved < w->queue.cap) {
+        assert_true(i < max);
+        gpusim_event_init(&evs[i], nop_event, NULL);
+        ASSERT_OK(gpusim_event_schedule(w, &evs[i], GPUSIM_TIME_MAX));
+        i++;
+    }
+}
+
+static void test_failures_change_nothing(void **state)
+{
+    (void)state;
+    gpusim_world_config_t cfg;
+    gpusim_world_t *w;
+    gpusim_notifier_t *n;
+    gpusim_event_t evs[64];
+    mirror_t a, b;
+    invalidator_t iv, iv2;
+    reader_t r = {0};
+    uint64_t seq;
+    gpusim_world_config_init(&cfg);
+    cfg.event_capacity = 1; /* a small queue, so that reservations must grow it */
+    ASSERT_OK(gpusim_world_new(&cfg, &w));
+    cur_world = w;
+    ncalls = 0;
+    gpusim_waiter_init(&r.waiter);
+    ASSERT_OK(gpusim_notifier_new(w, &n));
+    mirror_insert(n, &a, 1, 0x1000, 0x1000);
+    mirror_insert(n, &b, 2, 0x2000, 0x1000);
+    fill_queue(w, evs, 32);
+
+    /* A blockable invalidation that cannot reserve room for a wait fails before calling anyone. */
+    gpusim__alloc_fail_nth(1);
+    ASSERT_ERR(start_inv(n, &iv, 0x1000, 0x3000, GPUSIM_INVALIDATOR_SYSCALL, true), GPUSIM_ENOMEM);
+    gpusim__alloc_fail_nth(0);
+    assert_int_equal(a.calls + b.calls, 0);
+    assert_int_equal(gpusim_notifier_active(n), 0);
+    assert_int_equal(gpusim_notifier_seq(n), 2);
+    assert_false(gpusim_invalidation_active(&iv.inv));
+    /* A non-blockable one never waits, so it needs no room. */
+    gpusim__alloc_fail_nth(1);
+    ASSERT_OK(start_inv(n, &iv, 0x1000, 0x3000, GPUSIM_INVALIDATOR_OOM_REAPER, false));
+    gpusim__alloc_fail_nth(0);
+    ASSERT_OK(gpusim_notifier_invalidate_end(&iv.inv));
+
+    /* A reader or a remover that cannot queue its wait changes nothing either. */
+    ASSERT_OK(start_inv(n, &iv, 0x1000, 0x3000, GPUSIM_INVALIDATOR_SYSCALL, true)); /* grows */
+    fill_queue(w, evs + 32, 32);
+    gpusim__alloc_fail_nth(1);
+    ASSERT_ERR(gpusim_notifier_read_begin(a.sub, &seq, &r.waiter, resume, &r), GPUSIM_ENOMEM);
+    gpusim__alloc_fail_nth(1);
+    ASSERT_ERR(gpusim_notifier_remove(b.sub, &r.waiter, resume, &r), GPUSIM_ENOMEM);
+    gpusim__alloc_fail_nth(0);
+    assert_false(gpusim_waiter_waiting(&r.waiter));
+    assert_int_equal(gpusim_notifier_count(n), 2);
+    assert_int_equal(stat_count(w, "notifier.deferred.removes"), 0);
+    ASSERT_OK(start_inv(n, &iv2, 0x2000, 0x3000, GPUSIM_INVALIDATOR_OOM_REAPER, false));
+    assert_int_equal(b.calls, 3); /* b is still subscribed */
+    ASSERT_OK(gpusim_notifier_invalidate_end(&iv2.inv));
+    ASSERT_OK(gpusim_notifier_invalidate_end(&iv.inv));
+    assert_true(gpusim__notifier_check(n));
+    assert_true(gpusim__queue_check(&w->queue, w));
+    FINISH(w, n, &a, &b);
+}
+
+static void test_remove_is_immediate_while_partially_excluded(void **state)
+{
+    (void)state;
+    gpusim_notifier_t *n;
+    gpusim_world_t *w = setup(&n);
+    mirror_t a;
+    invalidator_t iv;
+    mirror_insert(n, &a, 1, 0x1000, 0x1000);
+    /* An invalidation runs, but over nothing: the domain is even and the tree may change. */
+    ASSERT_OK(start_inv(n, &iv, 0x8000, 0x9000, GPUSIM_INVALIDATOR_SYSCALL, true));
+    assert_int_equal(gpusim_notifier_seq(n), 2);
+    ASSERT_OK(gpusim_notifier_remove(a.sub, NULL, NULL, NULL));
+    assert_int_equal(gpusim_notifier_count(n), 0);
+    assert_int_equal(stat_count(w, "notifier.deferred.removes"), 0);
+    ASSERT_OK(gpusim_notifier_invalidate_end(&iv.inv));
+    ASSERT_OK(start_inv(n, &iv, 0x1000, 0x2000, GPUSIM_INVALIDATOR_SYSCALL, true));
+    ASSERT_OK(gpusim_notifier_invalidate_end(&iv.inv));
+    assert_int_equal(a.calls, 0); /* gone at once */
+    ASSERT_OK(gpusim_notifier_free(n));
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
+static void test_reentry_from_a_callback(void **state)
+{
+    (void)state;
+    gpusim_notifier_t *n, *other;
+    gpusim_world_t *w = setup(&n);
+    mirror_t a, o;
+    invalidator_t iv;
+    ASSERT_OK(gpusim_notifier_new(w, &other));
+    mirror_insert(n, &a, 1, 0x1000, 0x1000);
+    mirror_insert(other, &o, 2, 0x0, 0x100000);
+    /* Same domain: invalidate, read_begin and insert are refused, and nothing changes. */
+    for (int mode = 1; mode <= 3; mode++) {
+        a.reenter = mode;
+        a.reenter_domain = n;
+        ASSERT_OK(start_inv(n, &iv, 0x1000, 0x2000, GPUSIM_INVALIDATOR_SYSCALL, true));
+        assert_int_equal(a.reenter_rc, GPUSIM_EDEADLK);
+        ASSERT_OK(gpusim_notifier_invalidate_end(&iv.inv));
+    }
+    assert_int_equal(gpusim_notifier_count(n), 1);
+    assert_int_equal(gpusim_notifier_active(n), 0);
+    /* Another domain (another address space): allowed, and it calls that domain's mirror. */
+    a.reenter = 1;
+    a.reenter_domain = other;
+    ASSERT_OK(start_inv(n, &iv, 0x1000, 0x2000, GPUSIM_INVALIDATOR_SYSCALL, true));
+    assert_int_equal(a.reenter_rc, 0);
+    assert_int_equal(o.calls, 1);
+    ASSERT_OK(gpusim_notifier_invalidate_end(&iv.inv));
+    /* Both domains are out of their callbacks again: a remove from outside is accepted. */
+    ASSERT_OK(gpusim_notifier_remove(o.sub, NULL, NULL, NULL));
+    ASSERT_OK(gpusim_notifier_free(other));
+    FINISH(w, n, &a);
+}
+
+static void test_missing_set_seq_is_seen_within_one_phase(void **state)
+{
+    (void)state;
+    gpusim_notifier_t *n;
+    gpusim_world_t *w = setup(&n);
+    mirror_t a;
+    invalidator_t iv1, iv2;
+    mirror_insert(n, &a, 1, 0x1000, 0x1000);
+    ASSERT_OK(start_inv(n, &iv1, 0x1000, 0x2000, GPUSIM_INVALIDATOR_SYSCALL, true));
+    /* Called again in the same phase, its sequence already equals cur_seq; still, it shows. */
+    a.skip_set_seq = true;
+    ASSERT_OK(start_inv(n, &iv2, 0x1000, 0x2000, GPUSIM_INVALIDATOR_KSWAPD, true));
+    assert_int_equal(stat_count(w, "notifier.violations"), 1);
+    ASSERT_OK(gpusim_notifier_invalidate_end(&iv2.inv));
+    ASSERT_OK(gpusim_notifier_invalidate_end(&iv1.inv));
+    FINISH(w, n, &a);
+}
+
+static void test_world_freed_from_a_notifier_callback(void **state)
+{
+    (void)state;
+    /* Outside a run: invalidate_start reports ECANCELED and everything is gone. */
+    gpusim_notifier_t *n;
+    gpusim_world_t *w = setup(&n);
+    mirror_t a, b;
+    invalidator_t iv;
+    (void)w;
+    mirror_insert(n, &a, 1, 0x1000, 0x1000);
+    mirror_insert(n, &b, 2, 0x2000, 0x1000);
+    a.free_world = true;
+    ASSERT_ERR(start_inv(n, &iv, 0x1000, 0x3000, GPUSIM_INVALIDATOR_SYSCALL, true),
+               GPUSIM_ECANCELED);
+    assert_int_equal(b.calls, 0); /* nobody after the callback that freed the world */
+    assert_false(gpusim_invalidation_active(&iv.inv));
+    ASSERT_NO_LEAK();
+}
+
+typedef struct starter {
+    gpusim_event_t ev;
+    gpusim_notifier_t *n;
+    invalidator_t iv;
+    int rc;
+} starter_t;
+
+static void start_from_event(gpusim_world_t *w, gpusim_event_t *ev)
+{
+    (void)w;
+    starter_t *st = ev->data;
+    st->rc = start_inv(st->n, &st->iv, 0x1000, 0x2000, GPUSIM_INVALIDATOR_KSWAPD, true);
+}
+
+static void test_world_freed_from_a_notifier_callback_during_a_run(void **state)
+{
+    (void)state;
+    /* Inside a run: the invalidation completes, then the run ends and frees the world. */
+    gpusim_notifier_t *n;
+    gpusim_world_t *w = setup(&n);
+    mirror_t a;
+    starter_t st = {.n = n};
+    mirror_insert(n, &a, 1, 0x1000, 0x1000);
+    a.free_world = true;
+    gpusim_event_init(&st.ev, start_from_event, &st);
+    ASSERT_OK(gpusim_event_schedule(w, &st.ev, 10));
+    ASSERT_ERR(gpusim_world_run(w), GPUSIM_ECANCELED);
+    assert_int_equal(st.rc, 0);
+    assert_int_equal(a.calls, 1);
+    ASSERT_NO_LEAK();
+}
+
+static void test_gauges(void **state)
+{
+    (void)state;
+    gpusim_notifier_t *n, *n2;
+    gpusim_world_t *w = setup(&n);
+    mirror_t a, b;
+    invalidator_t iv;
+    gpusim_stat_info_t info;
+    ASSERT_OK(gpusim_notifier_new(w, &n2));
+    mirror_insert(n, &a, 1, 0x1000, 0x1000);
+    mirror_insert(n2, &b, 2, 0x1000, 0x1000);
+    ASSERT_OK(gpusim_stats_get(w, "notifier.subscriptions", &info));
+    assert_int_equal(info.value, 2);
+    ASSERT_OK(start_inv(n, &iv, 0x1000, 0x2000, GPUSIM_INVALIDATOR_SYSCALL, true));
+    ASSERT_ERR(gpusim_notifier_remove(a.sub, NULL, NULL, NULL), GPUSIM_EINPROGRESS);
+    ASSERT_OK(gpusim_stats_get(w, "notifier.subscriptions", &info));
+    assert_int_equal(info.value, 1); /* a removed subscription no longer counts */
+    ASSERT_OK(gpusim_notifier_invalidate_end(&iv.inv));
+    ASSERT_OK(gpusim_stats_get(w, "notifier.subscriptions", &info));
+    assert_int_equal(info.value, 1);
+    assert_int_equal(info.peak, 2);
+    ASSERT_OK(gpusim_notifier_remove(b.sub, NULL, NULL, NULL));
+    ASSERT_OK(gpusim_notifier_free(n2));
+    ASSERT_OK(gpusim_stats_get(w, "notifier.domains", &info));
+    assert_int_equal(info.value, 1);
+    assert_int_equal(info.peak, 2);
+    ASSERT_OK(gpusim_stats_get(w, "notifier.subscriptions", &info));
+    assert_int_equal(info.value, 0);
+    ASSERT_OK(gpusim_notifier_free(n));
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
+/* ------------------------------------------------------------------------------------------- */
 /* Randomized test against a brute-force reference                                             */
 /* ------------------------------------------------------------------------------------------- */
 
@@ -996,6 +1292,130 @@ static void test_randomized_against_reference(void **state)
     ASSERT_NO_LEAK();
 }
 
+/*
+ * The same against a reference model of the protocol itself, with invalidations left open while
+ * subscriptions come and go, so that deferred inserts and removes, forced-odd inserts and the
+ * last-end processing are exercised in every order. The model is the rules of docs/notifier.md:
+ *   insert: active && odd -> pending insert; active && even -> in tree, domain odd; idle -> in tree
+ *   remove: pending insert -> gone; odd -> pending remove (still called); even -> gone
+ *   start:  active++; overlapping anything in the tree (pending removes included) -> odd;
+ *           callbacks: exactly those, in (start, insertion) order
+ *   end:    active--; at 0 and odd: even, pending inserts join, pending removes leave
+ */
+enum { M_FREE = 0, M_TREE, M_PENDING_INSERT, M_PENDING_REMOVE };
+
+static int model_state[REF_SLOTS];
+
+static void test_randomized_with_open_invalidations(void **state)
+{
+    (void)state;
+    gpusim_notifier_t *n;
+    gpusim_world_t *w = setup(&n);
+    gpusim_rng_t rng;
+    gpusim_rng_seed(&rng, 77, 5);
+    enum { OPEN_MAX = 4 };
+    invalidator_t open[OPEN_MAX];
+    int nopen = 0, model_active = 0;
+    bool model_odd = false;
+    uint64_t order = 0;
+    static int expect[REF_SLOTS];
+    memset(refs, 0, sizeof(refs));
+    memset(model_state, 0, sizeof(model_state));
+
+    for (int step = 0; step < 40000; step++) {
+        uint64_t op = gpusim_rng_below(&rng, 12);
+        int slot = (int)gpusim_rng_below(&rng, REF_SLOTS);
+        if (op < 4) { /* insert */
+            if (model_state[slot] != M_FREE)
+                continue;
+            uint64_t start, len;
+            random_range(&rng, &start, &len);
+            mirror_insert(n, &refs[slot].m, slot, start, len);
+            refs[slot].start = start;
+            refs[slot].last = start + len - 1;
+            refs[slot].order = order++;
+            if (model_active > 0 && model_odd) {
+                model_state[slot] = M_PENDING_INSERT;
+            } else {
+                model_state[slot] = M_TREE;
+                if (model_active > 0)
+                    model_odd = true;
+            }
+        } else if (op < 7) { /* remove */
+            int st = model_state[slot];
+            if (st == M_FREE || st == M_PENDING_REMOVE)
+                continue;
+            int rc = gpusim_notifier_remove(refs[slot].m.sub, NULL, NULL, NULL);
+            if (st == M_PENDING_INSERT || !model_odd) {
+                ASSERT_OK(rc);
+                model_state[slot] = M_FREE;
+            } else {
+                ASSERT_ERR(rc, GPUSIM_EINPROGRESS);
+                model_state[slot] = M_PENDING_REMOVE;
+            }
+        } else if (op < 10 && nopen < OPEN_MAX) { /* start one, leave it open */
+            uint64_t start, len;
+            random_range(&rng, &start, &len);
+            size_t k = 0;
+            for (int i = 0; i < REF_SLOTS; i++)
+                if ((model_state[i] == M_TREE || model_state[i] == M_PENDING_REMOVE) &&
+                    refs[i].start <= start + len - 1 && start <= refs[i].last)
+                    expect[k++] = i;
+            for (size_t i = 1; i < k; i++) { /* (start, insertion order) */
+                int v = expect[i];
+                size_t j = i;
+                while (j > 0 && (refs[expect[j - 1]].start > refs[v].start ||
+                                 (refs[expect[j - 1]].start == refs[v].start &&
+                                  refs[expect[j - 1]].order > refs[v].order))) {
+                    expect[j] = expect[j - 1];
+                    j--;
+                }
+                expect[j] = v;
+            }
+            ncalls = 0;
+            ASSERT_OK(
+                start_inv(n, &open[nopen], start, start + len, GPUSIM_INVALIDATOR_OTHER, true));
+            nopen++;
+            model_active++;
+            if (k > 0)
+                model_odd = true;
+            assert_int_equal(ncalls, k);
+            for (size_t i = 0; i < k; i++)
+                assert_int_equal(call_log[i], expect[i]);
+        } else if (nopen > 0) { /* end a random open one */
+            int i = (int)gpusim_rng_below(&rng, (uint64_t)nopen);
+            ASSERT_OK(gpusim_notifier_invalidate_end(&open[i].inv));
+            open[i] = open[--nopen];
+            model_active--;
+            if (model_active == 0 && model_odd) {
+                model_odd = false;
+                for (int s2 = 0; s2 < REF_SLOTS; s2++) {
+                    if (model_state[s2] == M_PENDING_INSERT)
+                        model_state[s2] = M_TREE;
+                    else if (model_state[s2] == M_PENDING_REMOVE)
+                        model_state[s2] = M_FREE;
+                }
+            }
+        }
+        assert_int_equal(gpusim_notifier_active(n), (size_t)model_active);
+        assert_int_equal((gpusim_notifier_seq(n) & 1) != 0, model_odd);
+        if (step % 500 == 0) {
+            size_t live = 0;
+            for (int i = 0; i < REF_SLOTS; i++)
+                live += model_state[i] == M_TREE || model_state[i] == M_PENDING_INSERT;
+            assert_int_equal(gpusim_notifier_count(n), live);
+            assert_true(gpusim__notifier_check(n));
+        }
+    }
+    assert_true(stat_count(w, "notifier.deferred.inserts") > 100);
+    assert_true(stat_count(w, "notifier.deferred.removes") > 100);
+    while (nopen > 0)
+        ASSERT_OK(gpusim_notifier_invalidate_end(&open[--nopen].inv));
+    assert_true(gpusim__notifier_check(n));
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1019,7 +1439,16 @@ int main(void)
         GPUSIM_TEST(test_bad_arguments),
         GPUSIM_TEST(test_world_teardown_frees_domains_and_subscriptions),
         GPUSIM_TEST(test_allocation_failures),
+        GPUSIM_TEST(test_readers_wait_in_every_phase),
+        GPUSIM_TEST(test_failures_change_nothing),
+        GPUSIM_TEST(test_remove_is_immediate_while_partially_excluded),
+        GPUSIM_TEST(test_reentry_from_a_callback),
+        GPUSIM_TEST(test_missing_set_seq_is_seen_within_one_phase),
+        GPUSIM_TEST(test_world_freed_from_a_notifier_callback),
+        GPUSIM_TEST(test_world_freed_from_a_notifier_callback_during_a_run),
+        GPUSIM_TEST(test_gauges),
         GPUSIM_TEST(test_randomized_against_reference),
+        GPUSIM_TEST(test_randomized_with_open_invalidations),
     };
     return cmocka_run_group_tests_name("notifier", tests, NULL, NULL);
 }

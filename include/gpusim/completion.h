@@ -19,7 +19,10 @@
  *
  * Ownership: completions and waiters are caller-allocated; the world never allocates or frees
  * them. A waiter must stay valid while it waits (cancel it before freeing it); a completion must
- * stay valid while it has waiters or a scheduled signal.
+ * stay valid while it has waiters or a scheduled signal. Neither may be re-initialised while in
+ * use. A completion's waiters all belong to one world, the one passed to signal and cancel. When a
+ * world is freed, waiters still waiting in it stay "waiting" for ever: initialise them again before
+ * reuse.
  */
 #ifndef GPUSIM_COMPLETION_H
 #define GPUSIM_COMPLETION_H
@@ -47,6 +50,7 @@ struct gpusim_waiter_s {
     gpusim_completion_t *on_; /**< Completion waited on while queued, else NULL. */
     gpusim_waiter_cb cb_;     /**< Callback to run on wake-up. */
     gpusim_time_t since_;     /**< When the wait began. */
+    gpusim_world_t *world_;   /**< World of the current or last wait. */
 };
 
 /** Something that finishes in virtual time. Caller-allocated; gpusim_completion_init() first. */
@@ -76,7 +80,8 @@ GPUSIM_EXTERN gpusim_time_t gpusim_completion_time(const gpusim_completion_t *c)
  * Signals the completion now: it becomes done and every queued waiter is woken (see "Ordering").
  * Signalling a done completion does nothing. A scheduled signal that has not fired is cancelled.
  * Cannot fail for want of memory: each waiter reserved its wake-up when it began to wait.
- * Returns 0, or GPUSIM_EINVAL (NULL argument).
+ * Returns 0, or GPUSIM_EINVAL (NULL argument, or waiters that began to wait in another world;
+ * nothing is signalled then).
  */
 GPUSIM_EXTERN int gpusim_completion_signal(gpusim_world_t *w, gpusim_completion_t *c);
 
@@ -96,16 +101,18 @@ GPUSIM_EXTERN int gpusim_completion_reset(gpusim_completion_t *c);
 /**
  * Waits for the completion. If it is already done, returns 0 and `cb` is not called. Otherwise the
  * waiter is queued, returns GPUSIM_EINPROGRESS, and `cb` runs once, after the signal. `data` is
- * stored in waiter->data. Returns GPUSIM_EINVAL (NULL argument), GPUSIM_EBUSY (this waiter is
- * already waiting) or GPUSIM_ENOMEM (no room could be reserved for the wake-up) without queueing
- * anything.
+ * stored in waiter->data. Returns GPUSIM_EINVAL (NULL argument, or the completion already has
+ * waiters from another world), GPUSIM_EBUSY (this waiter is already waiting), GPUSIM_ENOMEM (no room
+ * could be reserved for the wake-up) or GPUSIM_ENOSPC (the world has 2^32 - 2 events pending)
+ * without queueing anything.
  */
 GPUSIM_EXTERN int gpusim_completion_wait(gpusim_world_t *w, gpusim_completion_t *c,
                                          gpusim_waiter_t *waiter, gpusim_waiter_cb cb, void *data);
 
 /**
  * Stops a waiter from waiting, whether it is still queued or already woken but not yet run; its
- * callback will not run. Returns 0, GPUSIM_ENOENT (it was not waiting) or GPUSIM_EINVAL (NULL).
+ * callback will not run. Returns 0, GPUSIM_ENOENT (it was not waiting) or GPUSIM_EINVAL (NULL, or
+ * `w` is not the world it waits in).
  */
 GPUSIM_EXTERN int gpusim_waiter_cancel(gpusim_world_t *w, gpusim_waiter_t *waiter);
 

@@ -28,7 +28,7 @@
  *
  * Invalidator side (the host MM):
  *
- *     rc = gpusim_notifier_invalidate_start(n, &inv, &range, proceed, ctx);
+ *     rc = gpusim_notifier_invalidate_start(n, &inv, &range, proceed, ctx);  // errors aside:
  *       0                   every callback answered DONE: change the CPU page table now, then
  *                           gpusim_notifier_invalidate_end(&inv);
  *       GPUSIM_EINPROGRESS  a callback asked to wait: `proceed` runs when the waits are over
@@ -186,24 +186,29 @@ GPUSIM_EXTERN int gpusim_notifier_free(gpusim_notifier_t *n);
 
 /**
  * Subscribes [start, start + length) with callback `cb`; `data` is returned by
- * gpusim_notifier_sub_data(). If an invalidation is running, the subscription may be inserted only
- * when the last one ends; either way its first read_begin waits for the running invalidations and
- * its first read_retry reports a collision, so it never misses one. Returns 0 and sets *out,
- * GPUSIM_EINVAL (NULL argument, length 0), GPUSIM_EOVERFLOW (the range wraps past 2^64) or
- * GPUSIM_ENOMEM. (Linux returns -EOVERFLOW for a zero length too; gpusim calls it invalid.)
+ * gpusim_notifier_sub_data(). If an invalidation is running, the subscription may enter the tree
+ * only when the last one ends; either way its first read_begin waits for the running
+ * invalidations, which is how it learns of them (as in Linux), so it never misses one. Returns 0
+ * and sets *out, GPUSIM_EINVAL (NULL argument, length 0), GPUSIM_EOVERFLOW (the range wraps past
+ * 2^64), GPUSIM_EDEADLK (called from a callback of this domain) or GPUSIM_ENOMEM. (Linux returns
+ * -EOVERFLOW for a zero length too; gpusim calls it invalid.)
  */
 GPUSIM_EXTERN int gpusim_notifier_insert(gpusim_notifier_t *n, uint64_t start, uint64_t length,
                                          gpusim_notifier_invalidate_cb cb, void *data,
                                          gpusim_notifier_sub_t **out);
 
 /**
- * Removes a subscription. If no invalidation is running it is removed and freed at once (returns
- * 0). Otherwise the removal is deferred until the last running invalidation ends: its callback may
- * still be called until then; the function returns GPUSIM_EINPROGRESS and, if `waiter` is not NULL,
- * `cb` runs when the subscription is gone ("remove waits for any running callback"). Either way the
- * handle must not be used after this call. Returns GPUSIM_EDEADLK, doing nothing, when called from
- * inside any subscription callback of the domain (Linux forbids it: it would wait for itself), and
- * GPUSIM_EINVAL for NULL or a subscription already being removed.
+ * Removes a subscription. While the domain is odd (an invalidation that overlapped some
+ * subscription is running) the tree is frozen and the removal is deferred until the last running
+ * invalidation ends: the subscription's callback may still be called until then; the function
+ * returns GPUSIM_EINPROGRESS and, if `waiter` is not NULL, `cb` runs when the subscription is gone
+ * ("remove waits for any running callback"). Otherwise, including while invalidations that overlap
+ * nothing are running, and for a subscription whose own insertion is still deferred, it is removed
+ * and freed at once and 0 is returned. Either way the handle must not be used after a successful
+ * call. Errors, with nothing changed: GPUSIM_EDEADLK (called from a subscription callback of the
+ * domain: Linux forbids it, it would wait for itself), GPUSIM_EINVAL (NULL, a waiter without a
+ * callback, or a subscription already being removed), GPUSIM_EBUSY (the waiter is already
+ * waiting), GPUSIM_ENOMEM or GPUSIM_ENOSPC (the wait could not be queued).
  */
 GPUSIM_EXTERN int gpusim_notifier_remove(gpusim_notifier_sub_t *sub, gpusim_waiter_t *waiter,
                                          gpusim_waiter_cb cb, void *data);
@@ -232,9 +237,11 @@ GPUSIM_EXTERN size_t gpusim_notifier_active(const gpusim_notifier_t *n);
  * Begins a read of the subscription's range. Sets *seq to the value to give read_retry. If an
  * invalidation over the subscription is running, the reader must wait for it to end: with a waiter
  * it is queued, the function returns GPUSIM_EINPROGRESS and `cb` runs when the invalidation ends;
- * without one it returns GPUSIM_EBUSY. Otherwise returns 0. As in Linux, read_retry may already be
- * true when the wait ends; the caller bounds its retries. GPUSIM_EINVAL for a NULL argument;
- * GPUSIM_ENOMEM if the wait could not be queued.
+ * without one it returns GPUSIM_EAGAIN (try again later). Otherwise returns 0. As in Linux,
+ * read_retry may already be true when the wait ends; the caller bounds its retries. Errors:
+ * GPUSIM_EINVAL (NULL argument, waiter without callback), GPUSIM_EDEADLK (called from a callback of
+ * this domain: it could wait for the invalidation calling it), GPUSIM_EBUSY (the waiter is already
+ * waiting), GPUSIM_ENOMEM or GPUSIM_ENOSPC (the wait could not be queued).
  */
 GPUSIM_EXTERN int gpusim_notifier_read_begin(gpusim_notifier_sub_t *sub, uint64_t *seq,
                                              gpusim_waiter_t *waiter, gpusim_waiter_cb cb,
@@ -258,8 +265,8 @@ GPUSIM_EXTERN void gpusim_notifier_set_seq(gpusim_notifier_sub_t *sub, uint64_t 
 typedef struct gpusim_invalidation_s gpusim_invalidation_t;
 
 /**
- * Called when an invalidation that had to wait may proceed (status 0). The invalidator was blocked
- * from its start until now.
+ * Called when an invalidation that had to wait may proceed; `status` is always 0 (a started
+ * blockable invalidation cannot fail). The invalidator was blocked from its start until now.
  */
 typedef void (*gpusim_invalidation_cb)(gpusim_world_t *w, gpusim_invalidation_t *inv, int status);
 
@@ -278,6 +285,7 @@ struct gpusim_invalidation_s {
     gpusim_time_t started_at_;      /**< When invalidate_start was called. */
     gpusim_waiter_t waiter_;        /**< Waits on a callback's completion. */
     int state_;                     /**< Idle, calling, waiting, started. */
+    int spare_;                     /**< Holds an event-queue reservation for its next wait. */
 };
 
 /** Initialises an idle invalidation. NULL is ignored. */
@@ -287,10 +295,13 @@ GPUSIM_EXTERN void gpusim_invalidation_init(gpusim_invalidation_t *inv);
  * Starts an invalidation of range->[start, end) (see the top of this file for the three outcomes:
  * 0, GPUSIM_EINPROGRESS, GPUSIM_EWOULDBLOCK). Subscriptions overlapping the range are called one
  * after another in address order; when one asks to wait, the next is called only after its
- * completion signals, as Linux calls them in turn on one thread. Errors, with nothing started:
- * GPUSIM_EINVAL (NULL argument, end <= start, event or invalidator out of range, `cb` NULL),
- * GPUSIM_EBUSY (`inv` is not idle), GPUSIM_ENOMEM (a wait could not be queued: the invalidation is
- * then closed as for a refusal and this code returned instead of GPUSIM_EWOULDBLOCK).
+ * completion signals, as Linux calls them in turn on one thread. Errors, with nothing started and
+ * nobody called: GPUSIM_EINVAL (NULL argument, end <= start, event or invalidator out of range,
+ * `cb` NULL), GPUSIM_EBUSY (`inv` is not idle), GPUSIM_EDEADLK (called from a callback of this
+ * domain), GPUSIM_ENOMEM or GPUSIM_ENOSPC (room for a possible wait could not be reserved: a
+ * blockable invalidation reserves it before calling anyone, so that once started it cannot fail).
+ * GPUSIM_ECANCELED: a callback freed the world (called outside a run); the world, the domain and
+ * the invalidation are gone.
  */
 GPUSIM_EXTERN int gpusim_notifier_invalidate_start(gpusim_notifier_t *n, gpusim_invalidation_t *inv,
                                                    const gpusim_notifier_range_t *range,

@@ -77,7 +77,8 @@ GPUSIM_EXTERN int gpusim_world_new(const gpusim_world_config_t *cfg, gpusim_worl
  * NULL is ignored. Called from inside one of the world's own callbacks, the free is deferred: the
  * world stays valid until that callback returns, then the run ends (gpusim_world_run and
  * gpusim_world_run_until return GPUSIM_ECANCELED, gpusim_world_run_events the count so far) and
- * the world is freed before the run function returns.
+ * the world is freed before the run function returns. The same holds for a notifier callback
+ * called outside a run: gpusim_notifier_invalidate_start then returns GPUSIM_ECANCELED.
  */
 GPUSIM_EXTERN void gpusim_world_free(gpusim_world_t *w);
 

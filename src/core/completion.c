@@ -15,11 +15,17 @@
  * starts waiting and spent when the signal schedules its wake-up (or returned on cancel). That is why
  * a signal, which may come from a timer callback with nobody to report an error to, cannot fail.
  *
- * Invariant: a completion that is done has no queued waiters.
+ * Invariants: a completion that is done has no queued waiters; all queued waiters of a completion
+ * carry the same world_, and each holds one reservation in that world's queue.
+ *
+ * Modules that must not fail at the moment they wait (an invalidation whose callbacks have already
+ * run) take the reservation earlier with gpusim__queue_reserve() and queue with
+ * gpusim__completion_enqueue(), which cannot fail.
  */
 #include <string.h>
 
 #include "core/compiler.h"
+#include "core/completion.h"
 #include "core/event.h"
 #include "core/world.h"
 
@@ -67,7 +73,7 @@ static void wake(gpusim_world_t *w, gpusim_event_t *ev)
 
 int gpusim_completion_signal(gpusim_world_t *w, gpusim_completion_t *c)
 {
-    if (w == NULL || c == NULL)
+    if (w == NULL || c == NULL || (c->head_ != NULL && c->head_->world_ != w))
         return GPUSIM_EINVAL;
     if (c->done_)
         return 0;
@@ -113,21 +119,15 @@ int gpusim_completion_reset(gpusim_completion_t *c)
     return 0;
 }
 
-int gpusim_completion_wait(gpusim_world_t *w, gpusim_completion_t *c, gpusim_waiter_t *waiter,
-                           gpusim_waiter_cb cb, void *data)
+void gpusim__completion_enqueue(gpusim_world_t *w, gpusim_completion_t *c, gpusim_waiter_t *waiter,
+                                gpusim_waiter_cb cb, void *data)
 {
-    if (w == NULL || c == NULL || waiter == NULL || cb == NULL)
-        return GPUSIM_EINVAL;
-    if (gpusim_waiter_waiting(waiter))
-        return GPUSIM_EBUSY;
+    GPUSIM_ASSERT(!c->done_ && !gpusim_waiter_waiting(waiter));
+    GPUSIM_ASSERT(c->head_ == NULL || c->head_->world_ == w);
+    gpusim_event_init(&waiter->ev_, wake, waiter);
     waiter->data = data;
     waiter->since_ = w->now;
-    if (c->done_)
-        return 0;
-    int rc = gpusim__queue_reserve(w, 1);
-    if (rc != 0)
-        return rc;
-    gpusim_event_init(&waiter->ev_, wake, waiter);
+    waiter->world_ = w;
     waiter->cb_ = cb;
     waiter->on_ = c;
     waiter->next_ = NULL;
@@ -136,12 +136,33 @@ int gpusim_completion_wait(gpusim_world_t *w, gpusim_completion_t *c, gpusim_wai
     else
         c->head_ = waiter;
     c->tail_ = waiter;
+}
+
+int gpusim_completion_wait(gpusim_world_t *w, gpusim_completion_t *c, gpusim_waiter_t *waiter,
+                           gpusim_waiter_cb cb, void *data)
+{
+    if (w == NULL || c == NULL || waiter == NULL || cb == NULL ||
+        (c->head_ != NULL && c->head_->world_ != w))
+        return GPUSIM_EINVAL;
+    if (gpusim_waiter_waiting(waiter))
+        return GPUSIM_EBUSY;
+    if (c->done_) {
+        waiter->data = data;
+        waiter->since_ = w->now;
+        return 0;
+    }
+    int rc = gpusim__queue_reserve(w, 1);
+    if (rc != 0)
+        return rc;
+    gpusim__completion_enqueue(w, c, waiter, cb, data);
     return GPUSIM_EINPROGRESS;
 }
 
 int gpusim_waiter_cancel(gpusim_world_t *w, gpusim_waiter_t *waiter)
 {
     if (w == NULL || waiter == NULL)
+        return GPUSIM_EINVAL;
+    if (gpusim_waiter_waiting(waiter) && waiter->world_ != w)
         return GPUSIM_EINVAL;
     if (gpusim_event_pending(&waiter->ev_))
         return gpusim_event_cancel(w, &waiter->ev_); /* woken, callback not yet run */

@@ -147,8 +147,11 @@ void gpusim_world_free(gpusim_world_t *w)
 {
     if (w == NULL)
         return;
-    if (w->running) {
-        /* Called from a callback: the run loop still needs the world; it frees it on the way out. */
+    if (w->running || w->callback_depth > 0) {
+        /*
+         * Called from a callback: the run loop or the module that called the callback still needs
+         * the world; it frees it on the way out.
+         */
         w->free_requested = true;
         w->stop_requested = true;
         return;

@@ -51,7 +51,8 @@ struct gpusim_world_s {
     uint64_t events_run;          /* Callbacks run since creation. */
     bool running;                 /* Inside gpusim_world_run*(): reentry is refused. */
     bool stop_requested;          /* gpusim_world_stop() was called during this run. */
-    bool free_requested;          /* gpusim_world_free() was called from a callback of this run. */
+    bool free_requested;          /* gpusim_world_free() was called from a callback: deferred. */
+    unsigned callback_depth;      /* Module calls into user code in progress (outside events). */
     uint64_t seed;                /* Master seed. */
     gpusim__stats stats;          /* Registry of named statistics. */
     gpusim__core_stats core;      /* The core's own statistics. */
@@ -67,6 +68,23 @@ void gpusim__world_publish(gpusim_world_t *w);
 
 /* Frees everything the world owns, the world itself last. The run loop calls it for a deferred free. */
 void gpusim__world_release(gpusim_world_t *w);
+
+/*
+ * Brackets a call from a module into user code that is not an event callback (a notifier
+ * callback called from gpusim_notifier_invalidate_start). gpusim_world_free() called inside such
+ * a call is deferred; gpusim__world_leave() returns true when the caller must now release the
+ * world with gpusim__world_release() and return without touching it (or its objects) again.
+ */
+static inline void gpusim__world_enter(gpusim_world_t *w)
+{
+    w->callback_depth++;
+}
+
+static inline bool gpusim__world_leave(gpusim_world_t *w)
+{
+    w->callback_depth--;
+    return w->free_requested && !w->running && w->callback_depth == 0;
+}
 
 /* Puts `o` on the world's list of objects to destroy at teardown. */
 void gpusim__world_own(gpusim_world_t *w, gpusim__owned *o, gpusim__destroy_fn destroy);

@@ -10,6 +10,12 @@
  * through its callback, and the virtual time between its start and that moment is the time it was
  * blocked, recorded per invalidator kind.
  *
+ * Never failing once started: Linux never fails a blockable invalidation once its callbacks have
+ * run, so neither may we. A blockable invalidation therefore reserves one event-queue entry before
+ * calling anyone (gpusim__queue_reserve; the only point where it can fail, with nothing started)
+ * and lends it to the waiter of each wait (gpusim__completion_enqueue, which cannot fail). After a
+ * wake-up it takes a new one, which needs no memory: the wake-up event has just freed its entry.
+ *
  * States of a gpusim_invalidation_t:
  *
  *   IDLE --start--> CALLING --all DONE--> STARTED --end--> IDLE
@@ -21,6 +27,8 @@
 #include <string.h>
 
 #include "core/compiler.h"
+#include "core/completion.h"
+#include "core/event.h"
 #include "core/itree.h"
 #include "core/log.h"
 #include "core/stats.h"
@@ -73,8 +81,19 @@ static void leave(gpusim_notifier_t *n)
         }
         sub = next;
     }
-    gpusim_completion_signal(n->world, &n->phase_end);
-    gpusim_completion_reset(&n->phase_end); /* its waiters are now wake-up events */
+    if (n->phase_end.head_ != NULL) { /* readers or removers wait for this phase */
+        gpusim_completion_signal(n->world, &n->phase_end);
+        gpusim_completion_reset(&n->phase_end); /* its waiters are now wake-up events */
+    }
+}
+
+/* Gives back the reservation an invalidation holds for its next wait, if any. */
+static void drop_spare(gpusim_notifier_t *n, gpusim_invalidation_t *inv)
+{
+    if (inv->spare_) {
+        gpusim__queue_unreserve(n->world, 1);
+        inv->spare_ = 0;
+    }
 }
 
 /* The invalidator stops waiting (it may proceed, or it gave up): record how long it was blocked. */
@@ -83,10 +102,11 @@ static void record_blocked(gpusim_notifier_t *n, const gpusim_invalidation_t *in
     gpusim__stat_record(n->st.blocked[inv->range_.invalidator], n->world->now - inv->started_at_);
 }
 
-/* Closes an invalidation that will not proceed (refused, or a wait could not be queued). */
+/* Closes an invalidation that will not proceed (refused). */
 static void close_refused(gpusim_notifier_t *n, gpusim_invalidation_t *inv)
 {
     record_blocked(n, inv);
+    drop_spare(n, inv);
     inv->state_ = INV_IDLE;
     inv->notifier_ = NULL;
     leave(n);
@@ -105,10 +125,12 @@ static void woken(gpusim_world_t *w, gpusim_waiter_t *waiter);
 /*
  * Calls the callbacks of `sub` and the overlapping subscriptions after it, in order, until one
  * must be waited for. Returns 0 (all done: STARTED), GPUSIM_EINPROGRESS (WAITING),
- * GPUSIM_EWOULDBLOCK (refused: closed) or GPUSIM_ENOMEM (a wait could not be queued: closed).
+ * GPUSIM_EWOULDBLOCK (refused: closed) or GPUSIM_ECANCELED (a callback freed the world outside a
+ * run: it has been released, and neither `n` nor the world may be touched).
  */
 static int call_from(gpusim_notifier_t *n, gpusim_invalidation_t *inv, gpusim_notifier_sub_t *sub)
 {
+    gpusim_world_t *w = n->world;
     const gpusim_notifier_range_t *range = &inv->range_;
     const uint64_t last = range->end - 1;
     while (sub != NULL) {
@@ -118,12 +140,27 @@ static int call_from(gpusim_notifier_t *n, gpusim_invalidation_t *inv, gpusim_no
 
         gpusim_completion_t *wait_on = NULL;
         gpusim_notifier_sub_t *outer = n->in_callback;
+        bool outer_seq_set = n->seq_set;
         n->in_callback = sub;
+        n->seq_set = false;
+        gpusim__world_enter(w);
         gpusim_notifier_answer_t answer = sub->cb(sub, range, inv->cur_seq_, &wait_on);
+        bool world_gone = gpusim__world_leave(w);
+        bool seq_set = n->seq_set;
         n->in_callback = outer;
+        n->seq_set = outer_seq_set;
+        if (GPUSIM_UNLIKELY(world_gone)) {
+            inv->state_ = INV_IDLE;
+            inv->notifier_ = NULL;
+            inv->spare_ = 0;
+            gpusim__world_release(w);
+            return GPUSIM_ECANCELED;
+        }
         gpusim__stat_add(n->st.callbacks, 1);
-        if (sub->seq != inv->cur_seq_)
-            violation(n, sub, "did not call gpusim_notifier_set_seq with cur_seq");
+        if (!seq_set)
+            violation(n, sub, "did not call gpusim_notifier_set_seq");
+        else if (sub->seq != inv->cur_seq_)
+            violation(n, sub, "called gpusim_notifier_set_seq with a value other than cur_seq");
 
         switch (answer) {
         case GPUSIM_NOTIFIER_DONE:
@@ -144,17 +181,22 @@ static int call_from(gpusim_notifier_t *n, gpusim_invalidation_t *inv, gpusim_no
                 close_refused(n, inv);
                 return GPUSIM_EWOULDBLOCK;
             }
-            if (wait_on == NULL) {
-                violation(n, sub, "answered WAIT without a completion");
+            if (wait_on == NULL || (wait_on->head_ != NULL && wait_on->head_->world_ != w)) {
+                violation(n, sub, "answered WAIT without a completion of this world");
                 break;
             }
-            int rc = gpusim_completion_wait(n->world, wait_on, &inv->waiter_, woken, inv);
-            if (rc == 0)
+            if (gpusim_completion_done(wait_on))
                 break; /* already signalled: nothing to wait for */
-            if (rc != GPUSIM_EINPROGRESS) {
-                close_refused(n, inv);
-                return rc;
+            if (!inv->spare_) {
+                /* Impossible by construction (see the file comment); stay sound regardless. */
+                if (GPUSIM_NEVER(gpusim__queue_reserve(w, 1) != 0)) {
+                    violation(n, sub, "WAIT could not be queued (out of memory); treated as DONE");
+                    break;
+                }
+                inv->spare_ = 1;
             }
+            gpusim__completion_enqueue(w, wait_on, &inv->waiter_, woken, inv);
+            inv->spare_ = 0; /* lent to the waiter; its wake-up event spends it */
             gpusim__stat_add(n->st.waits, 1);
             inv->cursor_ = next;
             inv->state_ = INV_WAITING;
@@ -166,6 +208,7 @@ static int call_from(gpusim_notifier_t *n, gpusim_invalidation_t *inv, gpusim_no
         sub = next;
     }
     record_blocked(n, inv);
+    drop_spare(n, inv);
     inv->state_ = INV_STARTED;
     return 0;
 }
@@ -175,8 +218,12 @@ static void woken(gpusim_world_t *w, gpusim_waiter_t *waiter)
 {
     gpusim_invalidation_t *inv = waiter->data;
     gpusim_notifier_t *n = inv->notifier_;
+    /* Our wake-up event has just left the queue, so this reservation needs no allocation. */
+    int rc = gpusim__queue_reserve(w, 1);
+    GPUSIM_ASSERT(rc == 0);
+    inv->spare_ = rc == 0;
     inv->state_ = INV_CALLING;
-    int rc = call_from(n, inv, inv->cursor_);
+    rc = call_from(n, inv, inv->cursor_);
     if (rc != GPUSIM_EINPROGRESS)
         inv->cb_(w, inv, rc);
 }
@@ -191,8 +238,17 @@ int gpusim_notifier_invalidate_start(gpusim_notifier_t *n, gpusim_invalidation_t
         return GPUSIM_EINVAL;
     if (inv->state_ != INV_IDLE)
         return GPUSIM_EBUSY;
+    if (n->in_callback != NULL)
+        return GPUSIM_EDEADLK; /* Linux: lockdep flags an invalidation started from a callback */
+    /* The one point where a blockable invalidation may fail: before anyone was called. */
+    if (range->blockable) {
+        int rc = gpusim__queue_reserve(n->world, 1);
+        if (rc != 0)
+            return rc;
+    }
 
     inv->range_ = *range;
+    inv->spare_ = range->blockable;
     inv->notifier_ = n;
     inv->cb_ = cb;
     inv->data = data;

@@ -198,6 +198,8 @@ int gpusim_notifier_insert(gpusim_notifier_t *n, uint64_t start, uint64_t length
         return GPUSIM_EINVAL;
     if (length - 1 > UINT64_MAX - start)
         return GPUSIM_EOVERFLOW;
+    if (n->in_callback != NULL)
+        return GPUSIM_EDEADLK; /* Linux would take mmap_lock, held around some invalidations */
     gpusim_notifier_sub_t *sub = gpusim__arena_zalloc(&n->world->arena, sizeof(*sub));
     if (sub == NULL)
         return GPUSIM_ENOMEM;
@@ -302,6 +304,8 @@ int gpusim_notifier_read_begin(gpusim_notifier_sub_t *sub, uint64_t *seq, gpusim
     if (sub == NULL || seq == NULL || (waiter != NULL && cb == NULL))
         return GPUSIM_EINVAL;
     gpusim_notifier_t *n = sub->notifier;
+    if (n->in_callback != NULL)
+        return GPUSIM_EDEADLK; /* it could wait for the very invalidation calling us */
     /*
      * The subscription's seq equals the domain's (odd) seq exactly when an invalidation of the
      * current phase has called it (set_seq) or it was inserted during the phase: the mirror must
@@ -312,7 +316,7 @@ int gpusim_notifier_read_begin(gpusim_notifier_sub_t *sub, uint64_t *seq, gpusim
     if (sub->seq != n->seq)
         return 0;
     if (waiter == NULL)
-        return GPUSIM_EBUSY;
+        return GPUSIM_EAGAIN;
     int rc = gpusim_completion_wait(n->world, &n->phase_end, waiter, cb, data);
     if (rc == GPUSIM_EINPROGRESS)
         gpusim__stat_add(n->st.read_waits, 1);
@@ -331,8 +335,11 @@ bool gpusim_notifier_read_retry(gpusim_notifier_sub_t *sub, uint64_t seq)
 
 void gpusim_notifier_set_seq(gpusim_notifier_sub_t *sub, uint64_t cur_seq)
 {
-    if (sub != NULL)
-        sub->seq = cur_seq;
+    if (sub == NULL)
+        return;
+    sub->seq = cur_seq;
+    if (sub->notifier->in_callback == sub)
+        sub->notifier->seq_set = true; /* the callback kept its side of the contract */
 }
 
 bool gpusim__notifier_check(const gpusim_notifier_t *n)

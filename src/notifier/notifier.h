@@ -73,7 +73,8 @@ struct gpusim_notifier_s {
     size_t nsubs;                       /* Subscriptions, in the tree or pending insert. */
     uint64_t next_order;                /* Tie-breaker for the next subscription. */
     gpusim_notifier_sub_t *in_callback; /* Subscription whose callback is running, or NULL. */
-    gpusim_completion_t phase_end;      /* Signalled when seq returns to even; then reset. */
+    bool seq_set; /* The running callback called set_seq (checked after each callback). */
+    gpusim_completion_t phase_end; /* Signalled when seq returns to even; then reset. */
     notifier_stats st;
 };
 
