@@ -272,7 +272,8 @@ typedef void (*gpusim_invalidation_cb)(gpusim_world_t *w, gpusim_invalidation_t 
 
 /**
  * One invalidation by one invalidator. Caller-allocated (embed it in the actor that invalidates);
- * initialise with gpusim_invalidation_init(). Reusable once it has ended.
+ * initialise with gpusim_invalidation_init(). Reusable once it has ended; never re-initialise one
+ * that is active. One left active when its world is freed stays "active": initialise it again.
  */
 struct gpusim_invalidation_s {
     void *data; /**< User slot, set by gpusim_notifier_invalidate_start(). */
