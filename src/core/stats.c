@@ -151,6 +151,18 @@ int gpusim_stat_register(gpusim_world_t *w, const char *name, gpusim_stat_kind_t
     return 0;
 }
 
+int gpusim__stats_register_table(gpusim_world_t *w, const gpusim__stat_def *defs, size_t n,
+                                 void *base)
+{
+    for (size_t i = 0; i < n; i++) {
+        gpusim_stat_t **slot = (gpusim_stat_t **)(void *)((char *)base + defs[i].offset);
+        int rc = gpusim_stat_register(w, defs[i].name, defs[i].kind, defs[i].unit, slot);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 int gpusim_stat_add(gpusim_stat_t *s, uint64_t n)
 {
     if (s == NULL || s->kind != GPUSIM_STAT_COUNTER)
@@ -174,7 +186,7 @@ int gpusim_stat_adjust(gpusim_stat_t *s, int64_t delta)
     int64_t v = s->u.gauge.value;
     if ((delta > 0 && v > INT64_MAX - delta) || (delta < 0 && v < INT64_MIN - delta))
         return GPUSIM_EOVERFLOW;
-    gpusim__stat_set(s, v + delta);
+    gpusim__stat_adjust(s, delta);
     return 0;
 }
 

@@ -41,6 +41,18 @@ typedef struct gpusim__stats {
     size_t cap;             /* Entries allocated. */
 } gpusim__stats;
 
+/* One statistic of a module's table: registered into the gpusim_stat_t * at `offset` of a struct. */
+typedef struct gpusim__stat_def {
+    const char *name;        /* Full name. */
+    gpusim_stat_kind_t kind; /* Counter, gauge or histogram. */
+    const char *unit;        /* Unit, "" for plain counts. */
+    size_t offset;           /* offsetof(the module's struct, its gpusim_stat_t * member). */
+} gpusim__stat_def;
+
+/* Registers defs[0..n) (get-or-create) into the slots of `base`. Returns 0 or the first error. */
+int gpusim__stats_register_table(gpusim_world_t *w, const gpusim__stat_def *defs, size_t n,
+                                 void *base);
+
 /* Frees every statistic and the registry. */
 void gpusim__stats_destroy(gpusim__stats *st, gpusim__arena *a);
 
@@ -60,6 +72,11 @@ static inline void gpusim__stat_set(gpusim_stat_t *s, int64_t v)
     s->u.gauge.value = v;
     if (v > s->u.gauge.peak)
         s->u.gauge.peak = v;
+}
+
+static inline void gpusim__stat_adjust(gpusim_stat_t *s, int64_t delta)
+{
+    gpusim__stat_set(s, s->u.gauge.value + delta);
 }
 
 static inline int gpusim__stat_record(gpusim_stat_t *s, uint64_t v)

@@ -76,12 +76,7 @@ void gpusim__world_release(gpusim_world_t *w)
 
 static int register_core_stats(gpusim_world_t *w)
 {
-    static const struct {
-        const char *name;
-        gpusim_stat_kind_t kind;
-        const char *unit;
-        size_t offset;
-    } defs[] = {
+    static const gpusim__stat_def defs[] = {
         {"sim.events.run", GPUSIM_STAT_COUNTER, "", offsetof(gpusim__core_stats, events_run)},
         {"sim.events.scheduled", GPUSIM_STAT_COUNTER, "",
          offsetof(gpusim__core_stats, events_scheduled)},
@@ -93,13 +88,7 @@ static int register_core_stats(gpusim_world_t *w)
         {"alloc.allocations", GPUSIM_STAT_COUNTER, "", offsetof(gpusim__core_stats, alloc_count)},
         {"alloc.failures", GPUSIM_STAT_COUNTER, "", offsetof(gpusim__core_stats, alloc_failures)},
     };
-    for (size_t i = 0; i < GPUSIM_ARRAY_SIZE(defs); i++) {
-        gpusim_stat_t **slot = (gpusim_stat_t **)(void *)((char *)&w->core + defs[i].offset);
-        int rc = gpusim_stat_register(w, defs[i].name, defs[i].kind, defs[i].unit, slot);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
+    return gpusim__stats_register_table(w, defs, GPUSIM_ARRAY_SIZE(defs), &w->core);
 }
 
 int gpusim_world_new(const gpusim_world_config_t *cfg, gpusim_world_t **out)

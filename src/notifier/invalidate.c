@@ -63,7 +63,7 @@ static void leave(gpusim_notifier_t *n)
 {
     GPUSIM_ASSERT(n->active > 0);
     n->active--;
-    gpusim__stat_set(n->st.active, n->st.active->u.gauge.value - 1);
+    gpusim__stat_adjust(n->st.active, -1);
     if (n->active > 0 || (n->seq & 1) == 0)
         return;
     n->seq++;
@@ -259,7 +259,7 @@ int gpusim_notifier_invalidate_start(gpusim_notifier_t *n, gpusim_invalidation_t
 
     /* Linux: mn_itree_inv_start_range. Overlap with any subscription makes the phase exclusive. */
     n->active++;
-    gpusim__stat_set(n->st.active, n->st.active->u.gauge.value + 1);
+    gpusim__stat_adjust(n->st.active, 1);
     gpusim__itree_node *first = gpusim__itree_first(&n->tree, range->start, range->end - 1);
     if (first != NULL)
         n->seq |= 1;

@@ -51,37 +51,31 @@ const char *gpusim_invalidator_name(gpusim_invalidator_t kind)
 
 static int register_stats(gpusim_world_t *w, notifier_stats *st)
 {
-    static const struct {
-        const char *name;
-        gpusim_stat_kind_t kind;
-        size_t offset;
-    } defs[] = {
-        {"notifier.domains", GPUSIM_STAT_GAUGE, offsetof(notifier_stats, domains)},
-        {"notifier.subscriptions", GPUSIM_STAT_GAUGE, offsetof(notifier_stats, subscriptions)},
-        {"notifier.active", GPUSIM_STAT_GAUGE, offsetof(notifier_stats, active)},
-        {"notifier.callbacks", GPUSIM_STAT_COUNTER, offsetof(notifier_stats, callbacks)},
-        {"notifier.waits", GPUSIM_STAT_COUNTER, offsetof(notifier_stats, waits)},
-        {"notifier.refusals", GPUSIM_STAT_COUNTER, offsetof(notifier_stats, refusals)},
-        {"notifier.violations", GPUSIM_STAT_COUNTER, offsetof(notifier_stats, violations)},
-        {"notifier.deferred.inserts", GPUSIM_STAT_COUNTER,
+    static const gpusim__stat_def defs[] = {
+        {"notifier.domains", GPUSIM_STAT_GAUGE, "", offsetof(notifier_stats, domains)},
+        {"notifier.subscriptions", GPUSIM_STAT_GAUGE, "", offsetof(notifier_stats, subscriptions)},
+        {"notifier.active", GPUSIM_STAT_GAUGE, "", offsetof(notifier_stats, active)},
+        {"notifier.callbacks", GPUSIM_STAT_COUNTER, "", offsetof(notifier_stats, callbacks)},
+        {"notifier.waits", GPUSIM_STAT_COUNTER, "", offsetof(notifier_stats, waits)},
+        {"notifier.refusals", GPUSIM_STAT_COUNTER, "", offsetof(notifier_stats, refusals)},
+        {"notifier.violations", GPUSIM_STAT_COUNTER, "", offsetof(notifier_stats, violations)},
+        {"notifier.deferred.inserts", GPUSIM_STAT_COUNTER, "",
          offsetof(notifier_stats, deferred_inserts)},
-        {"notifier.deferred.removes", GPUSIM_STAT_COUNTER,
+        {"notifier.deferred.removes", GPUSIM_STAT_COUNTER, "",
          offsetof(notifier_stats, deferred_removes)},
-        {"notifier.read_begin.waits", GPUSIM_STAT_COUNTER, offsetof(notifier_stats, read_waits)},
-        {"notifier.read_retry.collisions", GPUSIM_STAT_COUNTER,
+        {"notifier.read_begin.waits", GPUSIM_STAT_COUNTER, "",
+         offsetof(notifier_stats, read_waits)},
+        {"notifier.read_retry.collisions", GPUSIM_STAT_COUNTER, "",
          offsetof(notifier_stats, collisions)},
     };
-    for (size_t i = 0; i < GPUSIM_ARRAY_SIZE(defs); i++) {
-        gpusim_stat_t **slot = (gpusim_stat_t **)(void *)((char *)st + defs[i].offset);
-        int rc = gpusim_stat_register(w, defs[i].name, defs[i].kind, "", slot);
-        if (rc != 0)
-            return rc;
-    }
+    int rc = gpusim__stats_register_table(w, defs, GPUSIM_ARRAY_SIZE(defs), st);
+    if (rc != 0)
+        return rc;
     char name[GPUSIM_STAT_NAME_MAX + 1];
     for (int k = 0; k < GPUSIM_INVALIDATOR_COUNT; k++) {
         const char *kind = gpusim_invalidator_name((gpusim_invalidator_t)k);
         snprintf(name, sizeof(name), "notifier.invalidations.%s", kind);
-        int rc = gpusim_stat_register(w, name, GPUSIM_STAT_COUNTER, "", &st->invalidations[k]);
+        rc = gpusim_stat_register(w, name, GPUSIM_STAT_COUNTER, "", &st->invalidations[k]);
         if (rc == 0) {
             snprintf(name, sizeof(name), "notifier.blocked_ns.%s", kind);
             rc = gpusim_stat_register(w, name, GPUSIM_STAT_HISTOGRAM, "ns", &st->blocked[k]);
@@ -110,9 +104,9 @@ static void destroy(gpusim_world_t *w, gpusim__owned *o)
         gpusim__notifier_sub_free(n, gpusim_container_of(node, gpusim_notifier_sub_t, node));
         node = next;
     }
-    gpusim__stat_set(n->st.subscriptions, n->st.subscriptions->u.gauge.value - (int64_t)n->nsubs);
-    gpusim__stat_set(n->st.active, n->st.active->u.gauge.value - (int64_t)n->active);
-    gpusim__stat_set(n->st.domains, n->st.domains->u.gauge.value - 1);
+    gpusim__stat_adjust(n->st.subscriptions, -(int64_t)n->nsubs);
+    gpusim__stat_adjust(n->st.active, -(int64_t)n->active);
+    gpusim__stat_adjust(n->st.domains, -1);
     gpusim__arena_free(&w->arena, n, sizeof(*n));
 }
 
@@ -134,7 +128,7 @@ int gpusim_notifier_new(gpusim_world_t *w, gpusim_notifier_t **out)
     gpusim__itree_init(&n->tree);
     gpusim_completion_init(&n->phase_end, n);
     gpusim__world_own(w, &n->owned, destroy);
-    gpusim__stat_set(n->st.domains, n->st.domains->u.gauge.value + 1);
+    gpusim__stat_adjust(n->st.domains, 1);
     *out = n;
     return 0;
 }
@@ -234,7 +228,7 @@ int gpusim_notifier_insert(gpusim_notifier_t *n, uint64_t start, uint64_t length
         gpusim__itree_insert(&n->tree, &sub->node);
     }
     n->nsubs++;
-    gpusim__stat_set(n->st.subscriptions, n->st.subscriptions->u.gauge.value + 1);
+    gpusim__stat_adjust(n->st.subscriptions, 1);
     *out = sub;
     return 0;
 }
@@ -269,13 +263,13 @@ int gpusim_notifier_remove(gpusim_notifier_sub_t *sub, gpusim_waiter_t *waiter, 
         gpusim__notifier_defer(n, sub);
         gpusim__stat_add(n->st.deferred_removes, 1);
         n->nsubs--;
-        gpusim__stat_set(n->st.subscriptions, n->st.subscriptions->u.gauge.value - 1);
+        gpusim__stat_adjust(n->st.subscriptions, -1);
         return GPUSIM_EINPROGRESS;
     } else {
         gpusim__itree_remove(&n->tree, &sub->node);
     }
     n->nsubs--;
-    gpusim__stat_set(n->st.subscriptions, n->st.subscriptions->u.gauge.value - 1);
+    gpusim__stat_adjust(n->st.subscriptions, -1);
     gpusim__notifier_sub_free(n, sub);
     return 0;
 }
