@@ -35,6 +35,7 @@
 #include "gpusim/stats.h"
 #include "gpusim/units.h"
 #include "gpusim/notifier.h"
+#include "gpusim/host.h"
 
 #undef GPUSIM_H_INSIDE
 

@@ -136,6 +136,7 @@ static void test_enum_constants_pinned(void **state)
     (void)state;
     assert_int_equal(GPUSIM_EPERM, -1);
     assert_int_equal(GPUSIM_ENOENT, -2);
+    assert_int_equal(GPUSIM_ESRCH, -3);
     assert_int_equal(GPUSIM_EAGAIN, -11);
     assert_int_equal(GPUSIM_ENOMEM, -12);
     assert_int_equal(GPUSIM_EINVAL, -22);
@@ -147,6 +148,7 @@ static void test_enum_constants_pinned(void **state)
     assert_int_equal(GPUSIM_EFENCETIMEDOUT, -3002);
     assert_int_equal(GPUSIM_EWOULDBLOCK, -3003);
     assert_int_equal(GPUSIM_ERETRY, -3004);
+    assert_int_equal(GPUSIM_ECORRUPT, -3005);
     /* Unlike errno on Linux, "would block" and "try again" are different codes. */
     assert_int_not_equal(GPUSIM_EWOULDBLOCK, GPUSIM_EAGAIN);
     assert_string_equal(gpusim_err_name(GPUSIM_EINVAL), "EINVAL");
@@ -208,7 +210,7 @@ static void test_zero_is_success(void **state)
 static void test_values_outside_table_are_unknown(void **state)
 {
     (void)state;
-    static const int outside[] = {1, 22, 3000, -3, -2999, -3005, -4000, -9999, INT_MIN, INT_MAX};
+    static const int outside[] = {1, 22, 3000, -4, -2999, -3006, -4000, -9999, INT_MIN, INT_MAX};
     for (size_t i = 0; i < COUNT(outside); i++) {
         const char *msg = gpusim_strerror(outside[i]);
         const char *name = gpusim_err_name(outside[i]);

@@ -48,6 +48,7 @@ GPUSIM_BEGIN_DECLS
 #define GPUSIM_ERRNO_MAP_POSIX(XX)                                                                 \
     XX(EPERM, -1, "operation not permitted")                                                       \
     XX(ENOENT, -2, "no such entry")                                                                \
+    XX(ESRCH, -3, "no such process (it exited or was killed)")                                     \
     XX(EAGAIN, -11, "resource temporarily unavailable, try again")                                 \
     XX(ENOMEM, -12, "out of memory")                                                               \
     XX(EFAULT, -14, "bad address")                                                                 \
@@ -70,7 +71,8 @@ GPUSIM_BEGIN_DECLS
     XX(ECTXKILLED, -3001, "GPU context has been killed")                                           \
     XX(EFENCETIMEDOUT, -3002, "fence wait timed out")                                              \
     XX(EWOULDBLOCK, -3003, "would block in a non-blockable context")                               \
-    XX(ERETRY, -3004, "translations changed during the operation, retry")
+    XX(ERETRY, -3004, "translations changed during the operation, retry")                          \
+    XX(ECORRUPT, -3005, "an internal invariant does not hold")
 
 /** The error codes. 0 means success and is not in the enum. */
 typedef enum gpusim_errno_e {

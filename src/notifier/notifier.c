@@ -327,6 +327,11 @@ bool gpusim_notifier_read_retry(gpusim_notifier_sub_t *sub, uint64_t seq)
     return collided;
 }
 
+uint64_t gpusim__notifier_sub_seq(const gpusim_notifier_sub_t *sub)
+{
+    return sub->seq;
+}
+
 void gpusim_notifier_set_seq(gpusim_notifier_sub_t *sub, uint64_t cur_seq)
 {
     if (sub == NULL)

@@ -84,6 +84,10 @@ void gpusim__notifier_defer(gpusim_notifier_t *n, gpusim_notifier_sub_t *sub);
 /* Frees a subscription's memory (it is in neither the tree nor the FIFO). */
 void gpusim__notifier_sub_free(gpusim_notifier_t *n, gpusim_notifier_sub_t *sub);
 
+/* The subscription's current sequence, without counting a collision (as Linux's
+ * mmu_interval_check_retry, which hmm_range_fault polls before each walk; read_retry counts). */
+uint64_t gpusim__notifier_sub_seq(const gpusim_notifier_sub_t *sub);
+
 /* Domain invariants: seq parity vs active, tree vs states, counts. For tests. */
 bool gpusim__notifier_check(const gpusim_notifier_t *n);
 

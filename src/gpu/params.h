@@ -1,0 +1,81 @@
+/*
+ * gpu/params.h -- the GPU's named cost parameters (one table, core/param.h's shape). Internal.
+ *
+ * Every latency, size and geometry the translation model charges or uses is a row of
+ * GPUSIM_GPU_PARAM_MAP: XX(field, UNIT, default, min, max, tag, "source"). The tag is the
+ * confidence tag of ../shared/reference/cost-model.md §0 (R read, R2 secondary, C code constant,
+ * D derived with the arithmetic shown, U estimate, S a simulator setting). The same table expands
+ * into the index enum below and the descriptor array gpusim__gpu_param_desc[] (params.c), so a
+ * default is written in exactly one place. No module of src/gpu/ writes a cost literal: it reads
+ * values[GPUSIM__GPU_P_<field>] from an array the caller filled (gpusim__param_defaults, then any
+ * overrides).
+ *
+ * Only the translation model's parameters exist so far (page tables, TLBs, VRAM); the fault
+ * buffer, command processor and engines add theirs when they are built.
+ */
+#ifndef GPUSIM_GPU_PARAMS_H
+#define GPUSIM_GPU_PARAMS_H
+
+#include "gpusim.h"
+#include "core/param.h"
+
+/* clang-format off */
+#define GPUSIM_GPU_PARAM_MAP(XX)                                                                   \
+    XX(vram_size, BYTES, 80 * GPUSIM_GIB, 16 * GPUSIM_MIB, GPUSIM_TIB, "R",                        \
+       "H100 80 GB (cost-model.md §5.2, Scaleway docs PR #5834), taken as 80 GiB; H200 141 GB "    \
+       "and MI300X 192 GB (§5.2) are within the range")                                            \
+    XX(page_walk_level, NS, 125, 25, 375, "D",                                                     \
+       "cost-model.md §9.2 gpu_page_walk 500 ns [U] (sweep 100-1500) for a walk that misses "      \
+       "every page-walk cache; a 4K walk reads 4 table levels, so 500 / 4 = 125 ns per level "     \
+       "read from memory (sweep 25-375)")                                                          \
+    XX(tlb_l1_lookup, NS, 0, 0, 100, "S",                                                          \
+       "an L1 TLB hit is part of the engine's memory access, which the engine charges; gem5's "    \
+       "GPU L1 TLB hit is 1 cycle (anchors.md, configs/common/GPUTLBOptions.py [C])")              \
+    XX(tlb_l2_lookup, NS, 40, 0, 500, "D",                                                         \
+       "gem5 GPUTLBOptions.py: the 4096-entry second-level GPU TLB hits in 69 cycles [C] "         \
+       "(anchors.md); 69 cycles at an assumed ~1.7 GHz clock = 40 ns; paid by every L1 miss")      \
+    XX(tlb_inval_range, NS, 5 * GPUSIM_NS_PER_US, 2 * GPUSIM_NS_PER_US,                            \
+       20 * GPUSIM_NS_PER_US, "U",                                                                 \
+       "cost-model.md §9.2 gpu_tlb_inval 5 us [U] (sweep 2-20 us); §3: NVIDIA invalidate via "     \
+       "push buffer + membar ~2-10 us [U]; a fixed round trip, independent of the range size")     \
+    XX(tlb_inval_context, NS, 5 * GPUSIM_NS_PER_US, 2 * GPUSIM_NS_PER_US,                          \
+       20 * GPUSIM_NS_PER_US, "U",                                                                 \
+       "cost-model.md §9.2 gpu_tlb_inval 5 us [U] (sweep 2-20 us); no separate figure for a "      \
+       "whole-context (PASID/VMID) invalidation")                                                  \
+    XX(tlb_inval_global, NS, 5 * GPUSIM_NS_PER_US, 2 * GPUSIM_NS_PER_US,                           \
+       20 * GPUSIM_NS_PER_US, "U",                                                                 \
+       "cost-model.md §9.2 gpu_tlb_inval 5 us [U] (sweep 2-20 us); no separate figure for a "      \
+       "global invalidation")                                                                      \
+    XX(pte_update_per_4k, NS, 50, 20, 500, "U",                                                    \
+       "cost-model.md §9.2 gpu_pte_update_per_4k 0.05 us [U] (sweep 0.02-0.5 us): CPU or copy "    \
+       "engine writing one 8-byte entry; charged per entry a range operation writes")              \
+    XX(tlb_l1_entries, COUNT, 16, 1, 65536, "D",                                                   \
+       "cost-model.md §9.2 gpu_l1_tlb_reach 32 MiB ([R] Maxwell, [U] Hopper) / 2 MiB per entry "   \
+       "= 16 entries; the same 16 as Mei & Chu's Fermi-Maxwell L1 TLB (§7, [U])")                  \
+    XX(tlb_l1_ways, COUNT, 16, 1, 65536, "U",                                                      \
+       "assumption, no figure in the cost model: fully associative, 16 ways = one set of 16 "      \
+       "(set counts vary: MGPUSim's per-CU L1 is 4 sets x 64 ways, anchors.md [C])")               \
+    XX(tlb_l2_entries, COUNT, 4096, 1, 1048576, "D",                                               \
+       "cost-model.md §9.2 gpu_l2_tlb_reach 8 GiB ([U], Volta recollection) / 2 MiB per entry = "  \
+       "4096 entries; gem5's second-level GPU TLB also has 4096 (anchors.md [C])")                 \
+    XX(tlb_l2_ways, COUNT, 16, 1, 1048576, "C",                                                    \
+       "Mosaic's shared L2 TLB is 16-way (anchors.md, CMU-SAFARI/Mosaic gpu-sim.cc); "             \
+       "4096 / 16 = 256 sets")                                                                     \
+    XX(pwc_entries, COUNT, 64, 1, 65536, "C",                                                      \
+       "a 64-entry page-walk cache in gem5 Vega (VegaGPUTLB.py) and in Mosaic (anchors.md)")       \
+    XX(pwc_ways, COUNT, 8, 1, 65536, "C",                                                          \
+       "Mosaic's page-walk cache is 8-way (anchors.md); 64 / 8 = 8 sets")
+/* clang-format on */
+
+/* Indices into a GPU parameter values array: GPUSIM__GPU_P_<field>. */
+#define GPUSIM__GPU_P_ENUM(field, UNIT, def, min, max, tag, source) GPUSIM__GPU_P_##field,
+enum { GPUSIM_GPU_PARAM_MAP(GPUSIM__GPU_P_ENUM) GPUSIM__GPU_P_COUNT };
+#undef GPUSIM__GPU_P_ENUM
+
+/* The descriptors of the table, in index order. */
+extern const gpusim__param_desc gpusim__gpu_param_desc[GPUSIM__GPU_P_COUNT];
+
+/* Fills values[0..GPUSIM__GPU_P_COUNT) with the defaults. */
+void gpusim__gpu_params_defaults(uint64_t *values);
+
+#endif /* GPUSIM_GPU_PARAMS_H */
