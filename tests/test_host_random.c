@@ -1534,8 +1534,8 @@ static uint64_t run(const run_cfg *rc, bool verbose)
         for (int k = 0; k < O_COUNT; k++)
             total += t->started[k];
         print_message("seed %" PRIu64 ": %" PRIu64 " ops in %" PRIu64 " batches (%" PRIu64
-                      " concurrent), %" PRIu64 " checks, %" PRIu64 " translations compared (%" PRIu64
-                      " changed), virtual %.3f s\n",
+                      " concurrent), %" PRIu64 " checks, %" PRIu64
+                      " translations compared (%" PRIu64 " changed), virtual %.3f s\n",
                       rc->seed, total, t->batches, t->concurrent, t->checks, t->translations,
                       t->changed, (double)gpusim_world_now(t->w) / 1e9);
         for (int k = 0; k < O_COUNT; k++)
