@@ -368,6 +368,13 @@ static void test_pin_failure_releases(void **state)
     assert_int_equal(frame_at(f, pte_at(f, A_ADDR).pfn).refcount, 1);
     /* A write pin of a read-only mapping. */
     assert_int_equal(do_pin(f, R_ADDR, 1, GPUSIM_PIN_WRITE, pfns, NULL, NULL), GPUSIM_EFAULT);
+    /* A read pin of a page that was mapped and then made PROT_NONE (its entry may stay). */
+    {
+        call c = {.w = f->w};
+        ASSERT_OK(gpusim_process_mprotect(f->p, A_ADDR, PAGE, GPUSIM_PROT_NONE, call_cb, &c));
+        ASSERT_OK(finish(f, &c));
+        assert_int_equal(do_pin(f, A_ADDR, 1, 0, pfns, NULL, NULL), GPUSIM_EFAULT);
+    }
     ASSERT_OK(gpusim_host_meminfo(f->h, &mi));
     assert_int_equal(mi.pinned, 0);
     assert_int_equal(pinned_bytes(f), 0);

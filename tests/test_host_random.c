@@ -131,6 +131,8 @@ typedef struct mproc {
     int nbusy;
     uint32_t *mapped; /* pages mapped at the start of the batch */
     uint32_t nmapped;
+    uint32_t recent[4]; /* first pages of recent big anonymous mappings (THP candidates) */
+    int nrecent;
 } mproc;
 
 typedef struct rop {
@@ -183,7 +185,7 @@ typedef struct rt {
     /* Statistics. */
     uint64_t started[O_COUNT], ok[O_COUNT], failed[O_COUNT], unavailable[O_COUNT];
     uint64_t efault[O_COUNT], enomem[O_COUNT], esrch[O_COUNT];
-    uint64_t checks, batches, concurrent, translations, changed;
+    uint64_t checks, batches, concurrent, translations, changed, min_free, hogs;
     uint64_t digest;
 } rt;
 
@@ -373,6 +375,11 @@ static void host_check(rt *t, const char *when)
     char msg[512];
     int rc = gpusim_host_check(t->h, msg, sizeof msg);
     t->checks++;
+    {
+        gpusim_host_meminfo_t mi;
+        if (gpusim_host_meminfo(t->h, &mi) == 0 && mi.free < t->min_free)
+            t->min_free = mi.free;
+    }
     if (rc)
         fail_now(t, "host check after %s: %s (%s)", when, msg, gpusim_err_name(rc));
 }
@@ -599,6 +606,9 @@ static int start_mmap(rt *t, mproc *m, rop *o)
     uint64_t offset = 0, u = rnd(t, 100);
     kind = u < 50 ? K_ANON : u < 65 ? K_SHM : u < 80 ? K_FILE : K_FPRIV;
     npages = chance(t, 85) ? 1 + (uint32_t)rnd(t, 32) : 512 + (uint32_t)rnd(t, 768);
+    if (kind == K_ANON && chance(t, 20))
+        npages = 2048 + (uint32_t)rnd(t, 2048); /* 8-16 MiB, populated below: memory pressure */
+    t->hogs += npages >= 2048;
     if (kind == K_FILE || kind == K_FPRIV) {
         uint32_t fi = (uint32_t)rnd(t, NFILES);
         npages = GPUSIM_MIN(npages, 64u);
@@ -618,7 +628,7 @@ static int start_mmap(rt *t, mproc *m, rop *o)
     if (chance(t, 30))
         first &= ~(uint32_t)511; /* 2 MiB aligned: room for THP */
     o->addr = page_va(first);
-    o->flags = share | (chance(t, 10) ? GPUSIM_MAP_POPULATE : 0);
+    o->flags = share | (chance(t, 10) || npages >= 2048 ? GPUSIM_MAP_POPULATE : 0);
     if (how == 0 || how == 1) {
         o->flags |= how == 0 ? GPUSIM_MAP_FIXED : GPUSIM_MAP_FIXED_NOREPLACE;
         if (!claim(m, first, npages, false))
@@ -680,6 +690,14 @@ static int start_madvise(rt *t, mproc *m, rop *o)
     bool hole = false;
     o->advice = (int)rnd(t, 5);
     pick_range(t, m, o->advice == GPUSIM_MADV_HUGEPAGE ? 1024 : 64, &first, &n);
+    if (o->advice == GPUSIM_MADV_HUGEPAGE && chance(t, 70)) {
+        /* Whole aligned 2 MiB ranges of big mappings, so that write faults can take huge pages. */
+        if (m->nrecent)
+            first = (m->recent[rnd(t, (uint64_t)GPUSIM_MIN(m->nrecent, 4))] + 511) & ~(uint32_t)511;
+        first = GPUSIM_MIN(first, WPAGES - 512) & ~(uint32_t)511;
+        n = 512 * (1 + (uint32_t)rnd(t, 2));
+        n = GPUSIM_MIN(n, WPAGES - first);
+    }
     if (!claim(m, first, n, false))
         return 1;
     o->addr = page_va(first);
@@ -703,6 +721,12 @@ static int start_access(rt *t, mproc *m, rop *o)
     bool write = chance(t, 55);
     uint64_t big = chance(t, 5) ? 2048 : chance(t, 25) ? 32 : 4;
     pick_range(t, m, (uint32_t)big, &first, &n);
+    if (m->nrecent && chance(t, 15)) {
+        /* Touch a big mapping, one page per 2 MiB at first: THP faults. */
+        first = m->recent[rnd(t, (uint64_t)GPUSIM_MIN(m->nrecent, 4))] + (uint32_t)rnd(t, 1024);
+        first = GPUSIM_MIN(first, WPAGES - 1);
+        n = 1;
+    }
     if (!claim(m, first, n, false))
         return 1;
     o->addr = page_va(first) + (chance(t, 30) ? rnd(t, PAGE) : 0);
@@ -1007,6 +1031,8 @@ static void apply_mmap(rt *t, mproc *m, rop *o, uint64_t at)
     else if (kind == K_FILE || kind == K_FPRIV)
         obj = (uint32_t)o->arg2;
     apply_unmap(m, at, o->len);
+    if (kind == K_ANON && o->len >= HUGE && at >= WBASE && at < WTOP)
+        m->recent[m->nrecent++ % 4] = page_ix(at);
     for (uint64_t i = 0; i < o->len / PAGE; i++) {
         uint64_t va = at + i * PAGE;
         mpage *pg;
@@ -1477,7 +1503,9 @@ typedef struct run_cfg {
     int batches;
     bool data;
     gpusim_thp_mode_t thp;
-    uint64_t movable;
+    uint64_t movable; /* ZONE_MOVABLE bytes (long-term pins migrate out of it) */
+    uint64_t swap;    /* swap bytes */
+    bool khugepaged;  /* khugepaged every millisecond (else its default 10 s: never, here) */
 } run_cfg;
 
 static uint64_t run(const run_cfg *rc, bool verbose)
@@ -1487,15 +1515,18 @@ static uint64_t run(const run_cfg *rc, bool verbose)
     uint64_t digest;
     assert_non_null(t);
     t->w = test_world(rc->seed);
+    t->min_free = UINT64_MAX;
     t->data = rc->data;
     ASSERT_OK(gpusim_world_rng(t->w, "host_random", &t->rng));
     ASSERT_OK(gpusim_world_rng(t->w, "host_random.mirrors", &t->cbrng));
     gpusim_host_config_init(&cfg);
     cfg.ram_bytes = 32 * MIB;
-    cfg.swap_bytes = 32 * MIB;
+    cfg.swap_bytes = rc->swap;
     cfg.thp = rc->thp;
     cfg.data_mode = rc->data;
     cfg.movable_bytes = rc->movable;
+    if (rc->khugepaged)
+        ASSERT_OK(gpusim_host_config_set(&cfg, "khugepaged_sleep", "1ms", false, NULL, 0));
     ASSERT_OK(gpusim_host_new(t->w, &cfg, &t->h));
     for (int f = 0; f < NFILES; f++) {
         uint32_t o;
@@ -1538,6 +1569,30 @@ static uint64_t run(const run_cfg *rc, bool verbose)
                       " translations compared (%" PRIu64 " changed), virtual %.3f s\n",
                       rc->seed, total, t->batches, t->concurrent, t->checks, t->translations,
                       t->changed, (double)gpusim_world_now(t->w) / 1e9);
+        {
+            /* What the kernel side did meanwhile. */
+            static const char *const names[] = {"host.swap.out",
+                                                "host.swap.in",
+                                                "host.reclaim.reclaimed",
+                                                "host.kswapd.wakeups",
+                                                "host.direct_reclaim.count",
+                                                "host.oom.kills",
+                                                "host.thp.fault_alloc",
+                                                "host.thp.split",
+                                                "host.thp.collapse",
+                                                "host.migrate.success",
+                                                "host.faults.cow"};
+            char line[512];
+            size_t at = 0;
+            for (size_t k = 0; k < GPUSIM_ARRAY_SIZE(names); k++) {
+                gpusim_stat_info_t si;
+                if (gpusim_stats_get(t->w, names[k], &si) == 0)
+                    at += (size_t)snprintf(line + at, sizeof line - at, " %s %" PRIu64,
+                                           names[k] + 5, si.count);
+            }
+            print_message("   %s; %" PRIu64 " hogs, lowest free %" PRIu64 " KiB\n", line, t->hogs,
+                          t->min_free / 1024);
+        }
         for (int k = 0; k < O_COUNT; k++)
             print_message("    %-11s %4" PRIu64 " started, %4" PRIu64 " ok, %4" PRIu64
                           " EFAULT, %4" PRIu64 " ENOMEM, %4" PRIu64 " ESRCH, %4" PRIu64
@@ -1571,28 +1626,28 @@ static uint64_t run(const run_cfg *rc, bool verbose)
 
 static void test_random_anon_thp(void **state)
 {
-    run_cfg rc = {1, 900, false, GPUSIM_THP_MADVISE, 0};
+    run_cfg rc = {1, 900, false, GPUSIM_THP_MADVISE, 0, 32 * MIB, false};
     (void)state;
     run(&rc, true);
 }
 
 static void test_random_data(void **state)
 {
-    run_cfg rc = {2, 900, true, GPUSIM_THP_MADVISE, 0};
+    run_cfg rc = {2, 900, true, GPUSIM_THP_MADVISE, 0, 32 * MIB, true};
     (void)state;
     run(&rc, true);
 }
 
 static void test_random_thp_always(void **state)
 {
-    run_cfg rc = {3, 900, false, GPUSIM_THP_ALWAYS, 8 * MIB};
+    run_cfg rc = {3, 900, false, GPUSIM_THP_ALWAYS, 8 * MIB, 8 * MIB, true};
     (void)state;
     run(&rc, true);
 }
 
 static void test_random_data_movable(void **state)
 {
-    run_cfg rc = {4, 600, true, GPUSIM_THP_ALWAYS, 8 * MIB};
+    run_cfg rc = {4, 600, true, GPUSIM_THP_ALWAYS, 8 * MIB, 32 * MIB, false};
     (void)state;
     run(&rc, true);
 }
@@ -1600,7 +1655,7 @@ static void test_random_data_movable(void **state)
 /* The same seed gives the same run: statuses, announcements and virtual time. */
 static void test_random_deterministic(void **state)
 {
-    run_cfg rc = {5, 150, true, GPUSIM_THP_MADVISE, 0};
+    run_cfg rc = {5, 150, true, GPUSIM_THP_MADVISE, 0, 32 * MIB, true};
     (void)state;
     assert_int_equal(run(&rc, false), run(&rc, false));
 }

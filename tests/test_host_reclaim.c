@@ -592,12 +592,12 @@ static void test_direct_reclaim_stall(void **state)
     m = mirror_new(f.w, a, va, n * PAGE, 0);
     m->wait_kinds = 1u << GPUSIM_INVALIDATOR_DIRECT_RECLAIM;
     m->waits_left = 1;
-    m->wait_ns = MS;
+    m->wait_ns = 50 * MS; /* far more than the reclaim work itself costs */
     populate(&f, b, free_pages(&f) + 200);
     ASSERT_OK(gpusim_process_info(b, &ib));
     ASSERT_OK(gpusim_process_info(a, &ia));
     assert_true(ib.alloc_stalls >= 1);
-    assert_true(ib.alloc_stall_ns >= MS);
+    assert_true(ib.alloc_stall_ns >= 50 * MS);
     assert_int_equal(ia.alloc_stalls, 0);
     ps = stat_info(&f, "host.process.b.alloc_stall_ns");
     hs = stat_info(&f, "host.direct_reclaim.stall_ns");
@@ -606,8 +606,8 @@ static void test_direct_reclaim_stall(void **state)
     assert_int_equal(ps.sum, ib.alloc_stall_ns);
     assert_int_equal(hs.count, ib.alloc_stalls);
     assert_int_equal(hs.sum, ib.alloc_stall_ns);
-    assert_int_equal(bl.max, MS);
-    assert_int_equal(bl.sum, MS);
+    assert_int_equal(bl.max, 50 * MS);
+    assert_int_equal(bl.sum, 50 * MS);
     assert_true(stat_count(&f, "host.direct_reclaim.count") >= ib.alloc_stalls);
     for (int i = 0; i < m->nlog; i++)
         assert_true(m->log[i].kind == GPUSIM_INVALIDATOR_DIRECT_RECLAIM ||
@@ -661,6 +661,47 @@ static void test_pageout_announcements(void **state)
     m->nlog = 0;
     ASSERT_OK(do_madvise(&f, a, base + 3 * PAGE, 2 * PAGE, GPUSIM_MADV_PAGEOUT));
     assert_int_equal(m->nlog, 0);
+    fx_free(&f);
+}
+
+/* Reclaim meets a cold 2 MiB page: CLEAR over its 2 MiB (in the reclaimer's name), split, then
+ * its pages are reclaimed in address order, each announced, before anything younger. */
+static void test_reclaim_splits_thp(void **state)
+{
+    gpusim_host_config_t cfg = host_cfg(32 * MIB, 64 * MIB);
+    const uint64_t base = UINT64_C(0x40000000);
+    gpusim_process_t *a, *b;
+    uint64_t reclaimed;
+    mirror *m;
+    fx f;
+    (void)state;
+    cfg.thp = GPUSIM_THP_ALWAYS;
+    fx_start(&f, &cfg);
+    a = proc(&f, "a", false);
+    b = proc(&f, "b", false);
+    assert_int_equal(do_mmap(&f, a, base, 2 * MIB, ANON | GPUSIM_MAP_FIXED, NULL), base);
+    ASSERT_OK(do_access(&f, a, base, 2 * MIB, GPUSIM_ACCESS_WRITE, NULL));
+    assert_true(pte_at(a, base).huge);
+    age(&f, a, base, 1);
+    m = mirror_new(f.w, a, 0, GPUSIM_HOST_VA_END, 0);
+    populate(&f, b, free_pages(&f) - f.h->nodes[0].wmark_min + 100);
+    reclaimed = stat_count(&f, "host.reclaim.reclaimed");
+    assert_true(reclaimed >= 100 && reclaimed < 512);
+    assert_int_equal(stat_count(&f, "host.thp.split"), 1);
+    assert_int_equal((uint64_t)m->nlog, 1 + reclaimed);
+    assert_int_equal(m->log[0].start, base);
+    assert_int_equal(m->log[0].end, base + 2 * MIB);
+    for (int i = 0; i < m->nlog; i++) {
+        assert_int_equal(m->log[i].event, GPUSIM_NOTIFY_CLEAR);
+        assert_true(m->log[i].kind == GPUSIM_INVALIDATOR_KSWAPD ||
+                    m->log[i].kind == GPUSIM_INVALIDATOR_DIRECT_RECLAIM);
+        if (i) {
+            assert_int_equal(m->log[i].start, base + (uint64_t)(i - 1) * PAGE);
+            assert_int_equal(m->log[i].end, base + (uint64_t)i * PAGE);
+        }
+    }
+    assert_int_equal(swapped_in(a, base, 512), reclaimed);
+    assert_true(pte_at(a, base + reclaimed * PAGE).present);
     fx_free(&f);
 }
 
@@ -814,6 +855,7 @@ int main(void)
         GPUSIM_TEST(test_kswapd_blocked_by_mirror),
         GPUSIM_TEST(test_direct_reclaim_stall),
         GPUSIM_TEST(test_pageout_announcements),
+        GPUSIM_TEST(test_reclaim_splits_thp),
         GPUSIM_TEST(test_lazyfree_discarded),
         GPUSIM_TEST(test_file_pages),
         GPUSIM_TEST(test_swappiness),

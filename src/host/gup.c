@@ -19,9 +19,10 @@
  * maps it read-only, and cannot unshare in a private VMA without VM_WRITE (such a page is pinned
  * shared).
  *
- * A pin that fails part-way releases the pins it took and the charge; its status is the error. The
- * operation is exempt from the engine's "process died" abort because it holds pins: it checks for
- * death itself between pages and releases them before ending with GPUSIM_ESRCH.
+ * A pin that fails part-way releases the pins it took and the charge; its status is the error.
+ * When its process dies, the engine ends it with GPUSIM_ESRCH at the next step boundary without
+ * calling the step, so the release is done in op->fini then (a migration in progress makes the
+ * operation exempt until it is over, so the abort never leaves announcements open).
  *
  * hmm_range_fault. For each page: the request is (hmm_pfns[i] & mask) | default_flags; before each
  * page the subscription's sequence is compared with `seq` (Linux's mmu_interval_check_retry before
@@ -97,6 +98,7 @@ typedef struct pin_state {
     int state;        /* PIN_* */
     bool write_fault; /* the open fault is a write */
     bool faulted;     /* the current page needed a fault */
+    bool charged;     /* npages are charged to p->pinned and pfns[0..held) are pinned */
 } pin_state;
 
 #define PIN_ADDR(op)  ((op)->a[0])
@@ -111,8 +113,8 @@ static int alloc_pinnable(hop *op, unsigned order, uint32_t *pfn)
     return rc == ALLOC_MIN ? GPUSIM_ENOMEM : 0;
 }
 
-/* Ends the pin with error rc: releases what was pinned and the charge. */
-static int pin_fail(hop *op, int rc)
+/* Releases what a failed pin took: its pins and the charge. */
+static void pin_release(hop *op)
 {
     gpusim_process_t *p = op->p;
     gpusim_host_t *h = op->h;
@@ -128,7 +130,14 @@ static int pin_fail(hop *op, int rc)
     }
     st->held = 0;
     p->pinned -= PIN_N(op);
-    op->status = p->state != GPUSIM_PROCESS_LIVE ? GPUSIM_ESRCH : rc;
+    st->charged = false;
+}
+
+/* Ends the pin with error rc. */
+static int pin_fail(hop *op, int rc)
+{
+    pin_release(op);
+    op->status = op->p->state != GPUSIM_PROCESS_LIVE ? GPUSIM_ESRCH : rc;
     op->result = 0;
     return STEP_DONE;
 }
@@ -185,7 +194,9 @@ static int pin_look(hop *op, pin_state *st, uint64_t va)
     pte_t *pmd, *pte, e = 0;
     bool huge = false;
     uint32_t pfn, head;
-    if (!v)
+    /* check_vma_flags: a write pin needs VM_WRITE, a read pin VM_READ (whatever the PTE says: a
+     * page made PROT_NONE may still be present). */
+    if (!v || !(v->flags & (write ? VM_WRITE : VM_READ)))
         return GPUSIM_EFAULT;
     pte = gpusim__pt_lookup(&p->pt, va, &pmd);
     if (pte) {
@@ -226,15 +237,10 @@ static int pin_look(hop *op, pin_state *st, uint64_t va)
 
 static int pin_step(hop *op)
 {
-    gpusim_process_t *p = op->p;
     pin_state *st = op->priv;
     while (st->held < PIN_N(op)) {
         uint64_t va = PIN_ADDR(op) + st->held * HOST_PAGE_SIZE;
         int rc;
-        /* Exempt from the engine's abort: stop ourselves once nothing is left open. */
-        if (p->state != GPUSIM_PROCESS_LIVE && st->state != PIN_MIGRATING &&
-            !gpusim_invalidation_active(&op->inv) && !op->dr)
-            return pin_fail(op, GPUSIM_ESRCH);
         switch (st->state) {
         case PIN_FAULTING:
             rc = gpusim__fault(op, va, st->write_fault);
@@ -286,6 +292,10 @@ static void pin_fini(hop *op)
     pin_state *st = op->priv;
     if (!st)
         return;
+    /* Ended by the engine (its process died) while holding pins: release them now. An operation
+     * discarded unfinished at host teardown (status still 0) leaves them to the dying host. */
+    if (st->charged && op->status != 0)
+        pin_release(op);
     gpusim__mig_free(op->h, st->m);
     gpusim__arena_free(&op->h->world->arena, st, sizeof *st);
     op->priv = NULL;
@@ -319,12 +329,12 @@ int gpusim_process_pin(gpusim_process_t *p, uint64_t addr, uint64_t npages, unsi
     }
     op->priv = st;
     op->fini = pin_fini;
-    op->exempt = true;
     op->ptr = pfns;
     PIN_ADDR(op) = addr;
     PIN_N(op) = npages;
     PIN_FLAGS(op) = flags;
     p->pinned += npages; /* charged now, so that concurrent pins see it */
+    st->charged = true;
     gpusim__op_start(op);
     return 0;
 }
