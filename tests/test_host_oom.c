@@ -301,8 +301,9 @@ static void test_oom_nothing_killable(void **state)
     assert_true(stat_count(&f, "host.oom.failed") >= 1);
     assert_int_equal(info(unk).state, GPUSIM_PROCESS_LIVE);
     assert_int_equal(info(x).state, GPUSIM_PROCESS_LIVE);
-    /* It went through reclaim_retries rounds of direct reclaim first. */
-    assert_true(stat_count(&f, "host.direct_reclaim.count") >= f.h->p[HP_reclaim_retries]);
+    /* Reclaim was tried first; without swap nothing was reclaimable, so one round sufficed to
+     * know it (should_reclaim_retry), not reclaim_retries. */
+    assert_int_equal(stat_count(&f, "host.direct_reclaim.count"), 1);
     assert_int_equal(info(x).alloc_stalls, 1);
     fx_free(&f);
 }

@@ -522,8 +522,10 @@ static void pick_range(rt *t, mproc *m, uint32_t maxpages, uint32_t *first, uint
     if (m->nmapped && chance(t, 85)) {
         /* Mostly where something is mapped, often exactly over a mapped run. */
         start = m->mapped[rnd(t, m->nmapped)];
-        if (chance(t, 30))
-            start -= (uint32_t)GPUSIM_MIN(start, rnd(t, 8));
+        if (chance(t, 30)) {
+            uint32_t back = (uint32_t)rnd(t, 8); /* not inside GPUSIM_MIN: it evaluates twice */
+            start -= GPUSIM_MIN(start, back);
+        }
         if (chance(t, 60)) {
             uint32_t run = 0;
             while (start + run < WPAGES && run < maxpages && m->pg[start + run].kind != K_NONE)
@@ -605,7 +607,8 @@ static int start_mmap(rt *t, mproc *m, rop *o)
     gpusim_file_t *file = NULL;
     uint64_t offset = 0, u = rnd(t, 100);
     kind = u < 50 ? K_ANON : u < 65 ? K_SHM : u < 80 ? K_FILE : K_FPRIV;
-    npages = chance(t, 85) ? 1 + (uint32_t)rnd(t, 32) : 512 + (uint32_t)rnd(t, 768);
+    /* Small, or big enough (4-6 MiB) to hold a whole aligned 2 MiB wherever it lands. */
+    npages = chance(t, 85) ? 1 + (uint32_t)rnd(t, 32) : 1024 + (uint32_t)rnd(t, 512);
     if (kind == K_ANON && chance(t, 20))
         npages = 2048 + (uint32_t)rnd(t, 2048); /* 8-16 MiB, populated below: memory pressure */
     t->hogs += npages >= 2048;
@@ -689,6 +692,8 @@ static int start_madvise(rt *t, mproc *m, rop *o)
     uint32_t first, n;
     bool hole = false;
     o->advice = (int)rnd(t, 5);
+    if (m->nrecent && chance(t, 20))
+        o->advice = GPUSIM_MADV_HUGEPAGE; /* big mappings become THP candidates */
     pick_range(t, m, o->advice == GPUSIM_MADV_HUGEPAGE ? 1024 : 64, &first, &n);
     if (o->advice == GPUSIM_MADV_HUGEPAGE && chance(t, 70)) {
         /* Whole aligned 2 MiB ranges of big mappings, so that write faults can take huge pages. */
@@ -722,10 +727,12 @@ static int start_access(rt *t, mproc *m, rop *o)
     uint64_t big = chance(t, 5) ? 2048 : chance(t, 25) ? 32 : 4;
     pick_range(t, m, (uint32_t)big, &first, &n);
     if (m->nrecent && chance(t, 15)) {
-        /* Touch a big mapping, one page per 2 MiB at first: THP faults. */
-        first = m->recent[rnd(t, (uint64_t)GPUSIM_MIN(m->nrecent, 4))] + (uint32_t)rnd(t, 1024);
-        first = GPUSIM_MIN(first, WPAGES - 1);
+        /* Write one page of a big mapping: a THP fault where the 2 MiB is still untouched (a
+         * read first would map the 4 KiB zero page there, and rule THP out: fault.c). */
+        first = (m->recent[rnd(t, (uint64_t)GPUSIM_MIN(m->nrecent, 4))] + 511) & ~(uint32_t)511;
+        first = GPUSIM_MIN(first + (uint32_t)rnd(t, 512), WPAGES - 1);
         n = 1;
+        write = true;
     }
     if (!claim(m, first, n, false))
         return 1;
@@ -819,8 +826,8 @@ static int start_mremap(rt *t, mproc *m, rop *o)
     }
     if (newn <= n || (o->flags & GPUSIM_MREMAP_FIXED)) {
         o->exp_result = (o->flags & GPUSIM_MREMAP_FIXED) ? o->arg : o->addr;
-    } else if (first + newn <= WPAGES && range_free(m, first + n, newn - n)) {
-        o->exp_result = o->addr; /* grows in place */
+    } else if (range_free(m, first + n, GPUSIM_MIN(newn, WPAGES - first) - n)) {
+        o->exp_result = o->addr; /* grows in place (above the window nothing is mapped) */
     } else if (!o->flags) {
         o->exp_status = GPUSIM_ENOMEM;
     } else {
@@ -1137,7 +1144,7 @@ static void tidy_later(rt *t, mproc *m, uint64_t addr, uint64_t len)
 
 static void apply_mremap(rt *t, mproc *m, rop *o)
 {
-    uint64_t oldn = o->len / PAGE, newn = o->npages, at = o->result;
+    uint64_t oldn = o->len / PAGE, newn = o->npages, at = o->result, keep;
     bool inside = at >= WBASE && at + newn * PAGE <= WTOP;
     mpage *moved = calloc(oldn, sizeof *moved);
     assert_non_null(moved);
@@ -1152,11 +1159,16 @@ static void apply_mremap(rt *t, mproc *m, rop *o)
     }
     if (at != o->addr)
         apply_unmap(m, at, newn * PAGE);
-    if (!inside) {
-        tidy_later(t, m, at, newn * PAGE); /* below the window: not modelled */
-        newn = 0;
+    /* Whatever lies outside the window is unmapped after the batch and not modelled. */
+    keep = newn;
+    if (at == o->addr && !inside) {
+        keep = (WTOP - at) / PAGE; /* grew in place past the top of the window */
+        tidy_later(t, m, WTOP, at + newn * PAGE - WTOP);
+    } else if (!inside) {
+        keep = 0; /* moved below the window */
+        tidy_later(t, m, at, newn * PAGE);
     }
-    for (uint64_t i = 0; i < newn; i++) {
+    for (uint64_t i = 0; i < keep; i++) {
         mpage *pg = &m->pg[page_ix(at) + i];
         if (i < oldn) {
             *pg = moved[i];
@@ -1578,6 +1590,7 @@ static uint64_t run(const run_cfg *rc, bool verbose)
                                                 "host.direct_reclaim.count",
                                                 "host.oom.kills",
                                                 "host.thp.fault_alloc",
+                                                "host.thp.fault_fallback",
                                                 "host.thp.split",
                                                 "host.thp.collapse",
                                                 "host.migrate.success",

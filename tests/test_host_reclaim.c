@@ -52,6 +52,7 @@ typedef struct mirror {
     int waits_left;        /* how many WAIT answers are left to give */
     gpusim_time_t wait_ns; /* each wait lasts this long */
     gpusim_completion_t fence;
+    bool armed;               /* the fence's signal is scheduled */
     bool refuse_nonblockable; /* answer WOULD_BLOCK to non-blockable ranges */
     bool hold_release;        /* RELEASE waits on `hold` (a device that never lets go) */
     gpusim_completion_t hold;
@@ -75,10 +76,15 @@ static gpusim_notifier_answer_t mirror_cb(gpusim_notifier_sub_t *sub,
     }
     if ((m->wait_kinds & (1u << r->invalidator)) && m->waits_left > 0) {
         m->waits_left--;
-        if (gpusim_completion_done(&m->fence))
+        if (gpusim_completion_done(&m->fence)) {
             ASSERT_OK(gpusim_completion_reset(&m->fence));
-        ASSERT_OK(
-            gpusim_completion_signal_at(m->w, &m->fence, gpusim_world_now(m->w) + m->wait_ns));
+            m->armed = false;
+        }
+        if (!m->armed) { /* else: this one waits for the fence already set, too */
+            ASSERT_OK(
+                gpusim_completion_signal_at(m->w, &m->fence, gpusim_world_now(m->w) + m->wait_ns));
+            m->armed = true;
+        }
         if (m->on_wait)
             m->on_wait(m);
         *wait_on = &m->fence;
@@ -297,6 +303,72 @@ static void test_cold_pages_first(void **state)
     assert_int_equal(stat_count(&f, "host.reclaim.reclaimed"), swapped);
     assert_true(stat_count(&f, "host.reclaim.activated") >= swapped - 1);
     assert_true(free_pages(&f) >= f.h->nodes[0].wmark_min);
+    fx_free(&f);
+}
+
+/*
+ * Aging without help: every page starts referenced. A first pass activates what it meets; when the
+ * inactive list gets shorter than the active one, pages come back from the active tail with their
+ * bit cleared, and a page not used since is reclaimed there. The oldest pages (A's, in fault
+ * order) go first; B's, younger, are not reached.
+ */
+static void test_aging(void **state)
+{
+    gpusim_host_config_t cfg = host_cfg(32 * MIB, 64 * MIB);
+    gpusim_process_t *a, *b;
+    uint64_t va, vb, n = 4096, nb, swapped = 0;
+    fx f;
+    (void)state;
+    fx_start(&f, &cfg);
+    a = proc(&f, "a", false);
+    b = proc(&f, "b", false);
+    va = populate(&f, a, n);
+    nb = free_pages(&f) - f.h->nodes[0].wmark_min + 200;
+    vb = populate(&f, b, nb);
+    for (uint64_t i = 0; i < n; i++) {
+        if (pte_at(a, va + i * PAGE).swapped) {
+            assert_int_equal(i, swapped); /* a prefix: oldest first */
+            swapped++;
+        }
+    }
+    assert_true(swapped >= 200);
+    assert_int_equal(swapped_in(b, vb, nb), 0);
+    assert_true(stat_count(&f, "host.reclaim.activated") >= swapped);
+    fx_free(&f);
+}
+
+/*
+ * Deactivation clears the accessed bit: pages referenced while on the active list (before the
+ * pressure began) are moved back to the inactive list when it is the shorter one, and reclaimed
+ * there in order unless referenced again, before the younger pages of the process pressing.
+ */
+static void test_deactivation_clears_accessed(void **state)
+{
+    gpusim_host_config_t cfg = host_cfg(32 * MIB, 64 * MIB);
+    gpusim_process_t *a, *b;
+    uint64_t va, vb, n = 5000, nb, swapped = 0;
+    fx f;
+    (void)state;
+    fx_start(&f, &cfg);
+    a = proc(&f, "a", false);
+    b = proc(&f, "b", false);
+    va = populate(&f, a, n);
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t pfn = (uint32_t)pte_at(a, va + i * PAGE).pfn;
+        gpusim__lru_move(f.h, pfn, true); /* active, and referenced there */
+        frame_of(f.h, pfn)->flags |= FF_ACCESSED;
+    }
+    check(&f);
+    nb = free_pages(&f) - f.h->nodes[0].wmark_min + 200;
+    vb = populate(&f, b, nb);
+    for (uint64_t i = 0; i < n; i++) {
+        if (pte_at(a, va + i * PAGE).swapped) {
+            assert_int_equal(i, swapped); /* a prefix: the active list's tail first */
+            swapped++;
+        }
+    }
+    assert_true(swapped >= 200);
+    assert_int_equal(swapped_in(b, vb, nb), 0);
     fx_free(&f);
 }
 
@@ -615,6 +687,44 @@ static void test_direct_reclaim_stall(void **state)
     fx_free(&f);
 }
 
+/* The allocating process exits while its direct reclaim waits for a mirror: the round still ends
+ * (no announcement is left open), the operation ends with ESRCH, the host can be freed. */
+static void test_direct_reclaim_process_exits(void **state)
+{
+    gpusim_host_config_t cfg = host_cfg(32 * MIB, 64 * MIB);
+    gpusim_process_t *a, *b;
+    uint64_t va, vb, n = 4096;
+    call c = {0}, ce = {0};
+    mirror *m;
+    fx f;
+    (void)state;
+    fx_start(&f, &cfg);
+    a = proc(&f, "a", false);
+    b = proc(&f, "b", false);
+    va = populate(&f, a, n);
+    age(&f, a, va, n);
+    m = mirror_new(f.w, a, va, n * PAGE, 0);
+    m->wait_kinds = 1u << GPUSIM_INVALIDATOR_DIRECT_RECLAIM;
+    m->waits_left = 1;
+    m->wait_ns = 10 * MS;
+    vb = do_mmap(&f, b, 0, n * PAGE, ANON, NULL);
+    ASSERT_OK(gpusim_process_access(b, vb, n * PAGE, GPUSIM_ACCESS_WRITE, NULL, call_cb, &c));
+    while (m->waits_left)
+        assert_true(gpusim_world_run_events(f.w, 1) == 1);
+    assert_non_null(b->ops);
+    ASSERT_OK(gpusim_process_exit(b, call_cb, &ce));
+    ASSERT_OK(gpusim_world_run(f.w));
+    check(&f);
+    assert_int_equal(c.done, 1);
+    assert_int_equal(c.status, GPUSIM_ESRCH);
+    assert_int_equal(ce.done, 1);
+    assert_int_equal(gpusim_process_info(b, &(gpusim_process_info_t){0}), 0);
+    assert_int_equal(gpusim_notifier_active(gpusim_process_notifier(a)), 0);
+    assert_int_equal(gpusim_notifier_seq(gpusim_process_notifier(a)) % 2, 0);
+    ASSERT_OK(gpusim_host_free(f.h));
+    fx_free(&f);
+}
+
 /* MADV_PAGEOUT: a 2 MiB mapping is split first (CLEAR over 2 MiB), then CLEAR per page reclaimed,
  * in the caller's name; only the range's pages go; a hole gives ENOMEM but the rest is done. */
 static void test_pageout_announcements(void **state)
@@ -702,6 +812,9 @@ static void test_reclaim_splits_thp(void **state)
     }
     assert_int_equal(swapped_in(a, base, 512), reclaimed);
     assert_true(pte_at(a, base + reclaimed * PAGE).present);
+    /* The split pages were next in line: no younger page was even looked at. */
+    assert_int_equal(stat_count(&f, "host.reclaim.activated"), 0);
+    assert_int_equal(stat_count(&f, "host.reclaim.scanned"), reclaimed);
     fx_free(&f);
 }
 
@@ -735,6 +848,44 @@ static void test_lazyfree_discarded(void **state)
     assert_memory_equal(buf, zero, PAGE); /* discarded: reads zeros */
     ASSERT_OK(do_access(&f, a, va + 2 * PAGE, PAGE, GPUSIM_ACCESS_READ, buf));
     assert_int_equal(buf[0], 0x5a);
+    fx_free(&f);
+}
+
+/* Shared anonymous (shmem) pages: unmapped everywhere, then moved from the page cache to swap slots
+ * named by the shmem object; they come back with their contents. */
+static void test_shmem_pages(void **state)
+{
+    gpusim_host_config_t cfg = host_cfg(16 * MIB, 16 * MIB);
+    static uint8_t out[8 * PAGE], in[8 * PAGE];
+    gpusim_process_t *a;
+    gpusim_file_t *obj;
+    uint64_t va;
+    fx f;
+    (void)state;
+    cfg.data_mode = true;
+    fx_start(&f, &cfg);
+    a = proc(&f, "a", false);
+    for (size_t i = 0; i < sizeof out; i++)
+        out[i] = (uint8_t)(i * 13 + 1);
+    va = do_mmap(&f, a, 0, 8 * PAGE, GPUSIM_MAP_SHARED, NULL);
+    ASSERT_OK(do_access(&f, a, va, sizeof out, GPUSIM_ACCESS_WRITE, out));
+    obj = gpusim__vma_find(a, va)->file;
+    assert_non_null(obj);
+    assert_true(obj->shmem);
+    assert_int_equal(obj->cached, 8);
+    ASSERT_OK(do_madvise(&f, a, va, 8 * PAGE, GPUSIM_MADV_PAGEOUT));
+    assert_int_equal(obj->cached, 0);
+    for (uint64_t i = 0; i < 8; i++) {
+        gpusim_host_pte_t e = pte_at(a, va + i * PAGE);
+        assert_false(e.present || e.swapped); /* the entry is gone; the object holds the slot */
+        assert_true(obj->slots[i] & FILE_SLOT_SWAP);
+    }
+    assert_int_equal(stat_count(&f, "host.swap.out"), 8);
+    assert_int_equal(f.h->nslots - f.h->nslot_free, 8);
+    ASSERT_OK(do_access(&f, a, va, sizeof in, GPUSIM_ACCESS_READ, in));
+    assert_memory_equal(in, out, sizeof out);
+    assert_int_equal(stat_count(&f, "host.faults.swapin"), 8);
+    assert_int_equal(f.h->nslot_free, f.h->nslots);
     fx_free(&f);
 }
 
@@ -818,6 +969,36 @@ static void test_swappiness(void **state)
     assert_true(d140 < d60);
 }
 
+/* Freeing the world while kswapd and a direct reclaimer are blocked by a mirror that never lets go
+ * frees everything (the reclaimers' state included). */
+static void test_world_freed_while_blocked(void **state)
+{
+    gpusim_host_config_t cfg = host_cfg(32 * MIB, 64 * MIB);
+    gpusim_process_t *a, *b;
+    uint64_t va, vb, n = 4096;
+    mirror *m;
+    call c = {0};
+    fx f;
+    (void)state;
+    fx_start(&f, &cfg);
+    a = proc(&f, "a", false);
+    b = proc(&f, "b", false);
+    va = populate(&f, a, n);
+    age(&f, a, va, n);
+    m = mirror_new(f.w, a, va, n * PAGE, 0);
+    m->wait_kinds = (1u << GPUSIM_INVALIDATOR_KSWAPD) | (1u << GPUSIM_INVALIDATOR_DIRECT_RECLAIM);
+    m->waits_left = 2;
+    m->wait_ns = 1000 * GPUSIM_NS_PER_S; /* far beyond the end of this test */
+    vb = do_mmap(&f, b, 0, n * PAGE, ANON, NULL);
+    ASSERT_OK(gpusim_process_access(b, vb, n * PAGE, GPUSIM_ACCESS_WRITE, NULL, call_cb, &c));
+    ASSERT_OK(gpusim_world_run_until(f.w, gpusim_world_now(f.w) + GPUSIM_NS_PER_S));
+    assert_int_equal(m->waits_left, 0); /* both are inside an announcement */
+    assert_int_equal(c.done, 0);
+    assert_true(b->ops != NULL && b->ops->dr != NULL);
+    check(&f);
+    fx_free(&f);
+}
+
 /* Host creation fails cleanly at every allocation (reclaim_destroy on a partial init). */
 static void test_init_failures(void **state)
 {
@@ -847,6 +1028,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         GPUSIM_TEST(test_cold_pages_first),
+        GPUSIM_TEST(test_aging),
+        GPUSIM_TEST(test_deactivation_clears_accessed),
         GPUSIM_TEST(test_pinned_never_reclaimed),
         GPUSIM_TEST(test_swap_roundtrip_data),
         GPUSIM_TEST(test_shared_page_swap_data),
@@ -854,11 +1037,14 @@ int main(void)
         GPUSIM_TEST(test_kswapd_low_high),
         GPUSIM_TEST(test_kswapd_blocked_by_mirror),
         GPUSIM_TEST(test_direct_reclaim_stall),
+        GPUSIM_TEST(test_direct_reclaim_process_exits),
         GPUSIM_TEST(test_pageout_announcements),
         GPUSIM_TEST(test_reclaim_splits_thp),
         GPUSIM_TEST(test_lazyfree_discarded),
+        GPUSIM_TEST(test_shmem_pages),
         GPUSIM_TEST(test_file_pages),
         GPUSIM_TEST(test_swappiness),
+        GPUSIM_TEST(test_world_freed_while_blocked),
         GPUSIM_TEST(test_init_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

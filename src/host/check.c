@@ -82,6 +82,9 @@ typedef struct chk {
     uint8_t *pmark;   /* pool entry reached from a frame */
     uint64_t *keys;   /* one frame's reverse-map keys, for the duplicate check */
     size_t nkeys_cap; /* capacity of keys */
+    /* Recounted in the frame pass. */
+    uint64_t anon, file, shmem, thp; /* frames, as gpusim__frame_account counts them */
+    size_t reached;                  /* pool entries reached from frames */
 } chk;
 
 static int fail(chk *c, const char *fmt, ...) GPUSIM_PRINTF(2, 3);
@@ -616,162 +619,7 @@ static int check_files(chk *c)
     return 0;
 }
 
-/* ---- (b, f) frame counts, pins and accounting ----------------------------------------------- */
-
-static int check_counts(chk *c)
-{
-    const gpusim_host_t *h = c->h;
-    uint64_t anon = 0, file = 0, shmem = 0, thp = 0, pinned = 0;
-    /* With nothing in flight, a USED frame without a reference has been leaked. */
-    bool idle = h->ops_inflight == 0 && !gpusim__actors_busy(h);
-    for (uint32_t pfn = 1; pfn < h->nframes; pfn++) {
-        const hframe *f = &h->frames[pfn];
-        uint32_t maps = c->maps[pfn], cache = (c->fmark[pfn] & MK_CACHE) ? 1 : 0;
-        uint64_t pins, n;
-        if (frame_free(h, pfn))
-            continue;
-        if (f->pincount)
-            pinned++;
-        if (f->state != GPUSIM_FRAME_USED)
-            continue; /* TAIL: checked with its head */
-        pins = f->pincount;
-        if (f->flags & FF_HEAD)
-            for (uint32_t i = 1; i < HOST_HUGE_PAGES; i++)
-                pins += h->frames[pfn + i].pincount;
-        if (f->mapcount != maps)
-            return fail(c,
-                        "frame %" PRIu32 ": mapcount %" PRIu32 " but %" PRIu32
-                        " page-table entries map it",
-                        pfn, f->mapcount, maps);
-        if (f->refcount != maps + pins + cache)
-            return fail(c,
-                        "frame %" PRIu32 ": refcount %" PRIu32 " but mapcount %" PRIu32
-                        " + pincount %" PRIu64 " + cache %" PRIu32,
-                        pfn, f->refcount, maps, pins, cache);
-        if (idle && f->refcount == 0)
-            return fail(c, "frame %" PRIu32 ": USED without a reference (leaked)", pfn);
-        if (f->owner && !cache)
-            return fail(c,
-                        "frame %" PRIu32 ": says file %" PRIu32 " page %" PRIu32
-                        " but is not in its page cache",
-                        pfn, f->owner, f->index);
-        if ((f->flags & FF_ANON) && (f->flags & FF_SHMEM))
-            return fail(c, "frame %" PRIu32 ": both FF_ANON and FF_SHMEM", pfn);
-        if ((c->fmark[pfn] & MK_WRITABLE) && (f->flags & FF_ANON) && maps > 1)
-            return fail(c,
-                        "frame %" PRIu32 ": anonymous, mapped writable, but by %" PRIu32
-                        " entries (copy-on-write not broken)",
-                        pfn, maps);
-        /* As gpusim__frame_account. */
-        n = (f->flags & FF_HEAD) ? HOST_HUGE_PAGES : 1;
-        if (f->flags & FF_ANON)
-            anon += n;
-        else if (f->flags & FF_SHMEM)
-            shmem += n;
-        else if (f->owner)
-            file += n;
-        if (f->flags & FF_HEAD)
-            thp += n;
-    }
-    if (pinned != h->pinned_frames)
-        return fail(c, "pinned_frames %" PRIu64 " but %" PRIu64 " frames have pins",
-                    h->pinned_frames, pinned);
-    if (anon != h->anon_frames || file != h->file_frames || shmem != h->shmem_frames ||
-        thp != h->thp_frames)
-        return fail(c,
-                    "frames anon/file/shmem/thp %" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64
-                    " but recounted %" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64,
-                    h->anon_frames, h->file_frames, h->shmem_frames, h->thp_frames, anon, file,
-                    shmem, thp);
-    return 0;
-}
-
-/* ---- (b) reverse map ------------------------------------------------------------------------ */
-
-static int key_cmp(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Whether the entry named by key maps pfn. */
-static bool key_maps(const gpusim_host_t *h, uint64_t key, uint32_t pfn)
-{
-    const gpusim_process_t *p = gpusim__proc(h, RMAP_SLOT(key));
-    uint64_t va = RMAP_VA(key);
-    pte_t *pmd, *pte;
-    if (!p || va >= GPUSIM_HOST_VA_END)
-        return false;
-    pte = gpusim__pt_lookup(&p->pt, va, &pmd);
-    if (RMAP_HUGE(key))
-        return !pte && pmd && *pmd && !PMD_IS_TABLE(*pmd) && PTE_IS_PRESENT(*pmd) &&
-               PTE_PFN(*pmd) == pfn && va % HOST_HUGE_SIZE == 0;
-    return pte && PTE_IS_PRESENT(*pte) && PTE_PFN(*pte) == pfn;
-}
-
-static int check_rmap(chk *c)
-{
-    const gpusim_host_t *h = c->h;
-    size_t reached = 0, nfree = 0;
-    for (uint32_t pfn = 1; pfn < h->nframes; pfn++) {
-        const hframe *f = &h->frames[pfn];
-        size_t k = 0;
-        if (frame_free(h, pfn) || f->state != GPUSIM_FRAME_USED || f->rmap == 0) {
-            if (!frame_free(h, pfn) && f->state == GPUSIM_FRAME_USED && c->maps[pfn])
-                return fail(c, "frame %" PRIu32 ": mapped %" PRIu32 " times but its rmap is empty",
-                            pfn, c->maps[pfn]);
-            continue;
-        }
-        if (!(f->rmap & RMAP_EXT)) {
-            c->keys[k++] = f->rmap;
-        } else {
-            for (uint64_t i = f->rmap & ~RMAP_EXT; i != HOST_NIL; i = h->rpool[i].next) {
-                if (i >= h->rpool_hwm || c->pmark[i])
-                    return fail(c,
-                                "frame %" PRIu32 ": rmap chain reaches pool entry %" PRIu64
-                                " that is %s",
-                                pfn, i, i >= h->rpool_hwm ? "unallocated" : "already used");
-                c->pmark[i] = 1;
-                c->keys[k++] = h->rpool[i].key;
-                reached++;
-            }
-            if (k == 1)
-                return fail(c, "frame %" PRIu32 ": a single rmap entry left in the pool", pfn);
-        }
-        for (size_t i = 0; i < k; i++)
-            if (!key_maps(h, c->keys[i], pfn))
-                return fail(c,
-                            "frame %" PRIu32 ": rmap names process slot %" PRIu32 " at 0x%" PRIx64
-                            "%s, which does not map it",
-                            pfn, RMAP_SLOT(c->keys[i]), RMAP_VA(c->keys[i]),
-                            RMAP_HUGE(c->keys[i]) ? " (2 MiB)" : "");
-        if (k != c->maps[pfn])
-            return fail(c, "frame %" PRIu32 ": %zu rmap entries but %" PRIu32 " mappings", pfn, k,
-                        c->maps[pfn]);
-        if (k > 1) {
-            qsort(c->keys, k, sizeof *c->keys, key_cmp);
-            for (size_t i = 1; i < k; i++)
-                if (c->keys[i] == c->keys[i - 1])
-                    return fail(c,
-                                "frame %" PRIu32 ": rmap entry for slot %" PRIu32 " at 0x%" PRIx64
-                                " twice",
-                                pfn, RMAP_SLOT(c->keys[i]), RMAP_VA(c->keys[i]));
-        }
-    }
-    for (uint32_t i = h->rpool_free; i != HOST_NIL; i = h->rpool[i].next) {
-        if (i >= h->rpool_hwm || c->pmark[i])
-            return fail(c, "rmap pool: free list reaches entry %" PRIu32 " that is %s", i,
-                        i >= h->rpool_hwm ? "unallocated" : "in use or listed twice");
-        c->pmark[i] = 1;
-        nfree++;
-    }
-    if (reached != h->rpool_used || reached + nfree != h->rpool_hwm || h->rpool_hwm > h->rpool_cap)
-        return fail(c, "rmap pool: used %zu, hwm %zu, cap %zu, but %zu entries in use and %zu free",
-                    h->rpool_used, h->rpool_hwm, h->rpool_cap, reached, nfree);
-    return 0;
-}
-
-/* ---- (d) LRU -------------------------------------------------------------------------------- */
+/* ---- (d) LRU lists -------------------------------------------------------------------------- */
 
 static int check_lru_list(chk *c, unsigned n, int l)
 {
@@ -817,22 +665,195 @@ static int check_lru_list(chk *c, unsigned n, int l)
     return 0;
 }
 
-static int check_lru(chk *c)
+static int check_lru_lists(chk *c)
 {
-    const gpusim_host_t *h = c->h;
     int rc;
-    for (unsigned n = 0; n < h->nnodes; n++)
+    for (unsigned n = 0; n < c->h->nnodes; n++)
         for (int l = 0; l < LRU_COUNT; l++)
             if ((rc = check_lru_list(c, n, l)) != 0)
                 return rc;
-    for (uint32_t pfn = 1; pfn < h->nframes; pfn++) {
-        const hframe *f = &h->frames[pfn];
-        if (frame_free(h, pfn))
-            continue;
-        if ((f->flags & FF_LRU) && !(c->fmark[pfn] & MK_LRU))
-            return fail(c, "frame %" PRIu32 ": FF_LRU but on no LRU list", pfn);
+    return 0;
+}
+
+/* ---- (b, f) one USED frame: counts, pins, accounting ----------------------------------------- */
+
+static int frame_counts(chk *c, uint32_t pfn, const hframe *f, bool idle)
+{
+    const gpusim_host_t *h = c->h;
+    uint32_t maps = c->maps[pfn], cache = (c->fmark[pfn] & MK_CACHE) ? 1 : 0;
+    uint64_t pins = f->pincount, n;
+    if (f->flags & FF_HEAD)
+        for (uint32_t i = 1; i < HOST_HUGE_PAGES; i++)
+            pins += h->frames[pfn + i].pincount;
+    if (f->mapcount != maps)
+        return fail(
+            c, "frame %" PRIu32 ": mapcount %" PRIu32 " but %" PRIu32 " page-table entries map it",
+            pfn, f->mapcount, maps);
+    if (f->refcount != maps + pins + cache)
+        return fail(c,
+                    "frame %" PRIu32 ": refcount %" PRIu32 " but mapcount %" PRIu32
+                    " + pincount %" PRIu64 " + cache %" PRIu32,
+                    pfn, f->refcount, maps, pins, cache);
+    if (idle && f->refcount == 0)
+        return fail(c, "frame %" PRIu32 ": USED without a reference (leaked)", pfn);
+    if (f->owner && !cache)
+        return fail(c,
+                    "frame %" PRIu32 ": says file %" PRIu32 " page %" PRIu32
+                    " but is not in its page cache",
+                    pfn, f->owner, f->index);
+    if ((f->flags & FF_ANON) && (f->flags & FF_SHMEM))
+        return fail(c, "frame %" PRIu32 ": both FF_ANON and FF_SHMEM", pfn);
+    if ((c->fmark[pfn] & MK_WRITABLE) && (f->flags & FF_ANON) && maps > 1)
+        return fail(c,
+                    "frame %" PRIu32 ": anonymous, mapped writable, but by %" PRIu32
+                    " entries (copy-on-write not broken)",
+                    pfn, maps);
+    /* As gpusim__frame_account. */
+    n = (f->flags & FF_HEAD) ? HOST_HUGE_PAGES : 1;
+    if (f->flags & FF_ANON)
+        c->anon += n;
+    else if (f->flags & FF_SHMEM)
+        c->shmem += n;
+    else if (f->owner)
+        c->file += n;
+    if (f->flags & FF_HEAD)
+        c->thp += n;
+    return 0;
+}
+
+/* ---- (b) one USED frame: its reverse map ----------------------------------------------------- */
+
+static int key_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Whether the entry named by key maps pfn. */
+static bool key_maps(const gpusim_host_t *h, uint64_t key, uint32_t pfn)
+{
+    const gpusim_process_t *p = gpusim__proc(h, RMAP_SLOT(key));
+    uint64_t va = RMAP_VA(key);
+    pte_t *pmd, *pte;
+    if (!p || va >= GPUSIM_HOST_VA_END)
+        return false;
+    pte = gpusim__pt_lookup(&p->pt, va, &pmd);
+    if (RMAP_HUGE(key))
+        return !pte && pmd && *pmd && !PMD_IS_TABLE(*pmd) && PTE_IS_PRESENT(*pmd) &&
+               PTE_PFN(*pmd) == pfn && va % HOST_HUGE_SIZE == 0;
+    return pte && PTE_IS_PRESENT(*pte) && PTE_PFN(*pte) == pfn;
+}
+
+/*
+ * The frame's mappings are exactly the entries found mapping it: each key names an entry that maps
+ * this frame, no key repeats, and there are as many keys as entries (so, the entries being
+ * distinct, the two sets are equal).
+ */
+static int frame_rmap(chk *c, uint32_t pfn, const hframe *f)
+{
+    const gpusim_host_t *h = c->h;
+    size_t k = 0;
+    if (f->rmap == 0) {
+        if (c->maps[pfn])
+            return fail(c, "frame %" PRIu32 ": mapped %" PRIu32 " times but its rmap is empty", pfn,
+                        c->maps[pfn]);
+        return 0;
+    }
+    if (!(f->rmap & RMAP_EXT)) {
+        c->keys[k++] = f->rmap;
+    } else {
+        for (uint64_t i = f->rmap & ~RMAP_EXT; i != HOST_NIL; i = h->rpool[i].next) {
+            if (i >= h->rpool_hwm || c->pmark[i])
+                return fail(
+                    c, "frame %" PRIu32 ": rmap chain reaches pool entry %" PRIu64 " that is %s",
+                    pfn, i, i >= h->rpool_hwm ? "unallocated" : "already used");
+            c->pmark[i] = 1;
+            c->keys[k++] = h->rpool[i].key;
+            c->reached++;
+        }
+        if (k == 1)
+            return fail(c, "frame %" PRIu32 ": a single rmap entry left in the pool", pfn);
+    }
+    for (size_t i = 0; i < k; i++)
+        if (!key_maps(h, c->keys[i], pfn))
+            return fail(c,
+                        "frame %" PRIu32 ": rmap names process slot %" PRIu32 " at 0x%" PRIx64
+                        "%s, which does not map it",
+                        pfn, RMAP_SLOT(c->keys[i]), RMAP_VA(c->keys[i]),
+                        RMAP_HUGE(c->keys[i]) ? " (2 MiB)" : "");
+    if (k != c->maps[pfn])
+        return fail(c, "frame %" PRIu32 ": %zu rmap entries but %" PRIu32 " mappings", pfn, k,
+                    c->maps[pfn]);
+    if (k > 1) {
+        qsort(c->keys, k, sizeof *c->keys, key_cmp);
+        for (size_t i = 1; i < k; i++)
+            if (c->keys[i] == c->keys[i - 1])
+                return fail(
+                    c, "frame %" PRIu32 ": rmap entry for slot %" PRIu32 " at 0x%" PRIx64 " twice",
+                    pfn, RMAP_SLOT(c->keys[i]), RMAP_VA(c->keys[i]));
     }
     return 0;
+}
+
+/* The overflow pool: every entry reached from exactly one frame, or on the free list once. */
+static int check_rmap_pool(chk *c)
+{
+    const gpusim_host_t *h = c->h;
+    size_t nfree = 0;
+    for (uint32_t i = h->rpool_free; i != HOST_NIL; i = h->rpool[i].next) {
+        if (i >= h->rpool_hwm || c->pmark[i])
+            return fail(c, "rmap pool: free list reaches entry %" PRIu32 " that is %s", i,
+                        i >= h->rpool_hwm ? "unallocated" : "in use or listed twice");
+        c->pmark[i] = 1;
+        nfree++;
+    }
+    if (c->reached != h->rpool_used || c->reached + nfree != h->rpool_hwm ||
+        h->rpool_hwm > h->rpool_cap)
+        return fail(c, "rmap pool: used %zu, hwm %zu, cap %zu, but %zu entries in use and %zu free",
+                    h->rpool_used, h->rpool_hwm, h->rpool_cap, c->reached, nfree);
+    return 0;
+}
+
+/*
+ * Every frame once (one pass, for speed): (h) contents only on frames in use, (d) FF_LRU only on
+ * frames the LRU walk met, (b, f) counts and the reverse map of USED frames; then the totals.
+ */
+static int check_frames(chk *c)
+{
+    const gpusim_host_t *h = c->h;
+    /* With nothing in flight, a USED frame without a reference has been leaked. */
+    bool idle = h->ops_inflight == 0 && !gpusim__actors_busy(h);
+    uint64_t pinned = 0;
+    int rc;
+    if (h->data && h->data[HOST_ZERO_PFN])
+        return fail(c, "frame 0: the zero page has contents");
+    for (uint32_t pfn = 1; pfn < h->nframes; pfn++) {
+        const hframe *f = &h->frames[pfn];
+        if (frame_free(h, pfn)) {
+            if (h->data && h->data[pfn])
+                return fail(c, "frame %" PRIu32 ": FREE but holds contents", pfn);
+            continue;
+        }
+        if ((f->flags & FF_LRU) && !(c->fmark[pfn] & MK_LRU))
+            return fail(c, "frame %" PRIu32 ": FF_LRU but on no LRU list", pfn);
+        if (f->pincount)
+            pinned++;
+        if (f->state != GPUSIM_FRAME_USED)
+            continue; /* TAIL: counted with its head; its own fields were checked in (a) */
+        if ((rc = frame_counts(c, pfn, f, idle)) != 0 || (rc = frame_rmap(c, pfn, f)) != 0)
+            return rc;
+    }
+    if (pinned != h->pinned_frames)
+        return fail(c, "pinned_frames %" PRIu64 " but %" PRIu64 " frames have pins",
+                    h->pinned_frames, pinned);
+    if (c->anon != h->anon_frames || c->file != h->file_frames || c->shmem != h->shmem_frames ||
+        c->thp != h->thp_frames)
+        return fail(c,
+                    "frames anon/file/shmem/thp %" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64
+                    " but recounted %" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64,
+                    h->anon_frames, h->file_frames, h->shmem_frames, h->thp_frames, c->anon,
+                    c->file, c->shmem, c->thp);
+    return check_rmap_pool(c);
 }
 
 /* ---- (e) swap ------------------------------------------------------------------------------- */
@@ -868,21 +889,6 @@ static int check_swap(chk *c)
     return 0;
 }
 
-/* ---- (h) data mode -------------------------------------------------------------------------- */
-
-static int check_data(chk *c)
-{
-    const gpusim_host_t *h = c->h;
-    if (!h->data)
-        return 0;
-    if (h->data[HOST_ZERO_PFN])
-        return fail(c, "frame 0: the zero page has contents");
-    for (uint32_t pfn = 1; pfn < h->nframes; pfn++)
-        if (h->data[pfn] && frame_free(h, pfn))
-            return fail(c, "frame %" PRIu32 ": FREE but holds contents", pfn);
-    return 0;
-}
-
 /* ---- entry points --------------------------------------------------------------------------- */
 
 int gpusim__host_check(const gpusim_host_t *h, char *msg, size_t msglen)
@@ -902,9 +908,9 @@ int gpusim__host_check(const gpusim_host_t *h, char *msg, size_t msglen)
     }
     /* Structure first (later groups rely on frame states and free lists being sound). */
     if ((rc = check_physical(&c)) == 0 && (rc = check_processes(&c)) == 0 &&
-        (rc = check_files(&c)) == 0 && (rc = check_counts(&c)) == 0 && (rc = check_rmap(&c)) == 0 &&
-        (rc = check_lru(&c)) == 0 && (rc = check_swap(&c)) == 0)
-        rc = check_data(&c);
+        (rc = check_files(&c)) == 0 && (rc = check_lru_lists(&c)) == 0 &&
+        (rc = check_frames(&c)) == 0)
+        rc = check_swap(&c);
     scratch_free(&c);
     return rc;
 }

@@ -37,17 +37,24 @@
  *   direct   an operation whose allocation finds its node at the min watermark runs rounds of
  *            reclaim in its own name (op->dr): each round reclaims up to a batch, scanning at most
  *            twice the node's LRU. The reclaimer has its own invalidation (the operation's may be
- *            open), and the operation waits on the reclaimer's `resume` completion while a mirror
- *            makes it wait. After reclaim_retries rounds without progress, the OOM killer.
+ *            open). When a mirror makes it wait, the round goes on from the notifier's callback,
+ *            like kswapd, and the operation waits on the reclaimer's `resume` completion until the
+ *            round is over: so no announcement is ever left open, even if the operation's process
+ *            dies meanwhile or its step does not call back. After reclaim_retries rounds without
+ *            progress (fewer when too little is reclaimable: should_reclaim_retry), the OOM killer.
  *   pageout  madvise(MADV_PAGEOUT) walks its range and makes each page mapped by this process
  *            alone the victim, ignoring the accessed bit, with the operation's own invalidation.
  *
  * Every victim is revalidated after each wait (frame generation, the entry still mapping it, no
  * new pin), because anything may have happened meanwhile; a victim that changed is left alone.
+ * Victims given up after being chosen (changed while waiting, mapped by an exiting process, a
+ * dirty file page in data mode, simulator memory short) count in host.reclaim.refused; pages that
+ * must stay because swap is full are activated (host.swap.full).
  *
  * Invariants kept: every count of host.h (refcount, mapcount, reverse map, RSS, swapents, swap slot
  * references, page-cache counts) is changed only through zap.c and frame.c helpers, or together
- * with its counterpart here; a swap slot referenced by several entries (pages shared after fork)
+ * with its counterpart here (lru_to_tail reorders a list in place, keeping its count and flags;
+ * a page table left without entries is pruned); a swap slot referenced by several entries (pages shared after fork)
  * holds exactly the data each of them had when it was unmapped (data mode compares the contents
  * and takes a new slot if the page was written in between, since there is no swap cache).
  */
@@ -74,6 +81,14 @@ enum {
 /* op->retries while the operation waits for an OOM victim to free memory. */
 #define RETRIES_OOM_WAIT UINT32_MAX
 
+/* Swappiness weighs anon against file out of this (MAX_SWAPPINESS, include/linux/swap.h). */
+#define MAX_SWAPPINESS 200
+
+/* Passes over a node's whole LRU after which reclaim that freed nothing stops: the first pass may
+ * only clear accessed bits (second chance), the second finds what is reclaimable. Linux gets the
+ * same bound from its priority loop (DEF_PRIORITY down to a full scan). Not a cost. */
+#define FULL_PASSES 2
+
 typedef struct reclaimer reclaimer;
 
 struct reclaimer {
@@ -85,7 +100,7 @@ struct reclaimer {
     gpusim_time_t *cost;        /* where its costs go (kswapd: own_cost; else op->cost) */
     gpusim_time_t own_cost;     /* kswapd: cost of the batch just done */
     gpusim_invalidation_t inv;  /* kswapd, direct reclaim (pageout uses op->inv) */
-    gpusim_completion_t resume; /* direct reclaim: the operation waits on it while inv waits */
+    gpusim_completion_t resume; /* direct reclaim: the operation waits on it for the round's end */
 
     /* Batch. */
     bool in_batch;
@@ -115,6 +130,8 @@ struct reclaimer {
 };
 
 static void kswapd_run(reclaimer *r);
+static int batch_run(reclaimer *r);
+static void dr_finish(hop *op);
 
 static gpusim__arena *arena_of(const gpusim_host_t *h)
 {
@@ -195,10 +212,15 @@ static void r_inv_proceed(gpusim_world_t *w, gpusim_invalidation_t *inv, int sta
 {
     reclaimer *r = inv->data;
     (void)status; /* a started blockable invalidation cannot fail */
-    if (r->mode == RM_KSWAPD)
+    if (r->mode == RM_KSWAPD) {
         kswapd_run(r);
-    else
-        gpusim_completion_signal(w, &r->resume); /* wakes the operation, which continues */
+        return;
+    }
+    /* Direct reclaim: the round goes on here; the operation waits for its end. */
+    if (batch_run(r) == OP_WAIT)
+        return;
+    gpusim_completion_signal(w, &r->resume); /* wakes the operation (its waiter is queued) */
+    dr_finish(r->op);                        /* frees r: the completion has no waiter left */
 }
 
 /*
@@ -221,14 +243,8 @@ static int r_inv_start(reclaimer *r, gpusim_process_t *q, uint64_t start, uint64
     if (gpusim_notifier_count(q->notifier) > 0)
         *r->cost += h->p[HP_notifier_dispatch];
     rc = gpusim_notifier_invalidate_start(q->notifier, &r->inv, &rg, r_inv_proceed, r);
-    if (rc == GPUSIM_EINPROGRESS) {
-        if (r->mode == RM_DIRECT) {
-            if (gpusim_completion_done(&r->resume))
-                gpusim_completion_reset(&r->resume);
-            gpusim__op_wait(r->op, &r->resume);
-        }
+    if (rc == GPUSIM_EINPROGRESS)
         return OP_WAIT;
-    }
     return rc == 0 ? 0 : GPUSIM_ENOMEM;
 }
 
@@ -489,7 +505,8 @@ static int victim_run(reclaimer *r)
             }
             if (needs_swap(f) && h->nslot_free == 0) {
                 /* Linux: add_to_swap fails, activate_locked. */
-                gpusim__stat_add(h->st.swap_full, 1);
+                if (h->nslots)
+                    gpusim__stat_add(h->st.swap_full, 1);
                 victim_keep(r);
                 break;
             }
@@ -576,9 +593,9 @@ static uint32_t pick(reclaimer *r)
     hnode *nd = &h->nodes[r->node];
     uint64_t na = nd->lru[LRU_INACTIVE_ANON].count + nd->lru[LRU_ACTIVE_ANON].count;
     uint64_t nf = nd->lru[LRU_INACTIVE_FILE].count + nd->lru[LRU_ACTIVE_FILE].count;
-    uint64_t s = GPUSIM_MIN(h->p[HP_swappiness], UINT64_C(200));
+    uint64_t s = GPUSIM_MIN(h->p[HP_swappiness], (uint64_t)MAX_SWAPPINESS);
     int64_t wa = (na && h->nslot_free) ? (int64_t)(s * na) : 0;
-    int64_t wf = (int64_t)((200 - s) * nf);
+    int64_t wf = (int64_t)((MAX_SWAPPINESS - s) * nf);
     bool anon;
     if (wa + wf == 0) {
         /* Only one side can be scanned (swappiness 0 or 200, swap full): file if there is any;
@@ -699,7 +716,7 @@ static void kswapd_run(reclaimer *r)
             kswapd_sleep(r); /* balanced */
             return;
         }
-        if (r->scanned_since_progress >= 2 * lru_total(nd) + h->p[HP_reclaim_batch]) {
+        if (r->scanned_since_progress >= FULL_PASSES * lru_total(nd) + h->p[HP_reclaim_batch]) {
             /* Two passes over everything freed nothing (the first pass may only age pages). */
             r->failures++;
             kswapd_sleep(r);
@@ -833,16 +850,22 @@ static int dr_begin(hop *op, unsigned node)
     k->dr_list = r;
     /* One round: a batch, scanning at most two passes over the node (Linux: the priority loop
      * down to a full scan). */
-    batch_begin(r, h->p[HP_reclaim_batch], 2 * lru_total(&h->nodes[n]) + h->p[HP_reclaim_batch]);
+    batch_begin(r, h->p[HP_reclaim_batch],
+                FULL_PASSES * lru_total(&h->nodes[n]) + h->p[HP_reclaim_batch]);
     op->dr = r;
     gpusim__stat_add(h->st.direct_reclaim, 1);
     return 0;
 }
 
-static void dr_free(hop *op)
+/* The round is over: counts it (no progress: op->retries + 1) and frees the reclaimer. */
+static void dr_finish(hop *op)
 {
     reclaimer *r = op->dr;
     reclaimer *k = op->h->nodes[r->node].kswapd;
+    if (r->reclaimed)
+        op->retries = 0;
+    else
+        op->retries++;
     if (r->prev)
         r->prev->next = r->next;
     else
@@ -853,18 +876,27 @@ static void dr_free(hop *op)
     op->dr = NULL;
 }
 
-/* Continues the round in progress. 0 when it is over (op->retries updated), or OP_WAIT. */
-static int dr_continue(hop *op)
+/*
+ * should_reclaim_retry(): whether another round could still help after `loops` rounds without
+ * progress. Some node's reclaimable pages (file, plus anon while swap has room) and free pages,
+ * discounted by loops / reclaim_retries, must reach its min watermark; otherwise the OOM killer
+ * is called at once (without swap, anonymous memory does not count, so an OOM comes after one
+ * round rather than reclaim_retries).
+ */
+static bool reclaim_may_help(const gpusim_host_t *h, unsigned loops)
 {
-    reclaimer *r = op->dr;
-    if (batch_run(r) == OP_WAIT)
-        return OP_WAIT;
-    if (r->reclaimed)
-        op->retries = 0;
-    else
-        op->retries++;
-    dr_free(op);
-    return 0;
+    uint64_t max = h->p[HP_reclaim_retries];
+    for (unsigned n = 0; n < h->nnodes; n++) {
+        const hnode *nd = &h->nodes[n];
+        uint64_t avail = nd->lru[LRU_INACTIVE_FILE].count + nd->lru[LRU_ACTIVE_FILE].count;
+        if (h->nslot_free)
+            avail += nd->lru[LRU_INACTIVE_ANON].count + nd->lru[LRU_ACTIVE_ANON].count;
+        avail += nd->free;
+        avail -= (loops * avail + max - 1) / max;
+        if (avail > nd->wmark_min)
+            return true;
+    }
+    return false;
 }
 
 static void stall_begin(hop *op)
@@ -898,13 +930,12 @@ int gpusim__op_alloc(hop *op, unsigned order, uint32_t *pfn)
     gpusim_host_t *h = op->h;
     gpusim_process_t *p = op->p;
     unsigned node = p ? p->node : 0;
+    /* A round the operation waits for ends before the operation runs again. */
+    GPUSIM_ASSERT(op->dr == NULL);
+    if (op->dr)
+        return OP_WAIT;
     for (;;) {
         int rc;
-        if (op->dr) {
-            rc = dr_continue(op);
-            if (rc == OP_WAIT)
-                return OP_WAIT;
-        }
         if (p && !op->exempt && (p->oom_killed || p->state != GPUSIM_PROCESS_LIVE))
             return stall_end(op, GPUSIM_ESRCH);
         rc = gpusim__frame_alloc(h, node, order, true, false, pfn);
@@ -921,10 +952,16 @@ int gpusim__op_alloc(hop *op, unsigned order, uint32_t *pfn)
             }
             op->retries = 0; /* Linux resets no_progress_loops after an OOM kill: reclaim again */
         }
-        if (op->retries < h->p[HP_reclaim_retries]) {
+        if (op->retries < h->p[HP_reclaim_retries] &&
+            (op->retries == 0 || reclaim_may_help(h, op->retries))) {
             rc = dr_begin(op, node);
             if (rc)
                 return stall_end(op, rc);
+            if (batch_run(op->dr) == OP_WAIT) {
+                gpusim__op_wait(op, &op->dr->resume); /* until the round is over */
+                return OP_WAIT;
+            }
+            dr_finish(op);
             continue;
         }
         rc = gpusim__oom_kill(op);
