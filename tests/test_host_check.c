@@ -594,7 +594,32 @@ static void test_check_process(void **state)
     CORRUPT(f, "names slot");
     *e = PTE_MK(f->h->nframes - 1, PTE_PRESENT); /* the last frame is free */
     CORRUPT(f, "maps FREE frame");
+    *e = PTE_MK(pfn_at(a, VA_THP) + 1, PTE_PRESENT); /* a tail of the THP */
+    CORRUPT(f, "maps TAIL frame");
     *e = save;
+    check_ok(f);
+
+    /* The 2 MiB entry: its huge bit, and only in private anonymous memory. */
+    {
+        pte_t *pmd;
+        assert_null(gpusim__pt_lookup(&a->pt, VA_THP, &pmd));
+        assert_true(pmd && (*pmd & PTE_HUGE));
+        *pmd &= ~(pte_t)PTE_HUGE;
+        CORRUPT(f, "huge bit clear");
+        *pmd |= PTE_HUGE;
+        gpusim__vma_find(a, VA_THP)->flags |= VM_SHARED;
+        CORRUPT(f, "shared anonymous VMA");
+        gpusim__vma_find(a, VA_THP)->flags &= ~(uint32_t)VM_SHARED;
+        check_ok(f);
+    }
+    /* A swap entry in a shared mapping (shmem pages are swapped through their object). */
+    e = pte_at(a, VA_ANON + 3 * PAGE);
+    {
+        pte_t *s = pte_at(a, VA_SHM + PAGE), keep = *s;
+        *s = *e;
+        CORRUPT(f, "in a shared mapping");
+        *s = keep;
+    }
     check_ok(f);
 
     /* A page-cache page where the VMA maps another index, and an anonymous page in a shared

@@ -137,8 +137,10 @@ GPUSIM_EXTERN int gpusim_host_meminfo(const gpusim_host_t *h, gpusim_host_meminf
 
 /**
  * Checks every invariant of the host: frame reference, map and pin counts against the page tables
- * and pins, LRU and free-list membership, accounting, swap slot counts, VMA trees. O(memory). Returns
- * 0, or GPUSIM_ECORRUPT with the first violation described in msg (may be NULL).
+ * and pins, reverse maps, LRU and free-list membership, accounting, swap slot counts, VMA trees,
+ * page tables against VMAs and RSS. O(memory); reads the host only. Returns 0, GPUSIM_ECORRUPT with
+ * the first violation described in msg (may be NULL), GPUSIM_EINVAL (h NULL) or GPUSIM_ENOMEM (no
+ * memory for its scratch arrays, which it frees before returning).
  */
 GPUSIM_EXTERN int gpusim_host_check(const gpusim_host_t *h, char *msg, size_t msglen);
 
