@@ -8,6 +8,7 @@
  * naming it), restores it, and asserts that the checker passes again.
  */
 #include "test_util.h"
+#include "host_util.h"
 
 #include "host/host.h"
 
@@ -26,20 +27,6 @@
 #define VA_FAR   UINT64_C(0x300000000) /* nothing mapped */
 
 /* ---- fixture -------------------------------------------------------------------------------- */
-
-typedef struct call {
-    int done;
-    int status;
-    uint64_t result;
-} call;
-
-static void call_cb(void *data, int status, uint64_t result)
-{
-    call *c = data;
-    c->done++;
-    c->status = status;
-    c->result = result;
-}
 
 typedef struct fx {
     gpusim_world_t *w;

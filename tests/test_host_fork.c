@@ -5,6 +5,7 @@
  * every step, failures (memory, a parent that dies) and the exit's timing with a waiting mirror.
  */
 #include "test_util.h"
+#include "host_util.h"
 
 #include "host/host.h"
 
@@ -15,23 +16,6 @@
 #define ANON GPUSIM_MAP_PRIVATE
 
 /* ---- fixture -------------------------------------------------------------------------------- */
-
-typedef struct call {
-    int done;
-    int status;
-    uint64_t result;
-    gpusim_time_t at; /* virtual time of the callback */
-    gpusim_world_t *w;
-} call;
-
-static void call_cb(void *data, int status, uint64_t result)
-{
-    call *c = data;
-    c->done++;
-    c->status = status;
-    c->result = result;
-    c->at = gpusim_world_now(c->w);
-}
 
 /* A recorded announcement, with the process (subscription) it was made to. */
 typedef struct seen {
@@ -80,10 +64,7 @@ static gpusim_notifier_answer_t record(gpusim_notifier_sub_t *sub, const gpusim_
 
 static void check(fx *f)
 {
-    char msg[256];
-    int rc = gpusim_host_check(f->h, msg, sizeof msg);
-    if (rc)
-        fail_msg("host check: %s", msg);
+    host_check_ok(f->h);
 }
 
 /* Subscribes a recorder to all of p's address space; returns its tag. */
@@ -127,10 +108,7 @@ static void fx_free(fx *f)
 
 static int finish(fx *f, call *c)
 {
-    ASSERT_OK(gpusim_world_run(f->w));
-    assert_int_equal(c->done, 1);
-    check(f);
-    return c->status;
+    return host_finish(f->w, f->h, c);
 }
 
 static uint64_t do_mmap(fx *f, gpusim_process_t *p, uint64_t addr, uint64_t len, unsigned prot,

@@ -4,6 +4,7 @@
  * limit, costs, long-term pins of ZONE_MOVABLE pages, snapshot and fault outputs, collisions.
  */
 #include "test_util.h"
+#include "host_util.h"
 
 #include <stdlib.h>
 
@@ -24,23 +25,6 @@
 #define H_ADDR UINT64_C(0x40000000) /* THP region */
 
 /* ---- fixture -------------------------------------------------------------------------------- */
-
-typedef struct call {
-    int done;
-    int status;
-    uint64_t result;
-    gpusim_time_t at;
-    gpusim_world_t *w;
-} call;
-
-static void call_cb(void *data, int status, uint64_t result)
-{
-    call *c = data;
-    c->done++;
-    c->status = status;
-    c->result = result;
-    c->at = gpusim_world_now(c->w);
-}
 
 typedef struct seen {
     uint64_t start, end;
@@ -87,10 +71,7 @@ static gpusim_notifier_answer_t keep_seq(gpusim_notifier_sub_t *sub,
 
 static void check(fx *f)
 {
-    char msg[256];
-    int rc = gpusim_host_check(f->h, msg, sizeof msg);
-    if (rc)
-        fail_msg("host check: %s", msg);
+    host_check_ok(f->h);
 }
 
 static fx *fx_new_cfg(gpusim_host_config_t *cfg, uint64_t memlock)
@@ -135,10 +116,7 @@ static void fx_free(fx *f)
 
 static int finish(fx *f, call *c)
 {
-    ASSERT_OK(gpusim_world_run(f->w));
-    assert_int_equal(c->done, 1);
-    check(f);
-    return c->status;
+    return host_finish(f->w, f->h, c);
 }
 
 static uint64_t param(fx *f, const char *name)

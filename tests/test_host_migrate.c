@@ -4,6 +4,7 @@
  * survive.
  */
 #include "test_util.h"
+#include "host_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,23 +22,6 @@
 #define H_ADDR UINT64_C(0x40000000) /* 2 MiB aligned */
 
 /* ---- fixture -------------------------------------------------------------------------------- */
-
-typedef struct call {
-    int done;
-    int status;
-    uint64_t result;
-    gpusim_world_t *w;
-    gpusim_time_t at;
-} call;
-
-static void call_cb(void *data, int status, uint64_t result)
-{
-    call *c = data;
-    c->done++;
-    c->status = status;
-    c->result = result;
-    c->at = gpusim_world_now(c->w);
-}
 
 typedef struct seen {
     uint64_t start, end;
@@ -85,10 +69,7 @@ static gpusim_notifier_answer_t record(gpusim_notifier_sub_t *sub, const gpusim_
 
 static void check(fx *f)
 {
-    char msg[256];
-    int rc = gpusim_host_check(f->h, msg, sizeof msg);
-    if (rc)
-        fail_msg("host check: %s", msg);
+    host_check_ok(f->h);
 }
 
 static void base_cfg(gpusim_host_config_t *cfg, bool data_mode, gpusim_thp_mode_t thp,
@@ -130,10 +111,7 @@ static void fx_free(fx *f)
 
 static int finish(fx *f, call *c)
 {
-    ASSERT_OK(gpusim_world_run(f->w));
-    assert_int_equal(c->done, 1);
-    check(f);
-    return c->status;
+    return host_finish(f->w, f->h, c);
 }
 
 static uint64_t param(fx *f, const char *name)

@@ -3,6 +3,7 @@
  * (src/host/mm.c, fault.c): Linux semantics, errors, and exactly what is announced to mirrors.
  */
 #include "test_util.h"
+#include "host_util.h"
 
 #include "host/host.h"
 
@@ -10,20 +11,6 @@
 #define PAGE GPUSIM_HOST_PAGE_SIZE
 
 /* ---- fixture -------------------------------------------------------------------------------- */
-
-typedef struct call {
-    int done;
-    int status;
-    uint64_t result;
-} call;
-
-static void call_cb(void *data, int status, uint64_t result)
-{
-    call *c = data;
-    c->done++;
-    c->status = status;
-    c->result = result;
-}
 
 /* A recorded announcement. */
 typedef struct seen {
@@ -60,10 +47,7 @@ static gpusim_notifier_answer_t record(gpusim_notifier_sub_t *sub, const gpusim_
 
 static void check(fx *f)
 {
-    char msg[256];
-    int rc = gpusim_host_check(f->h, msg, sizeof msg);
-    if (rc)
-        fail_msg("host check: %s", msg);
+    host_check_ok(f->h);
 }
 
 static fx *fx_new(uint64_t ram, bool data_mode, gpusim_thp_mode_t thp)
@@ -98,10 +82,7 @@ static void fx_free(fx *f)
 /* Runs the world until the call completes; returns its status. */
 static int finish(fx *f, call *c)
 {
-    ASSERT_OK(gpusim_world_run(f->w));
-    assert_int_equal(c->done, 1);
-    check(f);
-    return c->status;
+    return host_finish(f->w, f->h, c);
 }
 
 static uint64_t do_mmap(fx *f, uint64_t addr, uint64_t len, unsigned prot, unsigned flags,

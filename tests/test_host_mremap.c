@@ -4,6 +4,7 @@
  * frames at the new address, and every error.
  */
 #include "test_util.h"
+#include "host_util.h"
 
 #include "host/host.h"
 
@@ -17,20 +18,6 @@
 #define MFIXED  (GPUSIM_MREMAP_MAYMOVE | GPUSIM_MREMAP_FIXED)
 
 /* ---- fixture -------------------------------------------------------------------------------- */
-
-typedef struct call {
-    int done;
-    int status;
-    uint64_t result;
-} call;
-
-static void call_cb(void *data, int status, uint64_t result)
-{
-    call *c = data;
-    c->done++;
-    c->status = status;
-    c->result = result;
-}
 
 typedef struct seen {
     uint64_t start, end;
@@ -66,10 +53,7 @@ static gpusim_notifier_answer_t record(gpusim_notifier_sub_t *sub, const gpusim_
 
 static void check(fx *f)
 {
-    char msg[256];
-    int rc = gpusim_host_check(f->h, msg, sizeof msg);
-    if (rc)
-        fail_msg("host check: %s", msg);
+    host_check_ok(f->h);
 }
 
 static fx *fx_new(bool data_mode, gpusim_thp_mode_t thp)
@@ -103,10 +87,7 @@ static void fx_free(fx *f)
 
 static int finish(fx *f, call *c)
 {
-    ASSERT_OK(gpusim_world_run(f->w));
-    assert_int_equal(c->done, 1);
-    check(f);
-    return c->status;
+    return host_finish(f->w, f->h, c);
 }
 
 static uint64_t do_mmap(fx *f, uint64_t addr, uint64_t len, unsigned prot, unsigned flags,

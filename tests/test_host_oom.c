@@ -7,6 +7,7 @@
  * node at its min watermark ends, after reclaim_retries rounds without progress, in the OOM killer.
  */
 #include "test_util.h"
+#include "host_util.h"
 
 #include "host/host.h"
 
@@ -14,20 +15,6 @@
 #define PAGE GPUSIM_HOST_PAGE_SIZE
 #define ANON GPUSIM_MAP_PRIVATE
 #define RW   (GPUSIM_PROT_READ | GPUSIM_PROT_WRITE)
-
-typedef struct call {
-    int done;
-    int status;
-    uint64_t result;
-} call;
-
-static void call_cb(void *data, int status, uint64_t result)
-{
-    call *c = data;
-    c->done++;
-    c->status = status;
-    c->result = result;
-}
 
 typedef struct seen {
     uint64_t start, end;
@@ -112,10 +99,7 @@ static void fx_free(fx *f)
 
 static void check(fx *f)
 {
-    char msg[256];
-    int rc = gpusim_host_check(f->h, msg, sizeof msg);
-    if (rc)
-        fail_msg("host check: %s", msg);
+    host_check_ok(f->h);
 }
 
 static gpusim_process_t *proc(fx *f, const char *name, bool unkillable)

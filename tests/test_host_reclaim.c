@@ -7,6 +7,7 @@
  * formula), so a test fills memory in milliseconds.
  */
 #include "test_util.h"
+#include "host_util.h"
 
 #include <stdio.h>
 
@@ -19,20 +20,6 @@
 #define MS   GPUSIM_NS_PER_MS
 
 /* ---- fixture -------------------------------------------------------------------------------- */
-
-typedef struct call {
-    int done;
-    int status;
-    uint64_t result;
-} call;
-
-static void call_cb(void *data, int status, uint64_t result)
-{
-    call *c = data;
-    c->done++;
-    c->status = status;
-    c->result = result;
-}
 
 typedef struct seen {
     uint64_t start, end;
@@ -139,10 +126,7 @@ static void fx_free(fx *f)
 
 static void check(fx *f)
 {
-    char msg[256];
-    int rc = gpusim_host_check(f->h, msg, sizeof msg);
-    if (rc)
-        fail_msg("host check: %s", msg);
+    host_check_ok(f->h);
 }
 
 static gpusim_process_t *proc(fx *f, const char *name, bool unkillable)
@@ -160,10 +144,7 @@ static gpusim_process_t *proc(fx *f, const char *name, bool unkillable)
 /* Runs the world until it is idle; the call must have completed. Returns its status. */
 static int finish(fx *f, call *c)
 {
-    ASSERT_OK(gpusim_world_run(f->w));
-    assert_int_equal(c->done, 1);
-    check(f);
-    return c->status;
+    return host_finish(f->w, f->h, c);
 }
 
 static uint64_t do_mmap(fx *f, gpusim_process_t *p, uint64_t addr, uint64_t len, unsigned flags,
