@@ -18,7 +18,7 @@ CTEST      ?= ctest
 # The main job: the default benchmark once gpusim-bench exists; until then the demo world.
 MAIN_JOB   = $(BUILD)/bench/gpusim-demo
 
-.PHONY: all build deps test test-asan test-tsan memcheck install format format-check clean
+.PHONY: all build deps test test-asan test-tsan memcheck soak install format format-check clean
 
 all: build
 	@$(MAIN_JOB)
@@ -75,6 +75,12 @@ memcheck: deps
 	printf 'memcheck %-28s ' "$${d##*/}"; \
 	$(VALGRIND) --log-file=$$d.valgrind $$d --time 10ms >$$d.out 2>&1 || { echo FAILED; cat $$d.valgrind $$d.out; exit 1; }; \
 	echo ok
+
+# The long randomized soak of the host MM (checker after every step), off in the default suite:
+# SOAK_SEEDS seeds of 1,000 batches each (about 0.7 s per seed in the release build).
+SOAK_SEEDS ?= 200
+soak: build
+	GPUSIM_HOST_SOAK=$(SOAK_SEEDS) $(BUILD)/tests/test_host_random
 
 install: build
 	@$(CMAKE) --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX),)

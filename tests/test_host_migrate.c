@@ -44,6 +44,8 @@ typedef struct fx {
     gpusim_completion_t fence;
     bool block;
     int block_only; /* with block: only this invalidator kind waits (-1: any) */
+    /* Called once, at the first MIGRATE announcement, then cleared. */
+    void (*on_migrate)(struct fx *f, const gpusim_notifier_range_t *r);
 } fx;
 
 static gpusim_notifier_answer_t record(gpusim_notifier_sub_t *sub, const gpusim_notifier_range_t *r,
@@ -59,6 +61,11 @@ static gpusim_notifier_answer_t record(gpusim_notifier_sub_t *sub, const gpusim_
                                    r->blockable,
                                    r->owner,
                                    gpusim_world_now(f->w)};
+    if (f->on_migrate && r->event == GPUSIM_NOTIFY_MIGRATE) {
+        void (*hook)(fx *, const gpusim_notifier_range_t *) = f->on_migrate;
+        f->on_migrate = NULL;
+        hook(f, r);
+    }
     if (f->block && r->blockable && !gpusim_completion_done(&f->fence) &&
         (f->block_only < 0 || (int)r->invalidator == f->block_only)) {
         *wait_on = &f->fence;
@@ -219,6 +226,144 @@ static void check_fragment_data(fx *f)
         ASSERT_OK(do_access(f, A_ADDR + i * PAGE, PAGE, GPUSIM_ACCESS_READ, got));
         assert_memory_equal(got, want, PAGE);
     }
+}
+
+/* ---- migration entries ---------------------------------------------------------------------- */
+
+/* What the hooks below start while a page is being migrated, and what came back. */
+static struct mig_probe {
+    uint64_t va;          /* the page being migrated */
+    gpusim_time_t t;      /* when its MIGRATE was announced */
+    uint64_t old_pfn;     /* its frame then */
+    call wr, snap, flt;   /* a CPU write, an HMM snapshot, an HMM fault */
+    call pin;             /* a pin */
+    uint64_t snap_pfn[1]; /* the snapshot's output */
+    uint64_t flt_pfn[1];  /* the fault's output */
+    uint64_t pin_pfn[1];  /* the pin's output */
+    uint8_t buf[PAGE];    /* what the CPU writes */
+} probe;
+
+static void probe_begin(fx *f, const gpusim_notifier_range_t *r)
+{
+    memset(&probe, 0, sizeof probe);
+    probe.va = r->start;
+    probe.t = gpusim_world_now(f->w);
+    probe.old_pfn = pte_at(f, r->start).pfn;
+    probe.wr.w = probe.snap.w = probe.flt.w = probe.pin.w = f->w;
+}
+
+/* Starts, inside the announcement, a CPU write and two HMM calls on the page. They run at the same
+ * instant, after the announcement returned: in the copy window. */
+static void hook_access(fx *f, const gpusim_notifier_range_t *r)
+{
+    probe_begin(f, r);
+    memset(probe.buf, 0xA5, PAGE);
+    ASSERT_OK(gpusim_process_access(f->p, r->start, PAGE, GPUSIM_ACCESS_WRITE, probe.buf, call_cb,
+                                    &probe.wr));
+    ASSERT_OK(gpusim_process_range_fault(f->p, NULL, 0, r->start, 1, 0, 0, probe.snap_pfn, call_cb,
+                                         &probe.snap));
+    ASSERT_OK(gpusim_process_range_fault(f->p, NULL, 0, r->start, 1, GPUSIM_HMM_REQ_FAULT, 0,
+                                         probe.flt_pfn, call_cb, &probe.flt));
+}
+
+/* A page in its migration's copy window reads as a migration entry: a CPU write waits until the
+ * move is over and lands in the new frame; an HMM snapshot sees no page; an HMM fault waits and
+ * returns the new frame. */
+static void test_migration_entry_access(void **state)
+{
+    gpusim_host_config_t cfg;
+    fx *f;
+    uint64_t moved, new_pfn;
+    uint8_t got[PAGE];
+    (void)state;
+    base_cfg(&cfg, true, GPUSIM_THP_NEVER, false);
+    f = fx_new_cfg(&cfg);
+    fragment(f);
+    f->on_migrate = hook_access;
+    ASSERT_OK(do_compact(f, &moved));
+    assert_true(moved > 0);
+    assert_int_equal(probe.wr.done, 1);
+    assert_int_equal(probe.snap.done, 1);
+    assert_int_equal(probe.flt.done, 1);
+    ASSERT_OK(probe.wr.status);
+    ASSERT_OK(probe.snap.status);
+    ASSERT_OK(probe.flt.status);
+    new_pfn = pte_at(f, probe.va).pfn;
+    assert_int_not_equal(new_pfn, probe.old_pfn);
+    /* The write and the fault waited for the copy; the snapshot did not. */
+    assert_true(probe.wr.at >= probe.t + param(f, "migrate_4k"));
+    assert_true(probe.flt.at >= probe.t + param(f, "migrate_4k"));
+    assert_true(probe.snap.at < probe.t + param(f, "migrate_4k"));
+    assert_int_equal(probe.snap_pfn[0], 0);
+    assert_int_equal(probe.flt_pfn[0] >> GPUSIM_HMM_PFN_SHIFT, new_pfn);
+    assert_true(probe.flt_pfn[0] & GPUSIM_HMM_PFN_VALID);
+    assert_int_equal(stat_count(f, "host.migrate.waits"), 2);
+    ASSERT_OK(do_access(f, probe.va, PAGE, GPUSIM_ACCESS_READ, got));
+    assert_memory_equal(got, probe.buf, PAGE);
+    fx_free(f);
+}
+
+static void hook_pin(fx *f, const gpusim_notifier_range_t *r)
+{
+    probe_begin(f, r);
+    ASSERT_OK(gpusim_process_pin(f->p, r->start, 1, GPUSIM_PIN_WRITE, probe.pin_pfn, call_cb,
+                                 &probe.pin));
+}
+
+/* A pin that reaches a page in its copy window waits for the move and pins the new frame; the
+ * migration is not failed by it (Linux: GUP faults on the migration entry and waits). */
+static void test_migration_entry_pin(void **state)
+{
+    gpusim_host_config_t cfg;
+    fx *f;
+    uint64_t moved, new_pfn;
+    (void)state;
+    base_cfg(&cfg, false, GPUSIM_THP_NEVER, false);
+    f = fx_new_cfg(&cfg);
+    fragment(f);
+    f->on_migrate = hook_pin;
+    ASSERT_OK(do_compact(f, &moved));
+    assert_true(moved > 0);
+    assert_int_equal(probe.pin.done, 1);
+    ASSERT_OK(probe.pin.status);
+    new_pfn = pte_at(f, probe.va).pfn;
+    assert_int_not_equal(new_pfn, probe.old_pfn);
+    assert_int_equal(probe.pin_pfn[0], new_pfn);
+    assert_true(probe.pin.at >= probe.t + param(f, "migrate_4k"));
+    assert_int_equal(f->h->frames[new_pfn].pincount, 1);
+    assert_int_equal(stat_count(f, "host.migrate.failed_pinned"), 0);
+    assert_int_equal(stat_count(f, "host.migrate.waits"), 1);
+    ASSERT_OK(gpusim_process_unpin(f->p, probe.pin_pfn, 1, false, NULL));
+    check(f);
+    fx_free(f);
+}
+
+/* A page whose last mapping is unmapped during its copy window is freed; the migration gives up
+ * (nothing moved for it) and whoever waited on it wakes up. */
+static void hook_munmap(fx *f, const gpusim_notifier_range_t *r)
+{
+    probe_begin(f, r);
+    ASSERT_OK(gpusim_process_munmap(f->p, r->start, PAGE, call_cb, &probe.wr));
+}
+
+static void test_migration_entry_munmap(void **state)
+{
+    gpusim_host_config_t cfg;
+    fx *f;
+    uint64_t moved;
+    gpusim_host_pte_t e;
+    (void)state;
+    base_cfg(&cfg, false, GPUSIM_THP_NEVER, false);
+    f = fx_new_cfg(&cfg);
+    fragment(f);
+    f->on_migrate = hook_munmap;
+    ASSERT_OK(do_compact(f, &moved));
+    assert_int_equal(probe.wr.done, 1);
+    ASSERT_OK(probe.wr.status);
+    ASSERT_OK(gpusim_process_translate(f->p, probe.va, &e));
+    assert_false(e.present);
+    check(f);
+    fx_free(f);
 }
 
 /* ---- compaction ----------------------------------------------------------------------------- */
@@ -637,6 +782,9 @@ int main(void)
         GPUSIM_TEST(test_compact_pinned),
         GPUSIM_TEST(test_compact_blocked),
         GPUSIM_TEST(test_compact_teardown),
+        GPUSIM_TEST(test_migration_entry_access),
+        GPUSIM_TEST(test_migration_entry_pin),
+        GPUSIM_TEST(test_migration_entry_munmap),
         GPUSIM_TEST(test_compact_bad_arguments),
         GPUSIM_TEST(test_khugepaged_collapse),
         GPUSIM_TEST(test_khugepaged_skips),

@@ -312,6 +312,11 @@ static void test_oom_kills_allocator(void **state)
     assert_int_equal(info(x).state, GPUSIM_PROCESS_DEAD);
     assert_false(info(unk).oom_killed);
     assert_int_equal(stat_count(&f, "host.oom.kills"), 1);
+    /* The stall that ended with the process is recorded, not lost. */
+    assert_int_equal(info(x).alloc_stalls, 1);
+    assert_true(info(x).alloc_stall_ns > 0);
+    assert_int_equal(stat_count(&f, "host.process.x.alloc_stall_ns"), 1);
+    assert_int_equal(stat_count(&f, "host.direct_reclaim.stall_ns"), 1);
     fx_free(&f);
 }
 

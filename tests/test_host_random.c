@@ -1625,6 +1625,7 @@ static uint64_t run(const run_cfg *rc, bool verbose)
                                                 "host.thp.split",
                                                 "host.thp.collapse",
                                                 "host.migrate.success",
+                                                "host.migrate.waits",
                                                 "host.faults.cow"};
             char line[512];
             size_t at = 0;
@@ -1704,12 +1705,35 @@ static void test_random_deterministic(void **state)
     assert_int_equal(run(&rc, false), run(&rc, false));
 }
 
+/*
+ * The long soak, off by default: GPUSIM_HOST_SOAK=N runs N more seeds (100 onwards) of 1,000
+ * batches each, cycling through the four configurations above. `make soak` sets it.
+ */
+static void test_random_soak(void **state)
+{
+    const char *env = getenv("GPUSIM_HOST_SOAK");
+    long n = env ? strtol(env, NULL, 10) : 0;
+    (void)state;
+    if (n <= 0)
+        skip();
+    for (long i = 0; i < n; i++) {
+        run_cfg rc = {100 + (uint64_t)i, BATCHES(1000), false, GPUSIM_THP_MADVISE, 0,
+                      32 * MIB,          false};
+        rc.data = (i & 1) != 0;
+        rc.thp = (i & 2) ? GPUSIM_THP_ALWAYS : GPUSIM_THP_MADVISE;
+        rc.movable = (i & 4) ? 8 * MIB : 0;
+        rc.khugepaged = (i & 8) == 0;
+        rc.swap = (i % 3 == 0) ? 8 * MIB : 32 * MIB;
+        run(&rc, true);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         GPUSIM_TEST(test_random_anon_thp),      GPUSIM_TEST(test_random_data),
         GPUSIM_TEST(test_random_thp_always),    GPUSIM_TEST(test_random_data_movable),
-        GPUSIM_TEST(test_random_deterministic),
+        GPUSIM_TEST(test_random_deterministic), GPUSIM_TEST(test_random_soak),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -702,6 +702,13 @@ static void test_direct_reclaim_process_exits(void **state)
     assert_int_equal(gpusim_process_info(b, &(gpusim_process_info_t){0}), 0);
     assert_int_equal(gpusim_notifier_active(gpusim_process_notifier(a)), 0);
     assert_int_equal(gpusim_notifier_seq(gpusim_process_notifier(a)) % 2, 0);
+    /* The stall that ended with the process is recorded, including the mirror's wait. */
+    {
+        gpusim_stat_info_t ps = stat_info(&f, "host.process.b.alloc_stall_ns");
+        assert_int_equal(ps.count, 1);
+        assert_true(ps.sum >= 10 * MS);
+        assert_int_equal(stat_info(&f, "host.direct_reclaim.stall_ns").count, 1);
+    }
     ASSERT_OK(gpusim_host_free(f.h));
     fx_free(&f);
 }

@@ -432,8 +432,6 @@ static int check_leaf(pwalk *w, uint64_t va, pte_t e, bool huge)
         w->swapents++;
         return 0;
     }
-    if (PTE_IS_MIGRATION(e))
-        return fail(c, "process %s: migration entry at 0x%" PRIx64 " outlived its step", pn, va);
     return fail(c, "process %s: unknown entry 0x%" PRIx64 " at 0x%" PRIx64, pn, e, va);
 }
 

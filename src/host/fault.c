@@ -295,13 +295,14 @@ static int fault_none(hop *op, const hvma *v, uint64_t va, bool write, pte_t *pm
     }
     if (gpusim__vma_thp_ok(h, v, va) && (!pmd || *pmd == 0)) {
         uint64_t base = va & ~(HOST_HUGE_SIZE - 1);
+        /* Simulator memory first, so that nothing can fail once the frame is taken (a frame freed
+         * before frame_setup accounted it would unbalance the THP figure). The tables would be
+         * needed by the 4 KiB fallback as well. */
+        pte_t *slot;
+        if (gpusim__rmap_reserve(h, 2) || !(slot = gpusim__pt_alloc_pmd(h, &p->pt, base)))
+            return GPUSIM_ENOMEM;
         rc = gpusim__frame_alloc(h, p->node, 9, true, false, &pfn);
         if (rc != ALLOC_MIN) {
-            pte_t *slot;
-            if (gpusim__rmap_reserve(h, 2) || !(slot = gpusim__pt_alloc_pmd(h, &p->pt, base))) {
-                gpusim__frame_free(h, pfn);
-                return GPUSIM_ENOMEM;
-            }
             frame_setup(h, pfn, FF_ANON, 0, 0);
             gpusim__map_frame(p, base, slot, pfn, true, true, true);
             op->cost += h->p[HP_fault_anon_2m];
@@ -374,6 +375,13 @@ static int fault_pass(hop *op, uint64_t va, bool write)
     if (!v || !access_ok(v, write))
         return GPUSIM_EFAULT;
     slot = gpusim__pt_lookup(&p->pt, va, &pmd);
+    if (pte_migrating(h, slot ? *slot : (pmd ? *pmd : 0))) {
+        /* A migration entry: wait until the move is over, then look again (migration_entry_wait).
+         * The wait is charged as time, not as a fault. */
+        gpusim__stat_add(h->st.migrate_waits, 1);
+        gpusim__op_wait(op, &h->migration_done);
+        return OP_WAIT;
+    }
     if (!slot && pmd && *pmd) {
         /* A 2 MiB leaf. */
         hframe *head = frame_of(h, PTE_PFN(*pmd));

@@ -207,7 +207,8 @@ static int pin_look(hop *op, pin_state *st, uint64_t va)
     }
     if (PTE_IS_PRESENT(e) && !write && (v->flags & VM_WRITE) && must_unshare(h, v, e, longterm))
         write = true;
-    if (!PTE_IS_PRESENT(e) || (write && !(e & PTE_WRITE))) {
+    /* A migration entry: GUP's follow_page misses and faults, and the fault waits for the move. */
+    if (!PTE_IS_PRESENT(e) || (write && !(e & PTE_WRITE)) || pte_migrating(h, e)) {
         st->state = PIN_FAULTING;
         st->write_fault = write;
         return 1;
@@ -255,6 +256,8 @@ static int pin_step(hop *op)
             rc = gpusim__migrate(op, st->m, st->mig_pfn, alloc_pinnable);
             if (rc == OP_WAIT)
                 return STEP_BLOCKED;
+            if (rc == OP_YIELD)
+                return STEP_YIELD;
             st->state = PIN_LOOK;
             if (rc == 0) {
                 gpusim__stat_add(op->h->st.migrate_longterm, 1);
@@ -404,11 +407,11 @@ int gpusim_process_unpin(gpusim_process_t *p, const uint64_t *pfns, uint64_t npa
 #define HMM_REQ_BITS ((uint64_t)(GPUSIM_HMM_REQ_FAULT | GPUSIM_HMM_REQ_WRITE))
 
 /* The output entry for the CPU entry e (2 MiB when huge) at va. */
-static uint64_t hmm_snapshot(pte_t e, bool huge, uint64_t va)
+static uint64_t hmm_snapshot(const gpusim_host_t *h, pte_t e, bool huge, uint64_t va)
 {
     uint64_t pfn;
-    if (!PTE_IS_PRESENT(e))
-        return 0;
+    if (!PTE_IS_PRESENT(e) || pte_migrating(h, e))
+        return 0; /* a migration entry is not present to a snapshot (hmm_vma_handle_pte) */
     pfn = PTE_PFN(e) + (huge ? ((va >> HOST_PAGE_SHIFT) & (HOST_HUGE_PAGES - 1)) : 0);
     return (pfn << GPUSIM_HMM_PFN_SHIFT) | GPUSIM_HMM_PFN_VALID |
            ((e & PTE_WRITE) ? GPUSIM_HMM_PFN_WRITE : 0) | (huge ? GPUSIM_HMM_PFN_HUGE : 0);
@@ -468,14 +471,15 @@ static int hmm_step(hop *op)
             e = *pmd;
             huge = true;
         }
-        fault = (req & GPUSIM_HMM_REQ_FAULT) && (!PTE_IS_PRESENT(e) || (write && !(e & PTE_WRITE)));
+        fault = (req & GPUSIM_HMM_REQ_FAULT) &&
+                (!PTE_IS_PRESENT(e) || (write && !(e & PTE_WRITE)) || pte_migrating(h, e));
         if (fault) {
             if (write && !(v->flags & VM_WRITE))
                 return hmm_end(op, GPUSIM_EPERM);
             op->phase = 1;
             continue;
         }
-        pfns[i] = hmm_snapshot(e, huge, va);
+        pfns[i] = hmm_snapshot(h, e, huge, va);
         HMM_CUR(op)++;
         if (HMM_CUR(op) < HMM_N(op) && gpusim__op_should_yield(op))
             return STEP_YIELD;

@@ -158,15 +158,16 @@ extern const gpusim__param_desc gpusim__host_param_desc[HP_COUNT];
 
 /* Frame flags. */
 enum {
-    FF_ANON = 1u << 0,     /* private anonymous (incl. COW copies); else page cache or shmem */
-    FF_SHMEM = 1u << 1,    /* page cache of a shared anonymous object */
-    FF_DIRTY = 1u << 2,    /* modified since last written out */
-    FF_ACCESSED = 1u << 3, /* referenced since the LRU last looked (second chance) */
-    FF_ACTIVE = 1u << 4,   /* on an active LRU list (when FF_LRU) */
-    FF_LRU = 1u << 5,      /* on an LRU list */
-    FF_HEAD = 1u << 6,     /* first frame of a 2 MiB compound frame */
-    FF_LAZYFREE = 1u << 7, /* MADV_FREE'd: reclaim drops it unless dirtied again */
-    FF_MIGRATING = 1u << 8 /* being migrated (between isolation and the copy) */
+    FF_ANON = 1u << 0,      /* private anonymous (incl. COW copies); else page cache or shmem */
+    FF_SHMEM = 1u << 1,     /* page cache of a shared anonymous object */
+    FF_DIRTY = 1u << 2,     /* modified since last written out */
+    FF_ACCESSED = 1u << 3,  /* referenced since the LRU last looked (second chance) */
+    FF_ACTIVE = 1u << 4,    /* on an active LRU list (when FF_LRU) */
+    FF_LRU = 1u << 5,       /* on an LRU list */
+    FF_HEAD = 1u << 6,      /* first frame of a 2 MiB compound frame */
+    FF_LAZYFREE = 1u << 7,  /* MADV_FREE'd: reclaim drops it unless dirtied again */
+    FF_MIGRATING = 1u << 8, /* being migrated (from isolation to the end of the move) */
+    FF_COPYING = 1u << 9    /* migration's copy window: its mappings read as migration entries */
 };
 
 /* LRU lists of a node. */
@@ -241,24 +242,24 @@ typedef struct hnode {
  * A page-table entry (level 0, or a 2 MiB leaf at level 1):
  *   present:     bit 0 = 1; bit 1 writable; bit 2 huge (level 1 only); bit 3 dirty; pfn << 12
  *   swap:        bit 0 = 0, type 1 in bits 1..2, slot << 12
- *   migration:   bit 0 = 0, type 2 in bits 1..2; source pfn << 12 (reserved: migration is
- *                applied at one instant, so no migration entry outlives a step; docs/host.md)
+ *   migration:   not an encoding of its own. While a frame's contents are being copied
+ *                (FF_COPYING), every present entry mapping it reads as a migration entry: the
+ *                fault path waits, GUP faults (and so waits), HMM snapshots it as not present
+ *                (migrate.c; docs/host.md, "Migration entries").
  *   none:        0
  * Directory entries (levels 1..3) that are not huge leaves hold a pointer to the child table.
  */
 typedef uint64_t pte_t;
-#define PTE_PRESENT         0x1u
-#define PTE_WRITE           0x2u
-#define PTE_HUGE            0x4u
-#define PTE_DIRTY           0x8u
-#define PTE_TYPE_MASK       0x6u
-#define PTE_TYPE_SWAP       0x2u
-#define PTE_TYPE_MIGRATION  0x4u
-#define PTE_PFN(e)          ((uint32_t)((e) >> 12))
-#define PTE_MK(pfn, flags)  (((uint64_t)(pfn) << 12) | (flags))
-#define PTE_IS_PRESENT(e)   (((e)&PTE_PRESENT) != 0)
-#define PTE_IS_SWAP(e)      (!PTE_IS_PRESENT(e) && ((e)&PTE_TYPE_MASK) == PTE_TYPE_SWAP)
-#define PTE_IS_MIGRATION(e) (!PTE_IS_PRESENT(e) && ((e)&PTE_TYPE_MASK) == PTE_TYPE_MIGRATION)
+#define PTE_PRESENT        0x1u
+#define PTE_WRITE          0x2u
+#define PTE_HUGE           0x4u
+#define PTE_DIRTY          0x8u
+#define PTE_TYPE_MASK      0x6u
+#define PTE_TYPE_SWAP      0x2u
+#define PTE_PFN(e)         ((uint32_t)((e) >> 12))
+#define PTE_MK(pfn, flags) (((uint64_t)(pfn) << 12) | (flags))
+#define PTE_IS_PRESENT(e)  (((e)&PTE_PRESENT) != 0)
+#define PTE_IS_SWAP(e)     (!PTE_IS_PRESENT(e) && ((e)&PTE_TYPE_MASK) == PTE_TYPE_SWAP)
 
 typedef struct ptable {
     uint64_t e[512]; /* entries (level 0, huge leaves) or child pointers */
@@ -395,7 +396,7 @@ typedef struct host_stats {
     gpusim_stat_t *swap_out, *swap_in, *swap_full;
     gpusim_stat_t *kswapd_wakeups, *direct_reclaim, *direct_reclaim_stall;
     gpusim_stat_t *oom_kills, *oom_reaped, *oom_reap_skipped, *oom_failed;
-    gpusim_stat_t *migrate_ok, *migrate_failed_pinned, *migrate_longterm;
+    gpusim_stat_t *migrate_ok, *migrate_failed_pinned, *migrate_longterm, *migrate_waits;
     gpusim_stat_t *pin_pages, *unpin_pages, *pin_limit_refused;
     gpusim_stat_t *hmm_calls, *hmm_faults, *hmm_retries;
     gpusim_stat_t *frames_free; /* gauge */
@@ -454,6 +455,16 @@ static inline hframe *frame_of(const gpusim_host_t *h, uint32_t pfn)
 static inline uint32_t huge_head(uint32_t pfn)
 {
     return pfn & ~(HOST_HUGE_PAGES - 1);
+}
+
+/* Whether the present entry e reads as a migration entry: its frame (or the compound frame it is
+ * part of) is in a migration's copy window (migrate.c). */
+static inline bool pte_migrating(const gpusim_host_t *h, pte_t e)
+{
+    uint32_t pfn = PTE_PFN(e), head = huge_head(pfn);
+    return PTE_IS_PRESENT(e) &&
+           ((frame_of(h, pfn)->flags & FF_COPYING) ||
+            ((frame_of(h, head)->flags & (FF_HEAD | FF_COPYING)) == (FF_HEAD | FF_COPYING)));
 }
 
 /* frame.c ------------------------------------------------------------------------------------- */
@@ -623,7 +634,10 @@ void gpusim__rss(gpusim_process_t *p, const hframe *f, int64_t npages);
 enum { STEP_DONE, STEP_YIELD, STEP_BLOCKED };
 
 /* Outcome of gpusim__op_invalidate / gpusim__op_alloc besides 0 and errors: wait. */
-#define OP_WAIT 1
+#define OP_WAIT  1
+/* Outcome of gpusim__migrate besides 0, OP_WAIT and errors: let op->cost elapse (the step returns
+ * STEP_YIELD), then call again. */
+#define OP_YIELD 3
 
 struct hop {
     gpusim_host_t *h;
@@ -689,6 +703,9 @@ void gpusim__op_wait(hop *op, gpusim_completion_t *c);
  * block is free, and the caller falls back to 4 KiB pages.
  */
 int gpusim__op_alloc(hop *op, unsigned order, uint32_t *pfn);
+/* reclaim.c: records the allocation stall in progress (if any) as over now; the engine calls it
+ * for an operation that ends while stalled (its process died), so its stall time is not lost. */
+void gpusim__op_stall_end(hop *op);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Cross-module entry points                                                                      */
@@ -750,9 +767,9 @@ void gpusim__khugepaged_enter(gpusim_process_t *p);
  * migrate.c: migration of one frame inside an operation's step (used by compaction and by long-term
  * pins). gpusim__migrate moves frame pfn (4 KiB, or a compound head as a unit) to a frame obtained
  * from `alloc` (0 or an error; called first), announcing MIGRATE (blockable, invalidator
- * COMPACTION) over every mapping; the move happens at one instant once all are announced.
- * Returns 0 (moved), OP_WAIT (return STEP_BLOCKED; call again with the same arguments when
- * resumed), GPUSIM_EBUSY (pinned; counted in host.migrate.failed_pinned), GPUSIM_ENOENT (freed or
+ * COMPACTION) over every mapping, then letting the copy time elapse with the frame FF_COPYING; the
+ * move happens at one instant after that. Returns 0 (moved), OP_WAIT (return STEP_BLOCKED; call
+ * again with the same arguments when resumed), OP_YIELD (return STEP_YIELD; likewise), GPUSIM_EBUSY (pinned; counted in host.migrate.failed_pinned), GPUSIM_ENOENT (freed or
  * changed meanwhile), GPUSIM_ENOMEM. Its state is an hmig owned by the operation (gpusim__mig_free
  * in op->fini).
  */

@@ -8,18 +8,27 @@
  *      host.migrate.failed_pinned; allocate the destination (no memory: nothing is announced);
  *   2. announce MIGRATE (blockable, invalidator COMPACTION, owner NULL) over the page -- or the
  *      2 MiB range -- of every mapping found through the reverse map, each in its own process's
- *      domain. Each announcement may make us wait; all of them stay open until step 3, so no
+ *      domain. Each announcement may make us wait; all of them stay open until step 4, so no
  *      mirror can re-read the old translation in between;
- *   3. at one instant: copy the contents, re-point every PTE (keeping its write and dirty bits),
+ *   3. the copy window: the frame is marked FF_COPYING and the operation lets the copy time
+ *      (migrate_4k or migrate_2m) elapse. Every mapping of a copying frame reads as a migration
+ *      entry: a CPU access or a GUP pin that reaches it waits (host.migrate.waits) until the move
+ *      is over, as migration_entry_wait() makes it wait in Linux; an HMM snapshot reports it not
+ *      present;
+ *   4. at one instant: copy the contents, re-point every PTE (keeping its write and dirty bits),
  *      move the reverse map, the counts, the LRU membership and the page-cache slot, free the old
- *      frame; then end every announcement.
- * Linux replaces the PTEs with migration entries during step 2 and restores them after the copy;
- * gpusim applies the whole change at one instant after the announcements instead, so no migration
- * entry ever persists (host.h reserves the encoding; docs/host.md). The difference is invisible to
- * mirrors -- they are told before the translation changes and can re-fault only after the end --
- * and it keeps every other module free of migration entries. Because the frame stays mapped while
- * announcements wait, everything is re-checked before step 3: the frame may have been freed,
- * split, pinned or mapped by someone new meanwhile (a new mapping is announced too).
+ *      frame; then end every announcement and wake whoever waits.
+ * Linux replaces the PTEs with migration entries once the announcements return and restores them
+ * after the copy; gpusim keeps the PTEs as they are and makes the frame flag do the migration
+ * entry's work where Linux looks for one (the fault path, GUP, HMM). Zap, fork, mremap and
+ * mprotect therefore need no new entry type: they treat the entry as the present entry it was,
+ * and step 4 re-points whatever mappings exist by then. Linux ends the announcements before the
+ * copy and a mirror that re-faults meanwhile waits on the migration entry; gpusim keeps them open
+ * until step 4, so the mirror's read_begin waits instead -- either way it sees the new frame only
+ * after the copy. Because the frame stays mapped while announcements wait and while it is copied,
+ * everything is re-checked before step 4: the frame may have been freed (its last mapping
+ * zapped), split, or mapped by someone new meanwhile (a new mapping is announced too; a pin cannot
+ * be taken: it waits).
  *
  * Compaction (gpusim_host_compact) empties partly used pageblocks so that THP allocations find
  * whole free blocks: per zone of the node, it takes the partly used block with the most free
@@ -113,6 +122,7 @@ struct hmig {
     uint32_t gen; /* its generation when we started: a change means it was freed meanwhile */
     uint32_t dst; /* the destination, allocated before the first announcement, or HOST_NIL */
     bool busy;    /* announcements may be open */
+    bool copying; /* in the copy window (step 3): the frame is FF_COPYING */
     bool huge;    /* a compound frame */
     bool exempt;  /* op->exempt before we started */
     uint32_t n;   /* announcements open: slots[0..n) */
@@ -172,7 +182,16 @@ static int mig_finish(hop *op, hmig *m, int rc)
         m->dst = HOST_NIL;
     }
     if (f->gen == m->gen && f->state == GPUSIM_FRAME_USED)
-        f->flags &= (uint16_t)~FF_MIGRATING;
+        f->flags &= (uint16_t) ~(FF_MIGRATING | FF_COPYING);
+    if (m->copying) {
+        /* Whoever met the migration entry looks again (at the new frame, or at whatever the
+         * mappings hold now). The completion is host-wide: a waiter whose frame is still being
+         * copied by another migration simply waits again. */
+        gpusim_completion_t *done = &m->h->migration_done;
+        m->copying = false;
+        gpusim_completion_signal(m->h->world, done);
+        gpusim_completion_reset(done);
+    }
     return rc;
 }
 
@@ -262,8 +281,8 @@ static int repoint(void *ctx, uint64_t key)
     return 0;
 }
 
-/* Step 3: the move itself, at one instant. 0 or an error (nothing changed). */
-static int mig_apply(hop *op, hmig *m)
+/* Step 4: the move itself, at one instant. 0 or an error (nothing changed). */
+static int mig_apply(hmig *m)
 {
     gpusim_host_t *h = m->h;
     uint32_t src = m->src, dst = m->dst, npages = m->huge ? HOST_HUGE_PAGES : 1;
@@ -274,7 +293,7 @@ static int mig_apply(hop *op, hmig *m)
             return GPUSIM_ENOMEM;      /* mig_finish frees dst */
     m->dst = HOST_NIL;                 /* consumed */
     gpusim__frame_account(h, dst, -1); /* re-accounted below with the source's flags */
-    sf->flags &= (uint16_t)~FF_MIGRATING;
+    sf->flags &= (uint16_t) ~(FF_MIGRATING | FF_COPYING);
     df->flags = (uint16_t)(sf->flags & ~(FF_LRU | FF_ACTIVE));
     df->owner = sf->owner;
     df->index = sf->index;
@@ -303,7 +322,6 @@ static int mig_apply(hop *op, hmig *m)
     sf->mapcount = 0;
     sf->rmap = 0;
     gpusim__frame_free(h, src);
-    op->cost += m->huge ? h->p[HP_migrate_2m] : h->p[HP_migrate_4k];
     gpusim__stat_add(h->st.migrate_ok, npages);
     return 0;
 }
@@ -357,7 +375,14 @@ int gpusim__migrate(hop *op, hmig *m, uint32_t pfn, hmig_alloc_fn alloc)
                 return mig_finish(op, m, rc);
             continue;
         }
-        return mig_finish(op, m, mig_apply(op, m));
+        if (!m->copying) {
+            /* Every mapping is announced: open the copy window (step 3). */
+            frame_of(h, m->src)->flags |= FF_COPYING;
+            m->copying = true;
+            op->cost += m->huge ? h->p[HP_migrate_2m] : h->p[HP_migrate_4k];
+            return OP_YIELD;
+        }
+        return mig_finish(op, m, mig_apply(m));
     }
 }
 
@@ -480,6 +505,8 @@ static int compact_step(hop *op)
             int rc = gpusim__migrate(op, c->m, c->cur, compact_alloc);
             if (rc == OP_WAIT)
                 return STEP_BLOCKED;
+            if (rc == OP_YIELD)
+                return STEP_YIELD;
             if (rc == 0) {
                 op->result++;
             } else if (rc == GPUSIM_EBUSY && c->src != HOST_NIL) {

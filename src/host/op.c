@@ -121,6 +121,7 @@ static void op_run(hop *op)
         if (op->p && op->p->state != GPUSIM_PROCESS_LIVE && !op->exempt &&
             !gpusim_invalidation_active(&op->inv) && !op->dr) {
             op->status = GPUSIM_ESRCH;
+            gpusim__op_stall_end(op);
             op_schedule(op, op_finish_event);
             return;
         }

@@ -50,6 +50,7 @@ static int register_stats(gpusim_world_t *w, host_stats *st)
         ST(migrate_ok, GPUSIM_STAT_COUNTER, "", "host.migrate.success"),
         ST(migrate_failed_pinned, GPUSIM_STAT_COUNTER, "", "host.migrate.failed_pinned"),
         ST(migrate_longterm, GPUSIM_STAT_COUNTER, "", "host.migrate.longterm_pin"),
+        ST(migrate_waits, GPUSIM_STAT_COUNTER, "", "host.migrate.waits"),
         ST(pin_pages, GPUSIM_STAT_COUNTER, "", "host.pin.pages"),
         ST(unpin_pages, GPUSIM_STAT_COUNTER, "", "host.pin.unpinned"),
         ST(pin_limit_refused, GPUSIM_STAT_COUNTER, "", "host.pin.limit_refused"),

@@ -909,19 +909,25 @@ static void stall_begin(hop *op)
         op->p->info.alloc_stalls++;
 }
 
-static int stall_end(hop *op, int rc)
+void gpusim__op_stall_end(hop *op)
 {
     gpusim_host_t *h = op->h;
-    op->retries = 0;
-    if (op->counted_stall) {
-        gpusim_time_t d = now_of(h) + op->cost - op->stall_since;
-        op->counted_stall = false;
-        (void)gpusim__stat_record(h->st.direct_reclaim_stall, d);
-        if (op->p) {
-            op->p->info.alloc_stall_ns += d;
-            (void)gpusim__stat_record(op->p->stall_hist, d);
-        }
+    gpusim_time_t d;
+    if (!op->counted_stall)
+        return;
+    d = now_of(h) + op->cost - op->stall_since;
+    op->counted_stall = false;
+    (void)gpusim__stat_record(h->st.direct_reclaim_stall, d);
+    if (op->p) {
+        op->p->info.alloc_stall_ns += d;
+        (void)gpusim__stat_record(op->p->stall_hist, d);
     }
+}
+
+static int stall_end(hop *op, int rc)
+{
+    op->retries = 0;
+    gpusim__op_stall_end(op);
     return rc;
 }
 
