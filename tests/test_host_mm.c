@@ -458,6 +458,34 @@ static void test_shared_anon(void **state)
 }
 
 /* Parameters: set by name with units, ranges enforced, unknown names refused. */
+/*
+ * The simulator's own memory per simulated frame: a host of 1 GiB (no swap) costs at most 64 bytes
+ * per 4 KiB frame in all (frames, pageblocks, lists, watermarks), so a 64 GiB host needs at most
+ * 1 GiB (the issue's bound: well under 2 GiB). Memory that grows with use (page tables, shared
+ * reverse mappings, data mode's contents) is not part of this figure.
+ */
+static void test_memory_per_frame(void **state)
+{
+    gpusim_host_config_t cfg;
+    gpusim_world_t *w = test_world(1);
+    gpusim_host_t *h;
+    int64_t before = gpusim__alloc_outstanding(), used;
+    uint64_t nframes;
+    (void)state;
+    gpusim_host_config_init(&cfg);
+    cfg.ram_bytes = GPUSIM_GIB;
+    cfg.swap_bytes = 0;
+    ASSERT_OK(gpusim_host_new(w, &cfg, &h));
+    nframes = cfg.ram_bytes / PAGE;
+    used = gpusim__alloc_outstanding() - before;
+    print_message("host of 1 GiB: %.1f bytes of simulator memory per frame\n",
+                  (double)used / (double)nframes);
+    assert_true(used > 0 && (uint64_t)used <= 64 * nframes);
+    gpusim_host_free(h);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
 static void test_params(void **state)
 {
     gpusim_host_config_t cfg;
@@ -498,6 +526,7 @@ int main(void)
         GPUSIM_TEST(test_thp),
         GPUSIM_TEST(test_file_mappings),
         GPUSIM_TEST(test_shared_anon),
+        GPUSIM_TEST(test_memory_per_frame),
         GPUSIM_TEST(test_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

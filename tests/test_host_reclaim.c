@@ -288,6 +288,51 @@ static void test_cold_pages_first(void **state)
 }
 
 /*
+ * Mirror aging. A's first half is reported used by a device (gpusim_host_mark_accessed, as a
+ * secondary MMU's young callback would) and its second half is not; then B fills memory. With
+ * mirror_aging on, the reported pages get their second chance and reclaim takes only unreported
+ * ones; with it off, the report is ignored and the oldest pages -- the reported ones -- go first.
+ */
+static uint64_t aging_run(bool mirror_aging, uint64_t *unreported_swapped)
+{
+    gpusim_host_config_t cfg = host_cfg(32 * MIB, 64 * MIB);
+    gpusim_process_t *a, *b;
+    uint64_t va, n = 2048, reported_swapped = 0;
+    fx f;
+    cfg.mirror_aging = mirror_aging;
+    fx_start(&f, &cfg);
+    a = proc(&f, "a", false);
+    b = proc(&f, "b", false);
+    va = populate(&f, a, n);
+    age(&f, a, va, n);
+    for (uint64_t i = 0; i < n / 2; i++)
+        ASSERT_OK(gpusim_host_mark_accessed(f.h, pte_at(a, va + i * PAGE).pfn));
+    populate(&f, b, free_pages(&f) - f.h->nodes[0].wmark_min + 300);
+    *unreported_swapped = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        if (!pte_at(a, va + i * PAGE).swapped)
+            continue;
+        if (i < n / 2)
+            reported_swapped++;
+        else
+            (*unreported_swapped)++;
+    }
+    check(&f);
+    fx_free(&f);
+    return reported_swapped;
+}
+
+static void test_mirror_aging(void **state)
+{
+    uint64_t unreported;
+    (void)state;
+    assert_int_equal(aging_run(true, &unreported), 0);
+    assert_true(unreported >= 300);
+    assert_true(aging_run(false, &unreported) >= 300);
+    assert_int_equal(unreported, 0);
+}
+
+/*
  * Aging without help: every page starts referenced. A first pass activates what it meets; when the
  * inactive list gets shorter than the active one, pages come back from the active tail with their
  * bit cleared, and a page not used since is reclaimed there. The oldest pages (A's, in fault
@@ -1016,6 +1061,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         GPUSIM_TEST(test_cold_pages_first),
+        GPUSIM_TEST(test_mirror_aging),
         GPUSIM_TEST(test_aging),
         GPUSIM_TEST(test_deactivation_clears_accessed),
         GPUSIM_TEST(test_pinned_never_reclaimed),

@@ -19,6 +19,9 @@
 #include "host/host.h"
 #include "core/alloc.h"
 
+/* The bound on metadata per 4 KiB frame (docs/host.md, "Physical memory"). */
+_Static_assert(sizeof(hframe) <= 64, "a frame's metadata fits in 64 bytes");
+
 static gpusim__arena *arena_of(const gpusim_host_t *h)
 {
     return &h->world->arena;
