@@ -36,6 +36,7 @@
 #include "gpusim/units.h"
 #include "gpusim/notifier.h"
 #include "gpusim/host.h"
+#include "gpusim/gpu.h"
 
 #undef GPUSIM_H_INSIDE
 

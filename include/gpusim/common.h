@@ -66,6 +66,20 @@ typedef uint64_t gpusim_time_t;
 /** Bytes per exbibyte (2^60). */
 #define GPUSIM_EIB (UINT64_C(1) << 60)
 
+/**
+ * Description of one named model parameter (a cost, size or setting of the host or of a GPU; see
+ * gpusim_host_param_info() and gpusim_gpu_param_info()). Strings are static.
+ */
+typedef struct gpusim_param_info_s {
+    const char *name;   /**< Name, [a-z0-9_]. */
+    const char *unit;   /**< "ns", "bytes", "bytes/s", "count", "percent" or "bool". */
+    uint64_t def;       /**< Default, in the base unit. */
+    uint64_t min;       /**< Plausible range, inclusive. */
+    uint64_t max;       /**< Upper end of the plausible range. */
+    const char *tag;    /**< Confidence: R, R2, C, D, U, or S (a simulator setting). */
+    const char *source; /**< Where the default comes from. */
+} gpusim_param_info_t;
+
 /** A simulated world: virtual clock, event queue, RNG, statistics and allocator arena. Opaque. */
 typedef struct gpusim_world_s gpusim_world_t;
 

@@ -87,17 +87,6 @@ GPUSIM_EXTERN int gpusim_host_config_set(gpusim_host_config_t *cfg, const char *
 GPUSIM_EXTERN int gpusim_host_config_get(const gpusim_host_config_t *cfg, const char *name,
                                          uint64_t *value);
 
-/** Description of one named parameter. Strings are static. */
-typedef struct gpusim_param_info_s {
-    const char *name;   /**< Name, [a-z0-9_]. */
-    const char *unit;   /**< "ns", "bytes", "bytes/s", "count", "percent" or "bool". */
-    uint64_t def;       /**< Default, in the base unit. */
-    uint64_t min;       /**< Plausible range, inclusive. */
-    uint64_t max;       /**< Upper end of the plausible range. */
-    const char *tag;    /**< Confidence: R, R2, C, D, U, or S (a simulator setting). */
-    const char *source; /**< Where the default comes from. */
-} gpusim_param_info_t;
-
 /** Fills *out for host parameter number i. Returns 0, or GPUSIM_ENOENT when i is past the end. */
 GPUSIM_EXTERN int gpusim_host_param_info(size_t i, gpusim_param_info_t *out);
 

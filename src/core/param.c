@@ -137,3 +137,55 @@ int gpusim__param_format(const gpusim__param_desc *d, uint64_t value, char *buf,
         return snprintf(buf, buflen, "%llu", (unsigned long long)value);
     }
 }
+
+int gpusim__param_set(const gpusim__param_desc *d, size_t n, uint64_t *values, const char *layer,
+                      const char *name, const char *value, bool force, char *msg, size_t msglen)
+{
+    uint64_t v;
+    long i;
+    int rc;
+    if (msg && msglen)
+        msg[0] = '\0';
+    if (!values || !name || !value)
+        return GPUSIM_EINVAL;
+    i = gpusim__param_find(d, n, name);
+    if (i < 0) {
+        if (msg)
+            snprintf(msg, msglen, "no %s parameter named \"%s\"", layer, name);
+        return GPUSIM_ENOENT;
+    }
+    rc = gpusim__param_parse(&d[i], value, force, &v, msg, msglen);
+    if (rc == 0)
+        values[i] = v;
+    return rc;
+}
+
+int gpusim__param_get(const gpusim__param_desc *d, size_t n, const uint64_t *values,
+                      const char *name, uint64_t *value)
+{
+    long i;
+    if (!values || !name || !value)
+        return GPUSIM_EINVAL;
+    i = gpusim__param_find(d, n, name);
+    if (i < 0)
+        return GPUSIM_ENOENT;
+    *value = values[i];
+    return 0;
+}
+
+int gpusim__param_info(const gpusim__param_desc *d, size_t n, size_t i, gpusim_param_info_t *out)
+{
+    static const char *const units[] = {"ns", "bytes", "bytes/s", "count", "percent", "bool"};
+    if (!out)
+        return GPUSIM_EINVAL;
+    if (i >= n)
+        return GPUSIM_ENOENT;
+    out->name = d[i].name;
+    out->unit = units[d[i].unit];
+    out->def = d[i].def;
+    out->min = d[i].min;
+    out->max = d[i].max;
+    out->tag = d[i].tag;
+    out->source = d[i].source;
+    return 0;
+}

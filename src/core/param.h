@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gpusim.h"
+
 typedef enum gpusim__param_unit {
     GPUSIM__PARAM_NS,      /* a duration, parsed with gpusim_duration_parse ("2.3us") */
     GPUSIM__PARAM_BYTES,   /* a size, parsed with gpusim_size_parse ("2MiB") */
@@ -62,5 +64,18 @@ int gpusim__param_parse(const gpusim__param_desc *d, const char *text, bool forc
 
 /* Formats a value with its unit ("2.3us", "55GB/s", "51%"). Returns as snprintf. */
 int gpusim__param_format(const gpusim__param_desc *d, uint64_t value, char *buf, size_t buflen);
+
+/*
+ * The by-name interface every layer's configuration offers (gpusim_host_config_set and friends),
+ * over a table d[0..n) and a values array: set parses `value` into values[i] (GPUSIM_EINVAL for a
+ * NULL argument, GPUSIM_ENOENT "no <layer> parameter named ..." for an unknown name, the parse
+ * errors of gpusim__param_parse; msg always gets a message or an empty string); get reads it; info
+ * describes row i (GPUSIM_ENOENT past the end).
+ */
+int gpusim__param_set(const gpusim__param_desc *d, size_t n, uint64_t *values, const char *layer,
+                      const char *name, const char *value, bool force, char *msg, size_t msglen);
+int gpusim__param_get(const gpusim__param_desc *d, size_t n, const uint64_t *values,
+                      const char *name, uint64_t *value);
+int gpusim__param_info(const gpusim__param_desc *d, size_t n, size_t i, gpusim_param_info_t *out);
 
 #endif /* GPUSIM_CORE_PARAM_H */

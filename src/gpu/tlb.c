@@ -7,6 +7,7 @@
  * entries whose page overlaps the range, so the choice affects only the simulator's speed; the
  * tests exercise both.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -462,4 +463,56 @@ bool gpusim__gpu_tlb_check(const gpusim__gpu_tlb *t)
         if (!cache_check(t, &t->l1[i], false))
             return false;
     return cache_check(t, &t->l2, false) && cache_check(t, &t->pwc, true);
+}
+
+/* One cache's entries against the page tables (gpusim__gpu_tlb_coherent). */
+static bool cache_coherent(const gpusim__gpu_tlb_cache *c, const char *what,
+                           const gpusim__gpu_pt *(*pt_of)(void *arg, uint32_t ctx), void *arg,
+                           char *msg, size_t msglen)
+{
+    size_t n = (size_t)(c->set_mask + 1) * c->ways;
+    for (size_t i = 0; i < n; i++) {
+        const gpusim__gpu_tlb_entry *e = &c->e[i];
+        gpusim__gpu_pt_walk w;
+        unsigned k;
+        uint64_t va, size;
+        const gpusim__gpu_pt *pt;
+        if (e->key == 0)
+            continue;
+        k = (unsigned)(e->key & 3) - 1;
+        size = UINT64_C(1) << c->shift[k];
+        va = (e->key >> 2) << c->shift[k];
+        pt = pt_of(arg, e->ctx);
+        if (pt == NULL) {
+            snprintf(msg, msglen,
+                     "%s entry for 0x%" PRIx64 " names context %" PRIu32 ", which no longer exists",
+                     what, va, e->ctx);
+            return false;
+        }
+        if (!gpusim__gpu_pt_walk_va(pt, va, &w) || w.size != size ||
+            (w.pa & GPUSIM__GPU_PTE_FRAME_MASK) != (e->data & GPUSIM__GPU_PTE_FRAME_MASK) ||
+            (w.pte & KIND_BITS) != (e->data & KIND_BITS)) {
+            snprintf(msg, msglen,
+                     "stale %s entry: context %" PRIu32 " 0x%" PRIx64 " (%" PRIu64
+                     " KiB) caches 0x%" PRIx64 ", the page table has 0x%" PRIx64 " (%" PRIu64
+                     " KiB)",
+                     what, e->ctx, va, size >> 10, e->data, w.pte ? w.pa | (w.pte & KIND_BITS) : 0,
+                     w.size >> 10);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool gpusim__gpu_tlb_coherent(const gpusim__gpu_tlb *t,
+                              const gpusim__gpu_pt *(*pt_of)(void *arg, uint32_t ctx), void *arg,
+                              char *msg, size_t msglen)
+{
+    char what[32];
+    for (unsigned i = 0; i < t->nengines; i++) {
+        snprintf(what, sizeof what, "L1[%u]", i);
+        if (!cache_coherent(&t->l1[i], what, pt_of, arg, msg, msglen))
+            return false;
+    }
+    return cache_coherent(&t->l2, "L2", pt_of, arg, msg, msglen);
 }

@@ -208,4 +208,14 @@ uint64_t gpusim__gpu_tlb_inval_global(gpusim__gpu_tlb *t);
 /* Verifies the invariants listed at the top of this file. */
 bool gpusim__gpu_tlb_check(const gpusim__gpu_tlb *t);
 
+/*
+ * Verifies that every L1 and L2 entry agrees with the page table of its context: same page size,
+ * frame and flags as a walk of the entry's address gives now. `pt_of` returns the table of a
+ * context id (NULL: the context is gone, so no entry may name it). Returns true, or false with the
+ * first disagreement in msg (a stale entry: a table changed without an invalidation).
+ */
+bool gpusim__gpu_tlb_coherent(const gpusim__gpu_tlb *t,
+                              const gpusim__gpu_pt *(*pt_of)(void *arg, uint32_t ctx), void *arg,
+                              char *msg, size_t msglen);
+
 #endif /* GPUSIM_GPU_TLB_H */
