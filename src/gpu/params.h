@@ -10,8 +10,10 @@
  * values[GPUSIM__GPU_P_<field>] from an array the caller filled (gpusim__param_defaults, then any
  * overrides).
  *
- * Only the translation model's parameters exist so far (page tables, TLBs, VRAM); the fault
- * buffer, command processor and engines add theirs when they are built.
+ * The translation model (page tables, TLBs, VRAM) and the fault buffer have theirs so far; the
+ * command processor and engines add theirs when they are built. fault_buffer_entries,
+ * fault_outstanding_per_utlb and fault_replay_policy configure gpu/faultbuf.c; fault_batch_max
+ * and the fault_* costs are read by the device, which drives the buffer in virtual time.
  */
 #ifndef GPUSIM_GPU_PARAMS_H
 #define GPUSIM_GPU_PARAMS_H
@@ -64,7 +66,38 @@
     XX(pwc_entries, COUNT, 64, 1, 65536, "C",                                                      \
        "a 64-entry page-walk cache in gem5 Vega (VegaGPUTLB.py) and in Mosaic (anchors.md)")       \
     XX(pwc_ways, COUNT, 8, 1, 65536, "C",                                                          \
-       "Mosaic's page-walk cache is 8-way (anchors.md); 64 / 8 = 8 sets")
+       "Mosaic's page-walk cache is 8-way (anchors.md); 64 / 8 = 8 sets")                          \
+    XX(fault_buffer_entries, COUNT, 512, 1, 1048575, "C",                                          \
+       "MacSim's fault buffer has 512 entries (cost-model.md §1.1, def/memory.param.def [C]). "    \
+       "NVIDIA's replayable buffer size is a silicon reset value that drivers read from a "        \
+       "register and no source states (nouveau gv100_fault_buffer_info / tu102_, RM "              \
+       "kgmmuSetAndGetDefaultFaultBufferSize_TU102; a 20-bit field, hence the max); a "            \
+       "third-party GSP emulator reports 6272 entries for a GA106 [W]")                            \
+    XX(fault_batch_max, COUNT, 256, 1, 6144, "C",                                                  \
+       "cost-model.md §1.1/§9.2: uvm_perf_fault_batch_count = 256 "                                \
+       "(UVM_PERF_FAULT_BATCH_COUNT_DEFAULT, min 1); Allen & Ge SC'21 swept it up to 6144 [R]")    \
+    XX(fault_outstanding_per_utlb, COUNT, 56, 32, 128, "R",                                        \
+       "cost-model.md §1.1/§9.2: at most 56 outstanding faults per uTLB on Titan V (Volta), "      \
+       "Allen & Ge SC'21 §3.2 [R]; sweep 32-128")                                                  \
+    XX(fault_replay_policy, COUNT, 2, 1, 3, "C",                                                   \
+       "UVM_PERF_FAULT_REPLAY_POLICY_DEFAULT = BATCH_FLUSH (cost-model.md §1.1 [C]); values as "   \
+       "uvm_perf_fault_replay_policy: 1 BATCH, 2 BATCH_FLUSH, 3 ONCE (0 BLOCK is not modelled)")   \
+    XX(fault_interrupt, NS, 5 * GPUSIM_NS_PER_US, 1 * GPUSIM_NS_PER_US, 30 * GPUSIM_NS_PER_US,     \
+       "U",                                                                                        \
+       "estimate, no figure in cost-model.md: from the buffer going non-empty to the driver's "    \
+       "bottom half running (MSI delivery, top half, work-queue wake-up). Charged once per "       \
+       "interrupt; carved out of §9.2's fault_batch_fixed, which includes it")                     \
+    XX(fault_batch_fixed, NS, 25 * GPUSIM_NS_PER_US, 5 * GPUSIM_NS_PER_US, 55 * GPUSIM_NS_PER_US,  \
+       "D",                                                                                        \
+       "cost-model.md §9.2 fault_batch_fixed 30 us [U] (sweep 10-60 us: interrupt, wake the "      \
+       "worker, fetch the buffer, sort) minus fault_interrupt (5 us), which is charged on its "    \
+       "own: 25 us per batch; bounded by Kim et al. ASPLOS'20 batch totals 223-553 us [R2]")       \
+    XX(fault_sw_per_fault, NS, 500, 200, 1700, "D",                                                \
+       "cost-model.md §9.2 fault_sw_per_fault 0.5 us [D]: Kim et al. ASPLOS'20 median runtime "    \
+       "handling 140 us / 256 faults (upper bound 430 / 256 = 1.7 us)")                            \
+    XX(fault_replay, NS, 5 * GPUSIM_NS_PER_US, 2 * GPUSIM_NS_PER_US, 20 * GPUSIM_NS_PER_US, "U",   \
+       "cost-model.md §9.2 fault_replay 5 us [U] (sweep 2-20 us): push the replay method and "     \
+       "wait for the GPU to take it")
 /* clang-format on */
 
 /* Indices into a GPU parameter values array: GPUSIM__GPU_P_<field>. */
