@@ -446,7 +446,9 @@ GPUSIM_EXTERN int gpusim_process_unpin(gpusim_process_t *p, const uint64_t *pfns
  * has started over `sub` since the read_begin that returned `seq` (Linux's -EBUSY). Status: 0,
  * GPUSIM_EFAULT (a requested page has no VMA or lacks read permission), GPUSIM_EPERM (write
  * requested on a VMA without write), GPUSIM_ERETRY, GPUSIM_ENOMEM, GPUSIM_ESRCH. Result: pages
- * faulted. Errors at call time: GPUSIM_EINVAL, GPUSIM_ESRCH.
+ * faulted. Errors at call time: GPUSIM_EINVAL (also for a `sub` not in p's notifier domain, or
+ * being removed), GPUSIM_ESRCH. `sub` cannot be removed until `cb` has run
+ * (gpusim_notifier_remove() returns GPUSIM_EBUSY meanwhile); hmm_pfns must stay valid until then.
  */
 GPUSIM_EXTERN int gpusim_process_range_fault(gpusim_process_t *p, gpusim_notifier_sub_t *sub,
                                              uint64_t seq, uint64_t start, uint64_t npages,

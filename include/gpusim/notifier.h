@@ -208,7 +208,8 @@ GPUSIM_EXTERN int gpusim_notifier_insert(gpusim_notifier_t *n, uint64_t start, u
  * call. Errors, with nothing changed: GPUSIM_EDEADLK (called from a subscription callback of the
  * domain: Linux forbids it, it would wait for itself), GPUSIM_EINVAL (NULL, a waiter without a
  * callback, or a subscription already being removed), GPUSIM_EBUSY (the waiter is already
- * waiting), GPUSIM_ENOMEM or GPUSIM_ENOSPC (the wait could not be queued).
+ * waiting, or a gpusim_process_range_fault() given this subscription has not called back yet),
+ * GPUSIM_ENOMEM or GPUSIM_ENOSPC (the wait could not be queued).
  */
 GPUSIM_EXTERN int gpusim_notifier_remove(gpusim_notifier_sub_t *sub, gpusim_waiter_t *waiter,
                                          gpusim_waiter_cb cb, void *data);

@@ -143,7 +143,7 @@ typedef struct fork_ctx {
 } fork_ctx;
 
 /* Codes of the copy walk (copy_entry) besides 0. */
-enum { W_NEED_ALLOC = 1, W_NEED_SPLIT, W_NEED_PROTECT, W_ENOMEM };
+enum { W_NEED_ALLOC = 1, W_NEED_SPLIT, W_NEED_PROTECT, W_ENOMEM, W_BUSY };
 
 static bool huge_pinned(const gpusim_host_t *h, uint32_t head)
 {
@@ -279,6 +279,16 @@ static int copy_huge(hop *op, fork_ctx *c, uint64_t va, pte_t *slot)
     return 0;
 }
 
+/* Whether the child has an entry (or, for a 2 MiB copy, a table) where the fork copies to: it
+ * was used before the fork ended (a fault installed a page while the fork waited). */
+static bool child_used(const gpusim_process_t *child, uint64_t va, bool huge)
+{
+    pte_t *pmd, *pte = gpusim__pt_lookup(&child->pt, va, &pmd);
+    if (pte && !huge)
+        return *pte != 0;
+    return pmd && *pmd != 0;
+}
+
 /* pt_walk callback over [cur, vend) of the parent: copies one entry into the child. */
 static int copy_entry(void *ctx, uint64_t va, pte_t *slot, bool huge)
 {
@@ -291,6 +301,8 @@ static int copy_entry(void *ctx, uint64_t va, pte_t *slot, bool huge)
     pte_t *cslot;
     uint32_t pfn;
     bool cow;
+    if ((!huge || va >= c->cur) && child_used(child, va, huge)) /* (va < cur: split first) */
+        return W_BUSY;
     if (huge)
         return copy_huge(op, c, va, slot);
     if (PTE_IS_SWAP(e)) {
@@ -494,6 +506,8 @@ static int copy_phase(hop *op, fork_ctx *c)
     case W_NEED_PROTECT:
         op->phase = F_PROTECT;
         return F_AGAIN;
+    case W_BUSY:
+        return fork_fail(op, c, GPUSIM_EBUSY); /* the child was used before the fork ended */
     default:
         return fork_fail(op, c, GPUSIM_ENOMEM);
     }

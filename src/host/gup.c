@@ -259,6 +259,12 @@ static int pin_step(hop *op)
             if (rc == OP_YIELD)
                 return STEP_YIELD;
             st->state = PIN_LOOK;
+            if (rc == GPUSIM_EAGAIN) {
+                /* Another migration has the frame: wait for it to end, then look again (Linux
+                 * retries the pin when a folio cannot be isolated). */
+                gpusim__op_wait(op, &op->h->migration_done);
+                return STEP_BLOCKED;
+            }
             if (rc == 0) {
                 gpusim__stat_add(op->h->st.migrate_longterm, 1);
             } else if (rc == GPUSIM_ENOMEM && (frame_of(op->h, st->mig_pfn)->flags & FF_HEAD)) {
@@ -368,18 +374,21 @@ int gpusim_process_unpin(gpusim_process_t *p, const uint64_t *pfns, uint64_t npa
             break;
         f->pincount--;
     }
-    if (i < npages) {
+    /* Undo every tentative drop before the real ones (done one by one, a frame listed twice
+     * would see its pincount reach 0 twice and leave pinned_frames twice). */
+    {
+        bool valid = i == npages;
         while (i-- > 0)
             if (pfns[i] != HOST_ZERO_PFN)
                 frame_of(h, (uint32_t)pfns[i])->pincount++;
-        return GPUSIM_EINVAL;
+        if (!valid)
+            return GPUSIM_EINVAL;
     }
     for (i = 0; i < npages; i++) {
         uint32_t pfn = (uint32_t)pfns[i];
         if (pfn != HOST_ZERO_PFN) {
             hframe *f = frame_of(h, pfn);
             bool compound = f->state == GPUSIM_FRAME_TAIL || (f->flags & FF_HEAD);
-            f->pincount++; /* undo the tentative drop; unpin_one drops it for real */
             t += compound ? huge_share(h->p[HP_unpin_2m], ++huge) : h->p[HP_unpin_4k];
             unpin_one(h, pfn, dirty);
         } else {
@@ -487,6 +496,13 @@ static int hmm_step(hop *op)
     return STEP_DONE;
 }
 
+/* The call is over (done, failed, or its process died): the subscription may be removed again. */
+static void hmm_fini(hop *op)
+{
+    if (op->priv)
+        gpusim__notifier_sub_release(op->priv);
+}
+
 int gpusim_process_range_fault(gpusim_process_t *p, gpusim_notifier_sub_t *sub, uint64_t seq,
                                uint64_t start, uint64_t npages, uint64_t default_flags,
                                uint64_t mask, uint64_t *hmm_pfns, gpusim_host_cb cb, void *data)
@@ -501,8 +517,13 @@ int gpusim_process_range_fault(gpusim_process_t *p, gpusim_notifier_sub_t *sub, 
     op = gpusim__op_new(p->host, p, hmm_step, cb, data);
     if (!op)
         return GPUSIM_ENOMEM;
+    if (sub && !gpusim__notifier_sub_hold(sub, p->notifier)) {
+        gpusim__op_discard(op);
+        return GPUSIM_EINVAL;
+    }
     op->ptr = hmm_pfns;
-    op->priv = sub; /* not owned: no fini */
+    op->priv = sub; /* held until the call ends: its removal is refused meanwhile */
+    op->fini = hmm_fini;
     HMM_START(op) = start;
     HMM_N(op) = npages;
     HMM_DEFAULT(op) = default_flags;

@@ -769,7 +769,8 @@ void gpusim__khugepaged_enter(gpusim_process_t *p);
  * from `alloc` (0 or an error; called first), announcing MIGRATE (blockable, invalidator
  * COMPACTION) over every mapping, then letting the copy time elapse with the frame FF_COPYING; the
  * move happens at one instant after that. Returns 0 (moved), OP_WAIT (return STEP_BLOCKED; call
- * again with the same arguments when resumed), OP_YIELD (return STEP_YIELD; likewise), GPUSIM_EBUSY (pinned; counted in host.migrate.failed_pinned), GPUSIM_ENOENT (freed or
+ * again with the same arguments when resumed), OP_YIELD (return STEP_YIELD; likewise), GPUSIM_EAGAIN (another migration has the frame:
+ * h->migration_done is signalled when any migration ends), GPUSIM_EBUSY (pinned; counted in host.migrate.failed_pinned), GPUSIM_ENOENT (freed or
  * changed meanwhile), GPUSIM_ENOMEM. Its state is an hmig owned by the operation (gpusim__mig_free
  * in op->fini).
  */

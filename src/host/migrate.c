@@ -68,6 +68,7 @@ struct khugepaged {
     uint32_t slot;         /* scan cursor: process slot and address */
     uint64_t va;
     uint64_t collapsed; /* collapses in the current full pass */
+    bool entered;       /* a process registered since the current full pass began */
 };
 
 static gpusim__arena *arena_of(const gpusim_host_t *h)
@@ -183,15 +184,12 @@ static int mig_finish(hop *op, hmig *m, int rc)
     }
     if (f->gen == m->gen && f->state == GPUSIM_FRAME_USED)
         f->flags &= (uint16_t) ~(FF_MIGRATING | FF_COPYING);
-    if (m->copying) {
-        /* Whoever met the migration entry looks again (at the new frame, or at whatever the
-         * mappings hold now). The completion is host-wide: a waiter whose frame is still being
-         * copied by another migration simply waits again. */
-        gpusim_completion_t *done = &m->h->migration_done;
-        m->copying = false;
-        gpusim_completion_signal(m->h->world, done);
-        gpusim_completion_reset(done);
-    }
+    /* Whoever waited for this migration -- at its migration entry, or for the frame to be free to
+     * migrate again -- looks again. The completion is host-wide: a waiter whose frame is still
+     * being migrated by another migration simply waits again. */
+    m->copying = false;
+    gpusim_completion_signal(m->h->world, &m->h->migration_done);
+    gpusim_completion_reset(&m->h->migration_done);
     return rc;
 }
 
@@ -334,6 +332,8 @@ int gpusim__migrate(hop *op, hmig *m, uint32_t pfn, hmig_alloc_fn alloc)
         if (pfn == HOST_ZERO_PFN || f->state != GPUSIM_FRAME_USED ||
             h->blocks[pfn / HOST_HUGE_PAGES].fresh)
             return GPUSIM_ENOENT;
+        if (f->flags & FF_MIGRATING)
+            return GPUSIM_EAGAIN; /* isolated by another migration (folio_isolate_lru fails) */
         if (frame_pinned(f)) {
             gpusim__stat_add(h->st.migrate_failed_pinned, 1);
             return GPUSIM_EBUSY;
@@ -509,8 +509,10 @@ static int compact_step(hop *op)
                 return STEP_YIELD;
             if (rc == 0) {
                 op->result++;
-            } else if (rc == GPUSIM_EBUSY && c->src != HOST_NIL) {
-                c->skip[c->src - c->first] = 1; /* pinned meanwhile: the block cannot be emptied */
+            } else if ((rc == GPUSIM_EBUSY || rc == GPUSIM_EAGAIN) && c->src != HOST_NIL) {
+                /* Pinned, or being migrated by someone else, meanwhile: the block cannot be
+                 * emptied in this run. */
+                c->skip[c->src - c->first] = 1;
                 c->src = HOST_NIL;
             } else if (rc == GPUSIM_ENOMEM) {
                 c->src = HOST_NIL; /* nowhere to put it: this zone is as compact as it gets */
@@ -770,8 +772,9 @@ static int scan_step(hop *op)
         gpusim_process_t *q;
         uint64_t base;
         if (!next_range(kh, &q, &base)) {
-            /* A full pass is over: go on sleeping and scanning only if it found work. */
-            op->result = kh->collapsed > 0;
+            /* A full pass is over: go on sleeping and scanning only if it found work, or if a
+             * process registered meanwhile (its ranges may lie behind the cursor). */
+            op->result = kh->collapsed > 0 || kh->entered;
             kh->collapsed = 0;
             kh->slot = 0;
             kh->va = 0;
@@ -818,6 +821,8 @@ static void kh_wake(gpusim_world_t *w, gpusim_event_t *ev)
     GPUSIM_ASSERT(rc == 0);
     (void)rc;
     kh->timer_reserved = true;
+    if (kh->slot == 0 && kh->va == 0)
+        kh->entered = false; /* a full pass begins: it will see every registration so far */
     op = gpusim__op_new(h, NULL, scan_step, scan_done, kh);
     if (!op) {
         kh_schedule(kh); /* no memory for the scan now: try at the next wake */
@@ -887,6 +892,7 @@ void gpusim__khugepaged_enter(gpusim_process_t *p)
         kh->registered_cap = cap;
     }
     kh->registered[p->slot] = 1;
+    kh->entered = true;
     if (!kh->scan && !gpusim_event_pending(&kh->timer))
         kh_schedule(kh);
 }

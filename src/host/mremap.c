@@ -193,7 +193,10 @@ static int move_range(hop *op, uint64_t old, uint64_t len, uint64_t new, uint64_
     return 0;
 
 undo_split:
+    /* nv first: it may be adjacent to (and mergeable with) the pieces of v. */
+    gpusim__vma_free(p, nv);
     gpusim__vma_merge(p, v); /* the pieces were one VMA: they merge back */
+    return GPUSIM_ENOMEM;
 undo_new:
     gpusim__vma_free(p, nv);
     return GPUSIM_ENOMEM;

@@ -241,6 +241,8 @@ int gpusim_notifier_remove(gpusim_notifier_sub_t *sub, gpusim_waiter_t *waiter, 
     gpusim_notifier_t *n = sub->notifier;
     if (n->in_callback != NULL)
         return GPUSIM_EDEADLK;
+    if (sub->users != 0)
+        return GPUSIM_EBUSY; /* a host call in flight reads it (gpusim__notifier_sub_hold) */
 
     if (sub->state == SUB_PENDING_INSERT) {
         /* Never reached the tree: unlink it from the FIFO and it is gone. */
@@ -372,4 +374,18 @@ bool gpusim__notifier_check(const gpusim_notifier_t *n)
     if (n->deferred_head != NULL && (n->seq & 1) == 0)
         return false;
     return in_tree + pending_insert == n->nsubs;
+}
+
+bool gpusim__notifier_sub_hold(gpusim_notifier_sub_t *sub, const gpusim_notifier_t *n)
+{
+    if (sub->notifier != n || sub->state == SUB_PENDING_REMOVE || sub->users == UINT32_MAX)
+        return false;
+    sub->users++;
+    return true;
+}
+
+void gpusim__notifier_sub_release(gpusim_notifier_sub_t *sub)
+{
+    GPUSIM_ASSERT(sub->users > 0);
+    sub->users--;
 }

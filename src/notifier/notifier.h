@@ -43,6 +43,7 @@ struct gpusim_notifier_sub_s {
     uint64_t seq;                         /* Always odd; see the file comment. */
     gpusim_notifier_sub_t *deferred_next; /* Link in the domain's deferred FIFO. */
     int state;                            /* enum sub_state. */
+    uint32_t users;                       /* Host calls in flight that read it (hold/release). */
 };
 
 /* World-wide statistics, shared by every domain of a world (registered get-or-create). */
@@ -87,6 +88,16 @@ void gpusim__notifier_sub_free(gpusim_notifier_t *n, gpusim_notifier_sub_t *sub)
 /* The subscription's current sequence, without counting a collision (as Linux's
  * mmu_interval_check_retry, which hmm_range_fault polls before each walk; read_retry counts). */
 uint64_t gpusim__notifier_sub_seq(const gpusim_notifier_sub_t *sub);
+
+/*
+ * A host call that reads a subscription across steps (hmm_range_fault checking the sequence before
+ * each page) holds it for its duration: removal is refused with GPUSIM_EBUSY meanwhile, instead of
+ * freeing memory the call will read. Linux needs no such count: hmm_range_fault is synchronous.
+ * Returns false (nothing held) for a subscription that is not usable: not in domain n, or being
+ * removed.
+ */
+bool gpusim__notifier_sub_hold(gpusim_notifier_sub_t *sub, const gpusim_notifier_t *n);
+void gpusim__notifier_sub_release(gpusim_notifier_sub_t *sub);
 
 /* Domain invariants: seq parity vs active, tree vs states, counts. For tests. */
 bool gpusim__notifier_check(const gpusim_notifier_t *n);
