@@ -37,6 +37,7 @@
 #include "gpusim/notifier.h"
 #include "gpusim/host.h"
 #include "gpusim/gpu.h"
+#include "gpusim/packet.h"
 
 #undef GPUSIM_H_INSIDE
 

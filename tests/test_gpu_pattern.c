@@ -225,8 +225,8 @@ static void test_check_rejects(void **state)
     REJECT(bytes, 63, GPUSIM__GPU_PAT_SEQUENTIAL, "smaller than one touch");
     REJECT(write_pct, 101, GPUSIM__GPU_PAT_RANDOM, "write percentage");
     REJECT(stride, 0, GPUSIM__GPU_PAT_STRIDED, "needs a stride");
-    REJECT(stride, 32, GPUSIM__GPU_PAT_STENCIL, "row pitch");
-    REJECT(stride, MIB, GPUSIM__GPU_PAT_STENCIL, "row pitch");
+    REJECT(stride, 0, GPUSIM__GPU_PAT_STENCIL, "row pitch");
+    REJECT(stride, MIB + 1, GPUSIM__GPU_PAT_STENCIL, "row pitch");
     REJECT(hot_pct, 0, GPUSIM__GPU_PAT_HOTCOLD, "hot set");
     REJECT(hot_access_pct, 101, GPUSIM__GPU_PAT_HOTCOLD, "hot set");
     p = pat(GPUSIM__GPU_PAT_TRACE, MIB, 10, 64);

@@ -61,10 +61,10 @@ int gpusim__gpu_pattern_check(const gpusim__gpu_pattern *p, char *msg, size_t ms
         return bad(msg, msglen, "write percentage above 100");
     if (p->kind == GPUSIM__GPU_PAT_STRIDED && p->stride == 0)
         return bad(msg, msglen, "a strided pattern needs a stride");
-    if (p->kind == GPUSIM__GPU_PAT_STENCIL && (p->stride < p->touch_bytes || p->stride >= p->bytes))
-        return bad(msg, msglen,
-                   "a stencil needs a row pitch of at least one touch, within the "
-                   "buffer");
+    /* The same bounds as the DISPATCH packet's (docs/packets.md): a pitch below one touch makes
+     * the up and down neighbours the point itself. */
+    if (p->kind == GPUSIM__GPU_PAT_STENCIL && (p->stride == 0 || p->stride > p->bytes))
+        return bad(msg, msglen, "a stencil needs a row pitch of 1 byte to the buffer's size");
     if (p->kind == GPUSIM__GPU_PAT_HOTCOLD &&
         (p->hot_pct == 0 || p->hot_pct > 100 || p->hot_access_pct > 100))
         return bad(msg, msglen, "hot set must be 1..100 % of the buffer, hot accesses 0..100 %");
