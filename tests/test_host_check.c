@@ -665,6 +665,11 @@ static void test_check_lru(void **state)
         fr->flags &= (uint16_t) ~(FF_LRU | FF_ACTIVE);
         gpusim__lru_add(h, pfn, (flags & FF_ACTIVE) != 0);
         check_ok(f);
+        /* Mapped, but off every list and not flagged (a forgotten lru_add): reclaim cannot see it. */
+        gpusim__lru_del(h, pfn);
+        CORRUPT(f, "in use but not on an LRU list");
+        gpusim__lru_add(h, pfn, (flags & FF_ACTIVE) != 0);
+        check_ok(f);
     }
     /* On the list but not flagged; flagged for the wrong list; a bad link; a bad count. */
     fr->flags &= (uint16_t)~FF_LRU;

@@ -415,6 +415,93 @@ static void test_oom_reaper(void **state)
     fx_free(&f);
 }
 
+/* The badness of a process is oom_badness()'s resident + swapped pages: pinned pages are resident
+ * already. A with 1000 pages, 600 of them pinned, is smaller than B with 1500. */
+static void test_oom_pins_counted_once(void **state)
+{
+    static uint64_t pfns[600];
+    gpusim_process_t *a, *b, *x;
+    uint64_t va;
+    call c = {0}, pc = {0};
+    fx f;
+    (void)state;
+    fx_start(&f);
+    a = proc(&f, "a", false);
+    b = proc(&f, "b", false);
+    x = proc(&f, "x", true);
+    va = fill(&f, a, 1000);
+    ASSERT_OK(gpusim_process_pin(a, va, 600, GPUSIM_PIN_WRITE, pfns, call_cb, &pc));
+    ASSERT_OK(gpusim_world_run(f.w));
+    ASSERT_OK(pc.status);
+    fill_prot(&f, b, 1500, RW | GPUSIM_PROT_EXEC);
+    start_fill(&f, x, free_pages(&f) + 100, &c);
+    ASSERT_OK(gpusim_world_run(f.w));
+    check(&f);
+    assert_int_equal(c.done, 1);
+    ASSERT_OK(c.status);
+    assert_true(info(b).oom_killed);
+    assert_false(info(a).oom_killed);
+    fx_free(&f);
+}
+
+/*
+ * The reaper reaps private file mappings too (__oom_reap_task_mm: anonymous or not VM_SHARED): the
+ * victim's copy-on-write pages there are freed while its exit is held up, announced UNMAP
+ * non-blockable over the VMA, and the allocation that needed them succeeds.
+ */
+static void test_oom_reaper_private_file(void **state)
+{
+    gpusim_process_t *unk, *v, *x;
+    gpusim_file_t *file;
+    uint64_t vf, n = 2048;
+    call c = {0}, cm = {0}, ca = {0};
+    int reaps = 0;
+    mirror *m;
+    fx f;
+    (void)state;
+    fx_start(&f);
+    unk = proc(&f, "unk", true);
+    v = proc(&f, "v", false);
+    x = proc(&f, "x", true);
+    ASSERT_OK(gpusim_host_file_new(f.h, n * PAGE, &file));
+    ASSERT_OK(gpusim_process_mmap(v, 0, n * PAGE, RW, ANON, file, 0, call_cb, &cm));
+    ASSERT_OK(gpusim_world_run(f.w));
+    ASSERT_OK(cm.status);
+    vf = cm.result;
+    ASSERT_OK(gpusim_process_access(v, vf, n * PAGE, GPUSIM_ACCESS_WRITE, NULL, call_cb, &ca));
+    ASSERT_OK(gpusim_world_run(f.w));
+    ASSERT_OK(ca.status);
+    assert_int_equal(info(v).rss_anon, n * PAGE);
+    m = mirror_new(f.w, v, 0, GPUSIM_HOST_VA_END, 0);
+    m->hold_release = true;
+    fill(&f, unk, free_pages(&f) - 600);
+    /* More than what is free plus the whole page cache: only v's private pages can make it up. */
+    start_fill(&f, x, free_pages(&f) + file->cached + 800, &c);
+    ASSERT_OK(gpusim_world_run(f.w));
+    check(&f);
+    assert_int_equal(c.done, 1);
+    ASSERT_OK(c.status);
+    assert_true(info(v).oom_killed);
+    assert_int_equal(info(v).state, GPUSIM_PROCESS_EXITING);
+    assert_int_equal(info(v).rss_anon, 0);
+    assert_int_equal(stat_count(&f, "host.oom.reaped_pages"), n);
+    for (int i = 0; i < m->nlog; i++) {
+        if (m->log[i].kind != GPUSIM_INVALIDATOR_OOM_REAPER)
+            continue;
+        reaps++;
+        assert_int_equal(m->log[i].start, vf);
+        assert_int_equal(m->log[i].end, vf + n * PAGE);
+        assert_int_equal(m->log[i].event, GPUSIM_NOTIFY_UNMAP);
+        assert_false(m->log[i].blockable);
+    }
+    assert_int_equal(reaps, 1);
+    ASSERT_OK(gpusim_completion_signal(f.w, &m->hold));
+    ASSERT_OK(gpusim_world_run(f.w));
+    assert_int_equal(info(v).state, GPUSIM_PROCESS_DEAD);
+    check(&f);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -423,6 +510,8 @@ int main(void)
         GPUSIM_TEST(test_oom_nothing_killable),
         GPUSIM_TEST(test_oom_kills_allocator),
         GPUSIM_TEST(test_oom_reaper),
+        GPUSIM_TEST(test_oom_pins_counted_once),
+        GPUSIM_TEST(test_oom_reaper_private_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

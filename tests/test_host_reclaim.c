@@ -1032,6 +1032,199 @@ static void test_world_freed_while_blocked(void **state)
     fx_free(&f);
 }
 
+/* A frame's generation only grows (host.h; gpusim_frame_info_t.gen "incremented every time the
+ * frame is freed"), also when it comes back as a tail of a new 2 MiB frame: reclaim and migration
+ * revalidate their victims by it. */
+static void test_gen_never_goes_back(void **state)
+{
+    gpusim_host_config_t cfg = host_cfg(16 * MIB, 16 * MIB);
+    const uint64_t base = UINT64_C(0x40000000);
+    gpusim_frame_info_t fi;
+    gpusim_process_t *a;
+    uint64_t head;
+    uint32_t g1;
+    call c = {0};
+    fx f;
+    (void)state;
+    cfg.thp = GPUSIM_THP_ALWAYS;
+    fx_start(&f, &cfg);
+    a = proc(&f, "a", false);
+    assert_int_equal(do_mmap(&f, a, base, 2 * MIB, ANON | GPUSIM_MAP_FIXED, NULL), base);
+    ASSERT_OK(do_access(&f, a, base, 2 * MIB, GPUSIM_ACCESS_WRITE, NULL));
+    assert_true(pte_at(a, base).huge);
+    head = pte_at(a, base).pfn;
+    ASSERT_OK(gpusim_process_munmap(a, base, 2 * MIB, call_cb, &c));
+    ASSERT_OK(finish(&f, &c));
+    ASSERT_OK(gpusim_host_frame_info(f.h, head + 5, &fi));
+    g1 = fi.gen;
+    assert_true(g1 >= 1);
+    /* The same block becomes a 2 MiB frame again. */
+    assert_int_equal(do_mmap(&f, a, base, 2 * MIB, ANON | GPUSIM_MAP_FIXED, NULL), base);
+    ASSERT_OK(do_access(&f, a, base, 2 * MIB, GPUSIM_ACCESS_WRITE, NULL));
+    assert_int_equal(pte_at(a, base).pfn, head);
+    ASSERT_OK(gpusim_host_frame_info(f.h, head + 5, &fi));
+    assert_int_equal(fi.state, GPUSIM_FRAME_TAIL);
+    assert_true(fi.gen >= g1);
+    fx_free(&f);
+}
+
+/*
+ * MADV_FREE'd pages are reclaimable without swap: Linux moves them to the file LRU
+ * (lru_lazyfree_fn) and counts them in should_reclaim_retry. A few pinned file pages must not make
+ * reclaim look only at the file side and call the OOM killer while 4000 of them could go.
+ */
+static void test_lazyfree_without_swap(void **state)
+{
+    gpusim_host_config_t cfg = host_cfg(32 * MIB, 0);
+    static uint64_t pfns[64];
+    gpusim_process_t *a, *x;
+    gpusim_file_t *file;
+    uint64_t vf, va, vx, n;
+    call pc = {0};
+    fx f;
+    (void)state;
+    fx_start(&f, &cfg);
+    a = proc(&f, "a", false);
+    x = proc(&f, "x", true);
+    ASSERT_OK(gpusim_host_file_new(f.h, 64 * PAGE, &file));
+    vf = do_mmap(&f, a, 0, 64 * PAGE, GPUSIM_MAP_SHARED, file);
+    ASSERT_OK(gpusim_process_pin(a, vf, 64, 0, pfns, call_cb, &pc));
+    ASSERT_OK(finish(&f, &pc));
+    va = populate(&f, a, 4000);
+    ASSERT_OK(do_madvise(&f, a, va, 4000 * PAGE, GPUSIM_MADV_FREE));
+    check(&f);
+    n = free_pages(&f) + 1000;
+    vx = do_mmap(&f, x, 0, n * PAGE, ANON, NULL);
+    ASSERT_OK(do_access(&f, x, vx, n * PAGE, GPUSIM_ACCESS_WRITE, NULL));
+    assert_int_equal(stat_count(&f, "host.oom.kills"), 0);
+    assert_true(stat_count(&f, "host.reclaim.reclaimed") >= 1000);
+    ASSERT_OK(gpusim_process_unpin(a, pfns, 64, false, NULL));
+    fx_free(&f);
+}
+
+/* The process of a MADV_PAGEOUT exits while the call waits for a mirror: the call ends with ESRCH
+ * (host.h: an operation of a dead process ends with GPUSIM_ESRCH), not with the ENOMEM of a
+ * range whose VMAs have gone. */
+static void test_pageout_process_exits(void **state)
+{
+    gpusim_host_config_t cfg = host_cfg(16 * MIB, 16 * MIB);
+    gpusim_process_t *a;
+    uint64_t va;
+    call c = {0}, ce = {0};
+    mirror *m;
+    fx f;
+    (void)state;
+    fx_start(&f, &cfg);
+    a = proc(&f, "a", false);
+    va = populate(&f, a, 8);
+    m = mirror_new(f.w, a, 0, GPUSIM_HOST_VA_END, 0);
+    m->wait_kinds = 1u << GPUSIM_INVALIDATOR_SYSCALL;
+    m->waits_left = 1;
+    m->wait_ns = MS;
+    ASSERT_OK(gpusim_process_madvise(a, va, 8 * PAGE, GPUSIM_MADV_PAGEOUT, call_cb, &c));
+    while (m->waits_left)
+        assert_true(gpusim_world_run_events(f.w, 1) == 1);
+    ASSERT_OK(gpusim_process_exit(a, call_cb, &ce));
+    ASSERT_OK(gpusim_world_run(f.w));
+    check(&f);
+    assert_int_equal(ce.done, 1);
+    assert_int_equal(c.done, 1);
+    assert_int_equal(c.status, GPUSIM_ESRCH);
+    fx_free(&f);
+}
+
+/* The same for MADV_DONTNEED (mm.c's range operations). */
+static void test_dontneed_process_exits(void **state)
+{
+    gpusim_host_config_t cfg = host_cfg(16 * MIB, 16 * MIB);
+    gpusim_process_t *a;
+    uint64_t va;
+    call c = {0}, ce = {0};
+    mirror *m;
+    fx f;
+    (void)state;
+    fx_start(&f, &cfg);
+    a = proc(&f, "a", false);
+    va = populate(&f, a, 8);
+    m = mirror_new(f.w, a, 0, GPUSIM_HOST_VA_END, 0);
+    m->wait_kinds = 1u << GPUSIM_INVALIDATOR_SYSCALL;
+    m->waits_left = 1;
+    m->wait_ns = MS;
+    ASSERT_OK(gpusim_process_madvise(a, va, 8 * PAGE, GPUSIM_MADV_DONTNEED, call_cb, &c));
+    while (m->waits_left)
+        assert_true(gpusim_world_run_events(f.w, 1) == 1);
+    ASSERT_OK(gpusim_process_exit(a, call_cb, &ce));
+    ASSERT_OK(gpusim_world_run(f.w));
+    check(&f);
+    assert_int_equal(c.done, 1);
+    assert_int_equal(c.status, GPUSIM_ESRCH);
+    fx_free(&f);
+}
+
+/* Freeing the world while a MADV_PAGEOUT waits inside its announcement frees everything. */
+static void test_world_freed_pageout_blocked(void **state)
+{
+    gpusim_host_config_t cfg = host_cfg(16 * MIB, 16 * MIB);
+    gpusim_process_t *a;
+    uint64_t va;
+    call c = {0};
+    mirror *m;
+    fx f;
+    (void)state;
+    fx_start(&f, &cfg);
+    a = proc(&f, "a", false);
+    va = populate(&f, a, 8);
+    m = mirror_new(f.w, a, 0, GPUSIM_HOST_VA_END, 0);
+    m->wait_kinds = 1u << GPUSIM_INVALIDATOR_SYSCALL;
+    m->waits_left = 1;
+    m->wait_ns = 1000 * GPUSIM_NS_PER_S;
+    ASSERT_OK(gpusim_process_madvise(a, va, 8 * PAGE, GPUSIM_MADV_PAGEOUT, call_cb, &c));
+    ASSERT_OK(gpusim_world_run_until(f.w, gpusim_world_now(f.w) + GPUSIM_NS_PER_S));
+    assert_int_equal(m->waits_left, 0);
+    assert_int_equal(c.done, 0);
+    check(&f);
+    fx_free(&f);
+}
+
+/*
+ * kswapd's anon/file balance must not outlive one side. Phase 1: anonymous pressure with
+ * swappiness 195 and a little page cache, so kswapd weighs anon far above file. Then the anonymous
+ * memory goes (exit), and c streams a file 1.5 times the size of RAM: only file pages are left on
+ * the LRU. Each clean page costs kswapd reclaim_scan_4k + reclaim_free_4k (1.8 us) against the
+ * reader's file_read_4k (80 us), so kswapd keeps up and the reader never enters direct reclaim --
+ * unless kswapd picks the empty anon side, ends batches having scanned nothing and gives up
+ * (kswapd_failures).
+ */
+static void test_kswapd_one_side_left(void **state)
+{
+    gpusim_host_config_t cfg = host_cfg(32 * MIB, 64 * MIB);
+    const uint64_t nfile = 12000;
+    gpusim_process_t *a, *b, *c;
+    gpusim_file_t *file;
+    uint64_t vf, d0;
+    fx f;
+    (void)state;
+    ASSERT_OK(gpusim_host_config_set(&cfg, "swappiness", "195", false, NULL, 0));
+    fx_start(&f, &cfg);
+    a = proc(&f, "a", false);
+    b = proc(&f, "b", false);
+    c = proc(&f, "c", false);
+    ASSERT_OK(gpusim_host_file_new(f.h, nfile * PAGE, &file));
+    vf = do_mmap(&f, c, 0, nfile * PAGE, GPUSIM_MAP_SHARED, file);
+    ASSERT_OK(do_access(&f, c, vf, 200 * PAGE, GPUSIM_ACCESS_READ, NULL));
+    populate(&f, a, 6000);
+    populate(&f, b, free_pages(&f) - f.h->nodes[0].wmark_min + 300);
+    assert_true(stat_count(&f, "host.swap.out") > 0);
+    ASSERT_OK(gpusim_process_exit(a, NULL, NULL));
+    ASSERT_OK(gpusim_process_exit(b, NULL, NULL));
+    ASSERT_OK(gpusim_world_run(f.w));
+    d0 = stat_count(&f, "host.direct_reclaim.count");
+    ASSERT_OK(do_access(&f, c, vf, nfile * PAGE, GPUSIM_ACCESS_READ, NULL));
+    assert_true(file->cached < nfile); /* reclaim did run */
+    assert_int_equal(stat_count(&f, "host.direct_reclaim.count"), d0);
+    fx_free(&f);
+}
+
 /* Host creation fails cleanly at every allocation (reclaim_destroy on a partial init). */
 static void test_init_failures(void **state)
 {
@@ -1080,6 +1273,12 @@ int main(void)
         GPUSIM_TEST(test_swappiness),
         GPUSIM_TEST(test_world_freed_while_blocked),
         GPUSIM_TEST(test_init_failures),
+        GPUSIM_TEST(test_gen_never_goes_back),
+        GPUSIM_TEST(test_lazyfree_without_swap),
+        GPUSIM_TEST(test_pageout_process_exits),
+        GPUSIM_TEST(test_dontneed_process_exits),
+        GPUSIM_TEST(test_world_freed_pageout_blocked),
+        GPUSIM_TEST(test_kswapd_one_side_left),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

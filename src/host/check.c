@@ -26,8 +26,9 @@
  *                     counted); refcount = mapcount + pincount (summed over the 512 pages of a
  *                     compound frame) + 1 if in the page cache; an anonymous page mapped writable
  *                     is mapped exactly once (copy-on-write was broken); with no operation in
- *                     flight, no USED frame is without a reference (leak); pinned_frames is the
- *                     number of 4 KiB frames with a pin; anon/file/shmem/thp_frames are recounted;
+ *                     flight, no USED frame is without a reference (leak) and every mapped or
+ *                     cached frame is on an LRU list; pinned_frames is the number of 4 KiB
+ *                     frames with a pin; anon/file/shmem/thp_frames are recounted;
  *   reverse map       each frame's mappings are exactly the (process, address, huge) entries that
  *                     map it, without duplicates; the overflow pool's entries are each used once or
  *                     free;
@@ -645,7 +646,7 @@ static int check_lru_list(chk *c, unsigned n, int l)
         if (!(f->flags & FF_LRU) || f->lru != l)
             return fail(c, "frame %" PRIu32 ": on node %u lru %d but FF_LRU %s, lru field %u", pfn,
                         n, l, (f->flags & FF_LRU) ? "set" : "clear", (unsigned)f->lru);
-        if (((f->flags & (FF_ANON | FF_SHMEM)) != 0) != anon_list ||
+        if (((f->flags & (FF_ANON | FF_SHMEM)) != 0 && !(f->flags & FF_LAZYFREE)) != anon_list ||
             ((f->flags & FF_ACTIVE) != 0) != active_list)
             return fail(c, "frame %" PRIu32 ": flags 0x%x do not suit lru %d", pfn,
                         (unsigned)f->flags, l);
@@ -699,6 +700,10 @@ static int frame_counts(chk *c, uint32_t pfn, const hframe *f, bool idle)
                     "frame %" PRIu32 ": says file %" PRIu32 " page %" PRIu32
                     " but is not in its page cache",
                     pfn, f->owner, f->index);
+    /* A mapped or cached page off every LRU list is invisible to reclaim (only migration takes one
+     * off, and not between operations). */
+    if (idle && (maps || cache) && !(f->flags & (FF_LRU | FF_MIGRATING)))
+        return fail(c, "frame %" PRIu32 ": in use but not on an LRU list", pfn);
     if ((f->flags & FF_ANON) && (f->flags & FF_SHMEM))
         return fail(c, "frame %" PRIu32 ": both FF_ANON and FF_SHMEM", pfn);
     if ((c->fmark[pfn] & MK_WRITABLE) && (f->flags & FF_ANON) && maps > 1)

@@ -412,8 +412,16 @@ static int fault_pass(hop *op, uint64_t va, bool write)
         return 0;
     if (*slot & PTE_WRITE) {
         *slot |= PTE_DIRTY;
-        /* Written again after MADV_FREE: the page must be kept (the PTE dirty bit in Linux). */
-        frame_of(h, PTE_PFN(*slot))->flags &= (uint16_t)~FF_LAZYFREE;
+        /* Written again after MADV_FREE: the page must be kept (the PTE dirty bit in Linux), and
+         * goes back to the anon lists. */
+        {
+            hframe *f = frame_of(h, PTE_PFN(*slot));
+            if (f->flags & FF_LAZYFREE) {
+                f->flags &= (uint16_t)~FF_LAZYFREE;
+                if (f->flags & FF_LRU)
+                    gpusim__lru_move(h, PTE_PFN(*slot), (f->flags & FF_ACTIVE) != 0);
+            }
+        }
         return 0;
     }
     return write_protected(op, v, va, slot);

@@ -314,7 +314,9 @@ static bool take_from_node(gpusim_host_t *h, unsigned n, unsigned order, bool mo
             block_rehome(h, b);
             for (uint32_t i2 = 1; i2 < HOST_HUGE_PAGES; i2++) {
                 hframe *t = &h->frames[first + i2];
+                uint32_t tgen = t->gen; /* generations only ever grow (host.h) */
                 memset(t, 0, sizeof *t);
+                t->gen = tgen;
                 t->state = GPUSIM_FRAME_TAIL;
                 t->next = t->prev = HOST_NIL;
             }
@@ -484,9 +486,11 @@ void gpusim__frame_account(gpusim_host_t *h, uint32_t pfn, int delta)
 
 /* ---- LRU ------------------------------------------------------------------------------------ */
 
+/* MADV_FREE'd pages are on the file lists, as Linux's lru_lazyfree_fn() puts them there (they are
+ * no longer swap-backed), so reclaim finds them even without swap. */
 static int lru_kind(const hframe *f, bool active)
 {
-    bool anonlike = (f->flags & (FF_ANON | FF_SHMEM)) != 0;
+    bool anonlike = (f->flags & (FF_ANON | FF_SHMEM)) != 0 && !(f->flags & FF_LAZYFREE);
     return (anonlike ? LRU_INACTIVE_ANON : LRU_INACTIVE_FILE) + (active ? 1 : 0);
 }
 

@@ -293,8 +293,15 @@ static int parts_step(hop *op, part_fn apply, bool stop_at_hole)
     uint64_t end = op->a[0] + op->a[1];
     while (op->a[3] < end) {
         uint64_t s = op->a[3], e;
-        hvma *v = gpusim__vma_first(p, s, end);
+        hvma *v;
         int rc;
+        if (p->state != GPUSIM_PROCESS_LIVE) {
+            /* It died while a part waited with its announcement open (the engine ends an
+             * operation only between announcements): not a hole, ESRCH. */
+            op->status = GPUSIM_ESRCH;
+            return STEP_DONE;
+        }
+        v = gpusim__vma_first(p, s, end);
         if (!v) {
             op->status = GPUSIM_ENOMEM;
             return STEP_DONE;
@@ -437,8 +444,8 @@ static int mark_lazyfree(void *ctx, uint64_t va, pte_t *slot, bool huge)
         return 0; /* shared with a fork: Linux leaves it alone too */
     *slot &= ~(pte_t)PTE_DIRTY;
     f->flags = (uint16_t)((f->flags & ~(FF_DIRTY | FF_ACCESSED)) | FF_LAZYFREE);
-    if ((f->flags & FF_LRU) && (f->flags & FF_ACTIVE))
-        gpusim__lru_move(c->h, PTE_PFN(*slot), false);
+    if (f->flags & FF_LRU)
+        gpusim__lru_move(c->h, PTE_PFN(*slot), false); /* to the inactive file list (lru_kind) */
     c->marked++;
     return 0;
 }

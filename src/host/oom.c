@@ -3,8 +3,8 @@
  *
  * The killer runs in the allocating operation when direct reclaim has made no progress for
  * reclaim_retries rounds (gpusim__op_alloc). It picks the live process with the largest footprint
- * (resident + swapped + pinned pages: oom_badness() without page tables and oom_score_adj), never
- * one marked oom_unkillable, never one already killed, and among equals the lowest process slot
+ * (resident + swapped pages: oom_badness() without page tables and oom_score_adj), never one
+ * marked oom_unkillable, never one already killed, and among equals the lowest process slot
  * (Linux keeps the first it meets in process order). It marks it oom_killed, starts its exit
  * (gpusim__exit_start: RELEASE, blockable, then teardown), and arms the reaper oom_reaper_delay
  * later. While a victim is pending (killed, not DEAD, not given up on) no second victim is chosen:
@@ -14,12 +14,13 @@
  *
  * The reaper frees what the victim's exit may not get to free soon (its RELEASE can be held up by a
  * mirror waiting for a device): if the victim is not DEAD when it runs, it walks the victim's
- * private anonymous VMAs and, for each, announces UNMAP over the VMA **non-blockable** (invalidator
- * OOM_REAPER, mmu_notifier_invalidate_range_start_nonblock). A mirror that would have to wait
- * refuses (GPUSIM_EWOULDBLOCK): the VMA is skipped (host.oom.reap_skipped_vmas), as
- * __oom_reap_task_mm does. Otherwise its anonymous pages and swap entries are zapped, except pages
- * with pins, which stay mapped. A pass that skipped a VMA is retried every oom_reap_retry_delay, at
- * most oom_reap_retries passes in all; then (or after a complete pass) the victim gets oom_skip
+ * private VMAs (anonymous or file: not VM_SHARED, as __oom_reap_task_mm) and, for each, announces
+ * UNMAP over the VMA **non-blockable** (invalidator OOM_REAPER,
+ * mmu_notifier_invalidate_range_start_nonblock). A mirror that would have to wait refuses
+ * (GPUSIM_EWOULDBLOCK): the VMA is skipped (host.oom.reap_skipped_vmas), as __oom_reap_task_mm
+ * does. Otherwise its pages and swap entries are zapped, except pages with pins, which stay
+ * mapped. A pass that skipped a VMA is retried every oom_reap_retry_delay, at most
+ * oom_reap_retries passes in all; then (or after a complete pass) the victim gets oom_skip
  * (MMF_OOM_SKIP) and a new victim may be chosen. The reaper and the exit run concurrently: the
  * notifier allows several invalidations at once, and zapping an entry twice is harmless.
  *
@@ -61,9 +62,11 @@ bool gpusim__oom_pending(const gpusim_host_t *h)
     return false;
 }
 
+/* oom_badness(): rss + swap entries (page tables are not simulated memory). Pinned pages are not
+ * added: those still mapped are in the rss already, and Linux does not count pinned_vm. */
 static uint64_t footprint(const gpusim_process_t *p)
 {
-    return p->rss_anon + p->rss_file + p->rss_shmem + p->swapents + p->pinned;
+    return p->rss_anon + p->rss_file + p->rss_shmem + p->swapents;
 }
 
 static gpusim_process_t *select_victim(const gpusim_host_t *h)
@@ -187,8 +190,8 @@ static unsigned reap(oom_state *o, gpusim_process_t *v)
         gpusim_notifier_range_t rg;
         reap_ctx c = {v, 0};
         int rc;
-        if (!vma_is_anon(m) || (m->flags & VM_SHARED))
-            continue;
+        if (m->flags & VM_SHARED)
+            continue; /* as __oom_reap_task_mm: anonymous or private (file COW pages too) */
         rg.start = vma_start(m);
         rg.end = vma_end(m);
         rg.event = GPUSIM_NOTIFY_UNMAP;

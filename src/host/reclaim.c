@@ -298,7 +298,8 @@ static void victim_keep(reclaimer *r)
 static bool victim_valid(const reclaimer *r)
 {
     const hframe *f = frame_of(r->h, r->victim);
-    return f->state == GPUSIM_FRAME_USED && f->gen == r->vgen;
+    /* A frame a migration took while we waited is isolated in Linux: not ours to reclaim. */
+    return f->state == GPUSIM_FRAME_USED && f->gen == r->vgen && !(f->flags & FF_MIGRATING);
 }
 
 static int first_key(void *ctx, uint64_t key)
@@ -606,6 +607,11 @@ static uint32_t pick(reclaimer *r)
             anon = true;
         else
             return HOST_NIL;
+    } else if (wa == 0 || wf == 0) {
+        /* One side only: nothing to weigh, and no balance kept from when there were two (a stale
+         * one would choose a side that has nothing to scan, ending the batch empty-handed). */
+        r->wrr_anon = r->wrr_file = 0;
+        anon = wa != 0;
     } else {
         r->wrr_anon += wa;
         r->wrr_file += wf;
@@ -1074,6 +1080,12 @@ int gpusim__pageout_step(hop *op)
         }
         if (PO_CURSOR(op) >= op->a[0] + op->a[1])
             break;
+        if (op->p->state != GPUSIM_PROCESS_LIVE) {
+            /* It died while we waited for a mirror (the engine only ends an operation between
+             * announcements): stop, as the engine would have. */
+            op->status = GPUSIM_ESRCH;
+            break;
+        }
         if (gpusim__op_should_yield(op)) {
             *r->cost += gpusim__tlb_flush_cost(op->h, r->tlb_pages);
             r->tlb_pages = 0;
