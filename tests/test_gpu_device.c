@@ -397,6 +397,52 @@ static void test_context_isolation(void **state)
     ASSERT_NO_LEAK();
 }
 
+/* An engine access through the public API: walk then L1 hit, permission faults, unmapped faults
+ * with their cost, a stale translation used until invalidated, bad arguments. */
+static void test_engine_access(void **state)
+{
+    gpusim_world_t *w = test_world(1);
+    gpusim_gpu_t *g = small_gpu(w, "g");
+    gpusim_gpu_ctx_t *c;
+    gpusim_gpu_access_t a;
+    uint64_t walk4 = 4 * g->p[GPUSIM__GPU_P_page_walk_level];
+    (void)state;
+    ASSERT_OK(gpusim_gpu_ctx_new(g, NULL, &c));
+    ASSERT_OK(gpusim_gpu_map(c, VA, PAGE, run_of(9, 1), GPUSIM_GPU_READ | GPUSIM_GPU_SYSTEM, NULL));
+    ASSERT_OK(gpusim_gpu_access(c, 1, VA + 8, false, &a));
+    assert_int_equal(a.source, GPUSIM_GPU_XLATE_WALK);
+    assert_int_equal(a.pa, 9 * PAGE + 8);
+    assert_int_equal(a.flags, GPUSIM_GPU_READ | GPUSIM_GPU_SYSTEM);
+    assert_int_equal(a.page_size, PAGE);
+    assert_true(a.cost >= walk4);
+    ASSERT_OK(gpusim_gpu_access(c, 1, VA + 16, false, &a));
+    assert_int_equal(a.source, GPUSIM_GPU_XLATE_L1);
+    assert_int_equal(a.cost, g->p[GPUSIM__GPU_P_tlb_l1_lookup]);
+    /* Engine 0 has its own L1: it finds the page in the shared L2. */
+    ASSERT_OK(gpusim_gpu_access(c, 0, VA, false, &a));
+    assert_int_equal(a.source, GPUSIM_GPU_XLATE_L2);
+    /* A write to a read-only page faults; so does an unmapped page, after a walk. */
+    ASSERT_ERR(gpusim_gpu_access(c, 1, VA, true, &a), GPUSIM_EGPUFAULT);
+    assert_int_equal(a.pa, 0);
+    ASSERT_ERR(gpusim_gpu_access(c, 1, VA + PAGE, false, &a), GPUSIM_EGPUFAULT);
+    assert_int_equal(a.source, GPUSIM_GPU_XLATE_WALK);
+    assert_true(a.cost > 0);
+    assert_int_equal(a.page_size, 0);
+    /* Unmapped without an invalidation: the engine keeps using the stale translation. */
+    ASSERT_OK(gpusim_gpu_unmap(c, VA, PAGE, NULL));
+    ASSERT_OK(gpusim_gpu_access(c, 1, VA, false, &a));
+    assert_int_equal(a.pa, 9 * PAGE);
+    ASSERT_OK(gpusim_gpu_tlb_invalidate(c, VA, PAGE, NULL));
+    ASSERT_ERR(gpusim_gpu_access(c, 1, VA, false, &a), GPUSIM_EGPUFAULT);
+    ASSERT_ERR(gpusim_gpu_access(c, 2, VA, false, &a), GPUSIM_EINVAL);
+    ASSERT_ERR(gpusim_gpu_access(NULL, 0, VA, false, &a), GPUSIM_EINVAL);
+    ASSERT_ERR(gpusim_gpu_access(c, 0, VA, false, NULL), GPUSIM_EINVAL);
+    ASSERT_ERR(gpusim_gpu_access(c, 0, GPUSIM_GPU_VA_END, false, &a), GPUSIM_EFAULT);
+    check_ok(g);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,6 +455,7 @@ int main(void)
         GPUSIM_TEST(test_pt_bad_arguments),
         GPUSIM_TEST(test_stale_entries_and_invalidation),
         GPUSIM_TEST(test_context_isolation),
+        GPUSIM_TEST(test_engine_access),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

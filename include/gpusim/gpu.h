@@ -180,6 +180,35 @@ typedef struct gpusim_gpu_pte_s {
 GPUSIM_EXTERN int gpusim_gpu_translate(const gpusim_gpu_ctx_t *ctx, uint64_t va,
                                        gpusim_gpu_pte_t *out);
 
+/** Where gpusim_gpu_access() found its translation. */
+typedef enum gpusim_gpu_xlate_source_e {
+    GPUSIM_GPU_XLATE_L1 = 1, /**< The engine's L1 TLB. */
+    GPUSIM_GPU_XLATE_L2,     /**< The shared L2 TLB. */
+    GPUSIM_GPU_XLATE_WALK    /**< A page-table walk (after the page-walk cache). */
+} gpusim_gpu_xlate_source_t;
+
+/** The outcome of one engine access (gpusim_gpu_access()). */
+typedef struct gpusim_gpu_access_s {
+    uint64_t pa;                      /**< Address in the aperture `flags` names; 0 on a fault. */
+    unsigned flags;                   /**< GPUSIM_GPU_READ / _WRITE / _SYSTEM of the translation
+                                           used (as cached: possibly stale). */
+    uint64_t page_size;               /**< 4 KiB, 64 KiB or 2 MiB; 0 when nothing translated. */
+    gpusim_time_t cost;               /**< Virtual time of the translation. */
+    gpusim_gpu_xlate_source_t source; /**< Where it was found (walk for a fault). */
+} gpusim_gpu_access_t;
+
+/**
+ * Translates one access by engine `engine` (0 .. engines - 1) of the context's device to `va`, as
+ * the hardware would: the engine's L1 TLB, then the L2, then a walk that fills both; the TLBs may
+ * hold a translation the page table no longer has (until invalidated), and that is what is used.
+ * `write` asks for write permission. Returns 0 with *out filled; GPUSIM_EGPUFAULT when there is
+ * no valid translation or it lacks the permission (out->cost is still the time spent; the engines
+ * turn this into a fault-buffer entry); GPUSIM_EINVAL (NULL, engine out of range) or GPUSIM_EFAULT
+ * (va at or past GPUSIM_GPU_VA_END). Allocation-free; the hit path is the simulator's fastest.
+ */
+GPUSIM_EXTERN int gpusim_gpu_access(gpusim_gpu_ctx_t *ctx, unsigned engine, uint64_t va, bool write,
+                                    gpusim_gpu_access_t *out);
+
 GPUSIM_END_DECLS
 
 #endif /* GPUSIM_GPU_H */
