@@ -1102,10 +1102,10 @@ static void test_lazyfree_without_swap(void **state)
     fx_free(&f);
 }
 
-/* The process of a MADV_PAGEOUT exits while the call waits for a mirror: the call ends with ESRCH
- * (host.h: an operation of a dead process ends with GPUSIM_ESRCH), not with the ENOMEM of a
- * range whose VMAs have gone. */
-static void test_pageout_process_exits(void **state)
+/* The process of a madvise exits while the call waits for a mirror: the call ends with ESRCH
+ * (host.h: an operation of a dead process ends with GPUSIM_ESRCH), not with the ENOMEM of a range
+ * whose VMAs have gone. */
+static void madvise_process_exits(gpusim_madvise_t advice)
 {
     gpusim_host_config_t cfg = host_cfg(16 * MIB, 16 * MIB);
     gpusim_process_t *a;
@@ -1113,7 +1113,6 @@ static void test_pageout_process_exits(void **state)
     call c = {0}, ce = {0};
     mirror *m;
     fx f;
-    (void)state;
     fx_start(&f, &cfg);
     a = proc(&f, "a", false);
     va = populate(&f, a, 8);
@@ -1121,7 +1120,7 @@ static void test_pageout_process_exits(void **state)
     m->wait_kinds = 1u << GPUSIM_INVALIDATOR_SYSCALL;
     m->waits_left = 1;
     m->wait_ns = MS;
-    ASSERT_OK(gpusim_process_madvise(a, va, 8 * PAGE, GPUSIM_MADV_PAGEOUT, call_cb, &c));
+    ASSERT_OK(gpusim_process_madvise(a, va, 8 * PAGE, advice, call_cb, &c));
     while (m->waits_left)
         assert_true(gpusim_world_run_events(f.w, 1) == 1);
     ASSERT_OK(gpusim_process_exit(a, call_cb, &ce));
@@ -1133,32 +1132,18 @@ static void test_pageout_process_exits(void **state)
     fx_free(&f);
 }
 
-/* The same for MADV_DONTNEED (mm.c's range operations). */
+/* MADV_PAGEOUT (reclaim.c's pageout walk). */
+static void test_pageout_process_exits(void **state)
+{
+    (void)state;
+    madvise_process_exits(GPUSIM_MADV_PAGEOUT);
+}
+
+/* MADV_DONTNEED (mm.c's range operations). */
 static void test_dontneed_process_exits(void **state)
 {
-    gpusim_host_config_t cfg = host_cfg(16 * MIB, 16 * MIB);
-    gpusim_process_t *a;
-    uint64_t va;
-    call c = {0}, ce = {0};
-    mirror *m;
-    fx f;
     (void)state;
-    fx_start(&f, &cfg);
-    a = proc(&f, "a", false);
-    va = populate(&f, a, 8);
-    m = mirror_new(f.w, a, 0, GPUSIM_HOST_VA_END, 0);
-    m->wait_kinds = 1u << GPUSIM_INVALIDATOR_SYSCALL;
-    m->waits_left = 1;
-    m->wait_ns = MS;
-    ASSERT_OK(gpusim_process_madvise(a, va, 8 * PAGE, GPUSIM_MADV_DONTNEED, call_cb, &c));
-    while (m->waits_left)
-        assert_true(gpusim_world_run_events(f.w, 1) == 1);
-    ASSERT_OK(gpusim_process_exit(a, call_cb, &ce));
-    ASSERT_OK(gpusim_world_run(f.w));
-    check(&f);
-    assert_int_equal(c.done, 1);
-    assert_int_equal(c.status, GPUSIM_ESRCH);
-    fx_free(&f);
+    madvise_process_exits(GPUSIM_MADV_DONTNEED);
 }
 
 /* Freeing the world while a MADV_PAGEOUT waits inside its announcement frees everything. */
