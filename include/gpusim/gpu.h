@@ -44,7 +44,10 @@ typedef struct gpusim_gpu_config_s {
     const char *name; /**< [a-z0-9_], 1-31 characters; statistics go under "gpu.<name>.".
                            Copied. Default "gpu0". */
     unsigned engines; /**< Engines with their own L1 TLB, 1..GPUSIM_GPU_MAX_ENGINES. Default 2
-                           (a compute engine and a DMA engine). */
+                           (a compute engine and a DMA engine). Each is a uTLB of the fault
+                           buffer: fault_outstanding_per_utlb applies per engine. */
+    bool replayable;  /**< Replayable faults (default true): a faulting access stalls until the
+                           driver replays. False: a fault kills its context at once. */
     /** Cost parameters by index; use gpusim_gpu_config_set() / _get() by name. */
     uint64_t params_[GPUSIM_GPU_PARAM_SLOTS];
 } gpusim_gpu_config_t;
@@ -208,6 +211,108 @@ typedef struct gpusim_gpu_access_s {
  */
 GPUSIM_EXTERN int gpusim_gpu_access(gpusim_gpu_ctx_t *ctx, unsigned engine, uint64_t va, bool write,
                                     gpusim_gpu_access_t *out);
+
+/* ---- Faults ------------------------------------------------------------------------------ */
+
+/** One GPU page fault as the driver fetches it: duplicates coalesced (same context and page). */
+typedef struct gpusim_gpu_fault_s {
+    gpusim_gpu_ctx_t *ctx; /**< The faulting context. */
+    uint64_t va;           /**< The page (4 KiB aligned). */
+    bool write;            /**< A write among the coalesced accesses. */
+    uint32_t duplicates;   /**< Raw entries coalesced into this one beyond the first. */
+    gpusim_time_t time;    /**< When the earliest of them was raised. */
+} gpusim_gpu_fault_t;
+
+/** The device interrupts the driver: faults wait in the buffer (gpusim_gpu_fault_fetch()). */
+typedef void (*gpusim_gpu_fault_handler)(gpusim_gpu_t *gpu, void *data);
+
+/**
+ * Installs the driver's fault interrupt handler (NULL: none; faults then wait in the buffer and
+ * their requesters stay stalled). The handler runs in an event, fault_interrupt after the first
+ * fault of an episode (a fault queued since the driver last fetched), once per episode. Returns 0
+ * or GPUSIM_EINVAL.
+ */
+GPUSIM_EXTERN int gpusim_gpu_set_fault_handler(gpusim_gpu_t *gpu, gpusim_gpu_fault_handler cb,
+                                               void *data);
+
+/**
+ * Fetches a batch: pops up to `max` raw entries (0 or more than fault_batch_max: fault_batch_max)
+ * in arrival order, sorts and coalesces them, and writes the unique faults to out[0 .. *n) (out
+ * must hold `max` entries; faults of contexts freed meanwhile are left out). *cost (may be NULL):
+ * fault_batch_fixed + fault_sw_per_fault per raw entry, the driver's time to do it. Returns 0 (an
+ * empty buffer gives *n = 0), or GPUSIM_EINVAL.
+ */
+GPUSIM_EXTERN int gpusim_gpu_fault_fetch(gpusim_gpu_t *gpu, gpusim_gpu_fault_t *out, size_t max,
+                                         size_t *n, gpusim_time_t *cost);
+
+/**
+ * Replays under the device's fault_replay_policy: BATCH replays; BATCH_FLUSH first discards what
+ * is left in the buffer (those requesters fault again); ONCE replays only once the buffer is empty
+ * and returns GPUSIM_EAGAIN otherwise (fetch more first). Every stalled requester retries its
+ * access fault_replay ns from now; *cost (may be NULL) is fault_replay. Returns 0, GPUSIM_EAGAIN or
+ * GPUSIM_EINVAL.
+ */
+GPUSIM_EXTERN int gpusim_gpu_fault_replay(gpusim_gpu_t *gpu, gpusim_time_t *cost);
+
+/**
+ * Kills a context (the driver cancelling its faults, or a non-replayable fault): its entries leave
+ * the fault buffer, its stalled requesters end with GPUSIM_ECTXKILLED, and every later access of
+ * it fails with GPUSIM_ECTXKILLED. Other contexts are not affected. `err` (negative) is recorded
+ * for gpusim_gpu_ctx_error(). Returns 0, GPUSIM_EINVAL, or GPUSIM_EBUSY (already killed: the first
+ * error stays).
+ */
+GPUSIM_EXTERN int gpusim_gpu_ctx_kill(gpusim_gpu_ctx_t *ctx, int err);
+
+/** Returns 0 while the context is alive, else the error it was killed with. */
+GPUSIM_EXTERN int gpusim_gpu_ctx_error(const gpusim_gpu_ctx_t *ctx);
+
+/** A requester whose access faulted and must wait (see gpusim_gpu_touch()). */
+typedef struct gpusim_gpu_req_s gpusim_gpu_req_t;
+
+/**
+ * Runs when a stalled access completes: status 0 with *a (the translation, after a replay), or
+ * GPUSIM_ECTXKILLED (a is NULL). The requester is idle again when it runs.
+ */
+typedef void (*gpusim_gpu_touch_cb)(gpusim_gpu_req_t *req, int status,
+                                    const gpusim_gpu_access_t *a);
+
+/**
+ * One engine access that may fault: an engine's wave or DMA chunk, caller-allocated. Initialise
+ * with gpusim_gpu_req_init(); it must stay valid while it waits.
+ */
+struct gpusim_gpu_req_s {
+    void *data; /**< User slot, set by gpusim_gpu_touch(). */
+    /* Private: maintained by the device. */
+    gpusim_event_t ev_;      /**< Delivers the retry or the end. */
+    gpusim_gpu_req_t *prev_; /**< Neighbours in the device's list of waiting requesters. */
+    gpusim_gpu_req_t *next_;
+    gpusim_gpu_t *gpu_;      /**< The device, while waiting. */
+    gpusim_gpu_ctx_t *ctx_;  /**< The context, while waiting (NULL once it is killed). */
+    gpusim_gpu_touch_cb cb_; /**< Callback. */
+    uint64_t va_;            /**< The access. */
+    unsigned engine_;        /**< Its engine (uTLB). */
+    bool write_;             /**< A write. */
+    int state_;              /**< Idle, stalled, retrying, or ending. */
+    gpusim_time_t since_;    /**< When it first faulted. */
+};
+
+/** Initialises an idle requester. NULL is ignored. */
+GPUSIM_EXTERN void gpusim_gpu_req_init(gpusim_gpu_req_t *req);
+
+/**
+ * An access by `engine` to `va` that may fault. If the translation is there (and permits the
+ * access), *a is filled and 0 is returned; the callback is not called. Otherwise the fault goes to
+ * the fault buffer (or is throttled by the engine's outstanding-fault limit, or dropped when the
+ * buffer is full: the requester stalls either way), GPUSIM_EINPROGRESS is returned, and `cb` runs
+ * once, after a replay found the translation (retrying as often as needed) or when the context is
+ * killed. On a non-replayable device the fault kills the context: GPUSIM_ECTXKILLED. Errors:
+ * GPUSIM_EINVAL (NULL, bad engine, `req` already waiting), GPUSIM_EFAULT (va outside the VA),
+ * GPUSIM_ECTXKILLED (the context is dead), GPUSIM_ENOMEM (no room to queue the wait: nothing
+ * happened).
+ */
+GPUSIM_EXTERN int gpusim_gpu_touch(gpusim_gpu_ctx_t *ctx, unsigned engine, uint64_t va, bool write,
+                                   gpusim_gpu_req_t *req, gpusim_gpu_touch_cb cb, void *data,
+                                   gpusim_gpu_access_t *a);
 
 GPUSIM_END_DECLS
 

@@ -33,6 +33,7 @@ void gpusim_gpu_config_init(gpusim_gpu_config_t *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->name = "gpu0";
     cfg->engines = 2;
+    cfg->replayable = true;
     gpusim__gpu_params_defaults(cfg->params_);
 }
 
@@ -85,6 +86,7 @@ static void ctx_release(gpusim_gpu_ctx_t *c)
 
 static void gpu_release(gpusim_gpu_t *g)
 {
+    gpusim__gpu_faults_destroy(g);
     while (g->ctx_tail)
         ctx_release(g->ctx_tail);
     gpusim__gpu_tlb_free(g->tlb);
@@ -127,11 +129,15 @@ int gpusim_gpu_new(gpusim_world_t *w, const gpusim_gpu_config_t *cfg, gpusim_gpu
     memcpy(g->p, cfg->params_, sizeof g->p);
     g->engines = cfg->engines;
     g->next_ctx_id = 1;
+    g->replayable = cfg->replayable;
     rc = gpusim__gpu_vram_new(w, g->p[GPUSIM__GPU_P_vram_size] & ~(GPUSIM__GPU_PAGE_SIZE - 1),
                               g->prefix, &g->vram);
     if (rc == 0)
         rc = gpusim__gpu_tlb_new(w, g->p, g->engines, g->prefix, &g->tlb);
+    if (rc == 0)
+        rc = gpusim__gpu_faults_init(g);
     if (rc) {
+        gpusim__gpu_tlb_free(g->tlb);
         gpusim__gpu_vram_free(g->vram);
         gpusim__arena_free(&w->arena, g, sizeof *g);
         return rc;
@@ -250,6 +256,7 @@ void gpusim_gpu_ctx_free(gpusim_gpu_ctx_t *c)
     /* No TLB may keep an entry for a context that is gone (the id is never reused, but the
      * entries would still take ways). */
     (void)gpusim__gpu_tlb_inval_context(c->gpu->tlb, c->pt->ctx);
+    gpusim__gpu_ctx_faults_end(c);
     ctx_release(c);
 }
 

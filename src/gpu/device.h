@@ -6,13 +6,20 @@
  * Contexts are kept in a list in creation order and carry an id that is never reused on the
  * device, so that a TLB entry can never be mistaken for a later context's.
  *
- * The fault buffer, command processor and engines attach here as they are built (issue 5).
+ * Faults (fault.c): the device owns the replayable fault buffer, the one interrupt event, and the
+ * list of requesters waiting for a replay or for the news that their context died. Each waiting
+ * requester holds exactly one event-queue slot -- a reservation while stalled, its pending event
+ * while retrying or ending -- so a replay or a kill never fails for want of memory; the interrupt
+ * event likewise holds one whenever it is not pending.
+ *
+ * The command processor and the engines attach here as they are built (issue 5).
  */
 #ifndef GPUSIM_GPU_DEVICE_H
 #define GPUSIM_GPU_DEVICE_H
 
 #include "gpusim.h"
 #include "core/world.h"
+#include "gpu/faultbuf.h"
 #include "gpu/params.h"
 #include "gpu/pt.h"
 #include "gpu/tlb.h"
@@ -26,7 +33,28 @@ struct gpusim_gpu_ctx_s {
     void *data;             /* The caller's. */
     gpusim_gpu_ctx_t *prev; /* Neighbours in the device's list, oldest first. */
     gpusim_gpu_ctx_t *next;
+    int error; /* 0 while alive; the error it was killed with. */
 };
+
+/* Requester states (gpusim_gpu_req_t.state_). */
+enum {
+    GPUSIM__GPU_REQ_IDLE,
+    GPUSIM__GPU_REQ_STALLED,
+    GPUSIM__GPU_REQ_RETRYING,
+    GPUSIM__GPU_REQ_ENDING
+};
+
+/* The device's fault statistics, under gpu.<name>.fault. */
+typedef struct gpusim__gpu_fault_stats {
+    gpusim_stat_t *raised;     /* accesses that faulted (each retry that faults again counts) */
+    gpusim_stat_t *throttled;  /* ... refused at the engine's outstanding-fault limit */
+    gpusim_stat_t *dropped;    /* ... lost to a full buffer */
+    gpusim_stat_t *interrupts; /* handler calls */
+    gpusim_stat_t *batches;    /* fetches that returned faults */
+    gpusim_stat_t *replays;    /* replays */
+    gpusim_stat_t *kills;      /* contexts killed */
+    gpusim_stat_t *stall;      /* histogram: first fault to completion of a requester, ns */
+} gpusim__gpu_fault_stats;
 
 struct gpusim_gpu_s {
     gpusim__owned owned;                   /* On the world's list. */
@@ -39,7 +67,25 @@ struct gpusim_gpu_s {
     gpusim__gpu_tlb *tlb;                  /* L1s, L2, page-walk cache (owned). */
     gpusim_gpu_ctx_t *ctx_head;            /* Contexts, oldest first. */
     gpusim_gpu_ctx_t *ctx_tail;
-    uint32_t next_ctx_id; /* Id of the next context (never reused). */
+    uint32_t next_ctx_id;               /* Id of the next context (never reused). */
+    bool replayable;                    /* Faults stall and replay (else they kill). */
+    gpusim__gpu_faultbuf fb;            /* The replayable fault buffer. */
+    gpusim__gpu_fault_coalesced *batch; /* Fetch scratch, [fault_batch_max]. */
+    gpusim_gpu_fault_handler handler;   /* The driver's interrupt handler, or NULL. */
+    void *handler_data;
+    gpusim_event_t irq;         /* The pending interrupt. */
+    bool irq_reserved;          /* Holds a queue slot while irq is not pending. */
+    gpusim_gpu_req_t *req_head; /* Waiting requesters, in the order they stalled. */
+    gpusim_gpu_req_t *req_tail;
+    gpusim__gpu_fault_stats fst;
 };
+
+/* fault.c: creates / frees the fault machinery of a device (called by gpusim_gpu_new / free). */
+int gpusim__gpu_faults_init(gpusim_gpu_t *g);
+void gpusim__gpu_faults_destroy(gpusim_gpu_t *g);
+
+/* fault.c: a context is going (killed or freed): its entries leave the fault buffer and its
+ * waiting requesters end with GPUSIM_ECTXKILLED. */
+void gpusim__gpu_ctx_faults_end(gpusim_gpu_ctx_t *c);
 
 #endif /* GPUSIM_GPU_DEVICE_H */
