@@ -200,7 +200,7 @@ static void test_alloc_failures(void **state)
         gpusim_gpu_config_t cfg;
         gpusim_gpu_t *g = NULL;
         gpusim_gpu_ctx_t *c = NULL;
-        char name[16];
+        char name[24];
         int rc;
         bool fired;
         gpusim_gpu_config_init(&cfg);
