@@ -1,0 +1,66 @@
+/*
+ * gpu/engine.h -- the contract between the command processor (queues) and the engines that run
+ * its work (compute: DISPATCH; DMA: COPY). Internal.
+ *
+ * The command processor turns a DISPATCH or COPY packet into a job and submits it to the device's
+ * compute or DMA engine; the engine runs it in virtual time -- its accesses go through the TLBs
+ * and may fault (gpu/fault.c), stalling until a replay -- and calls job->done exactly once, from an
+ * event, with status 0 (finished), GPUSIM_ECTXKILLED (its context was killed: the job stops) or
+ * GPUSIM_ECANCELED (preempted and discarded by gpusim__gpu_engine_cancel). A job is caller-owned
+ * (embedded in the queue's state) and must stay valid until done runs or cancel returns.
+ *
+ * Submission validates the job (a kernel whose pattern the engine cannot run, a trace id that is
+ * not registered, a range outside the VA): GPUSIM_EINVAL with a reason, and nothing runs. Engines
+ * run jobs in submission order per engine, several at once on the compute engine (its units are
+ * shared among running kernels' waves).
+ */
+#ifndef GPUSIM_GPU_ENGINE_H
+#define GPUSIM_GPU_ENGINE_H
+
+#include "gpusim.h"
+
+/* Job kinds. */
+enum { GPUSIM__GPU_JOB_DISPATCH = 1, GPUSIM__GPU_JOB_COPY = 2 };
+
+typedef struct gpusim__gpu_job gpusim__gpu_job;
+
+/* Runs once when the job ends: status 0, GPUSIM_ECTXKILLED or GPUSIM_ECANCELED. */
+typedef void (*gpusim__gpu_job_done)(gpusim__gpu_job *job, int status);
+
+struct gpusim__gpu_job {
+    gpusim_gpu_ctx_t *ctx;       /* The context whose VA the job uses. */
+    int kind;                    /* GPUSIM__GPU_JOB_* */
+    gpusim_kernel_desc_t kernel; /* DISPATCH: as decoded from the packet. */
+    uint64_t dst, src, bytes;    /* COPY: as decoded from the packet. */
+    gpusim__gpu_job_done done;   /* Called once, from an event. */
+    void *data;                  /* The submitter's. */
+    /* Engine-private below: set by submit. */
+    gpusim__gpu_job *next_;       /* In the engine's list of jobs. */
+    gpusim__gpu_job *prev_;
+    void *run_;                   /* The engine's running state. */
+    gpusim_time_t started_;       /* When the engine started it. */
+};
+
+/*
+ * Submits a job to the context's device: DISPATCH to the compute engine, COPY to the DMA engine.
+ * Returns 0 (done will run), GPUSIM_EINVAL (a bad job: msg says why; nothing runs),
+ * GPUSIM_ECTXKILLED (the context is dead) or GPUSIM_ENOMEM.
+ */
+int gpusim__gpu_engine_submit(gpusim__gpu_job *job, char *msg, size_t msglen);
+
+/* Stops a submitted job that has not ended: done is not called. Returns 0 or GPUSIM_ENOENT. */
+int gpusim__gpu_engine_cancel(gpusim__gpu_job *job);
+
+/*
+ * Preemption support for the command processor. preempt_ctx makes every job of ctx stop at its
+ * next preemption point (the end of the touch or chunk in progress; an access stalled on a fault
+ * is a preemption point), keeping its progress; `stopped(data)` runs from an event when all have
+ * stopped (at once if none runs). A preempted job does not end: resume_ctx lets the context's jobs
+ * continue from where they stopped. The save and restore costs (preempt_save, queue_resume) are
+ * the command processor's to charge. Returns 0, GPUSIM_EINVAL, GPUSIM_EBUSY (a preemption of ctx
+ * is already in progress) or GPUSIM_ENOMEM.
+ */
+int gpusim__gpu_engine_preempt_ctx(gpusim_gpu_ctx_t *ctx, void (*stopped)(void *data), void *data);
+void gpusim__gpu_engine_resume_ctx(gpusim_gpu_ctx_t *ctx);
+
+#endif /* GPUSIM_GPU_ENGINE_H */
