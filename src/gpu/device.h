@@ -34,6 +34,12 @@ struct gpusim_gpu_ctx_s {
     gpusim_gpu_ctx_t *prev; /* Neighbours in the device's list, oldest first. */
     gpusim_gpu_ctx_t *next;
     int error; /* 0 while alive; the error it was killed with. */
+    /* Preemption of the context's jobs (engine.c). */
+    bool preempted;              /* Its jobs may not run (preempt_ctx .. resume_ctx). */
+    uint64_t unstopped;          /* Its waves and copies still to reach a preemption point. */
+    void (*stopped)(void *data); /* Called when unstopped reaches 0 during a preemption. */
+    void *stopped_data;
+    gpusim_event_t stopped_ev; /* Delivers `stopped`. */
 };
 
 /* Requester states (gpusim_gpu_req_t.state_). */
@@ -78,6 +84,7 @@ struct gpusim_gpu_s {
     gpusim_gpu_req_t *req_head; /* Waiting requesters, in the order they stalled. */
     gpusim_gpu_req_t *req_tail;
     gpusim__gpu_fault_stats fst;
+    struct gpusim__gpu_engines *eng; /* Compute and DMA engines (engine.c). */
 };
 
 /* fault.c: creates / frees the fault machinery of a device (called by gpusim_gpu_new / free). */
@@ -87,5 +94,15 @@ void gpusim__gpu_faults_destroy(gpusim_gpu_t *g);
 /* fault.c: a context is going (killed or freed): its entries leave the fault buffer and its
  * waiting requesters end with GPUSIM_ECTXKILLED. */
 void gpusim__gpu_ctx_faults_end(gpusim_gpu_ctx_t *c);
+
+/* fault.c: stops a waiting requester without calling it (its engine job is being cancelled). The
+ * fault it raised stays in the buffer; the driver finds its translation there or not. */
+void gpusim__gpu_req_cancel(gpusim_gpu_req_t *r);
+
+/* engine.c: creates / frees the engines of a device; a context is going (its jobs are dropped
+ * without their done callbacks: the command processor ends its queues itself). */
+int gpusim__gpu_engines_init(gpusim_gpu_t *g);
+void gpusim__gpu_engines_destroy(gpusim_gpu_t *g);
+void gpusim__gpu_engines_ctx_gone(gpusim_gpu_ctx_t *c);
 
 #endif /* GPUSIM_GPU_DEVICE_H */

@@ -35,10 +35,10 @@ struct gpusim__gpu_job {
     gpusim__gpu_job_done done;   /* Called once, from an event. */
     void *data;                  /* The submitter's. */
     /* Engine-private below: set by submit. */
-    gpusim__gpu_job *next_;       /* In the engine's list of jobs. */
+    gpusim__gpu_job *next_; /* In the engine's list of jobs. */
     gpusim__gpu_job *prev_;
-    void *run_;                   /* The engine's running state. */
-    gpusim_time_t started_;       /* When the engine started it. */
+    void *run_;             /* The engine's running state. */
+    gpusim_time_t started_; /* When the engine started it. */
 };
 
 /*
@@ -62,5 +62,12 @@ int gpusim__gpu_engine_cancel(gpusim__gpu_job *job);
  */
 int gpusim__gpu_engine_preempt_ctx(gpusim_gpu_ctx_t *ctx, void (*stopped)(void *data), void *data);
 void gpusim__gpu_engine_resume_ctx(gpusim_gpu_ctx_t *ctx);
+
+/* Compute units not running a wave (all of them when the engine is idle). */
+uint64_t gpusim__gpu_engine_free_units(const gpusim_gpu_t *g);
+
+/* Engine invariants: units running waves + free units = compute_units; the DMA engine is busy
+ * exactly when a copy holds it; every unit belongs to a live job. 0, or GPUSIM_ECORRUPT with msg. */
+int gpusim__gpu_engines_check(const gpusim_gpu_t *g, char *msg, size_t msglen);
 
 #endif /* GPUSIM_GPU_ENGINE_H */

@@ -383,3 +383,18 @@ void gpusim__gpu_faults_destroy(gpusim_gpu_t *g)
     g->batch = NULL;
     gpusim__gpu_faultbuf_destroy(&g->fb);
 }
+
+void gpusim__gpu_req_cancel(gpusim_gpu_req_t *r)
+{
+    gpusim_gpu_t *g = r->gpu_;
+    if (!g || r->state_ == GPUSIM__GPU_REQ_IDLE)
+        return;
+    if (r->state_ == GPUSIM__GPU_REQ_STALLED)
+        gpusim__queue_unreserve(g->world, 1);
+    else
+        (void)gpusim_event_cancel(g->world, &r->ev_);
+    req_unlink(g, r);
+    r->state_ = GPUSIM__GPU_REQ_IDLE;
+    r->gpu_ = NULL;
+    r->ctx_ = NULL;
+}

@@ -97,7 +97,27 @@
        "handling 140 us / 256 faults (upper bound 430 / 256 = 1.7 us)")                            \
     XX(fault_replay, NS, 5 * GPUSIM_NS_PER_US, 2 * GPUSIM_NS_PER_US, 20 * GPUSIM_NS_PER_US, "U",   \
        "cost-model.md §9.2 fault_replay 5 us [U] (sweep 2-20 us): push the replay method and "     \
-       "wait for the GPU to take it")
+       "wait for the GPU to take it")                                                               \
+    XX(compute_units, COUNT, 132, 1, 1024, "R",                                                    \
+       "H100 SXM has 132 SMs (cost-model.md §4, read on a reseller spec page); the PCIe H100 has "  \
+       "114, MI300X 304 CUs (§4): one wave runs on a unit at a time")                              \
+    XX(hbm_bw, RATE, UINT64_C(1700000000000), UINT64_C(100000000000),                             \
+       UINT64_C(10000000000000), "D",                                                              \
+       "cost-model.md §9.2 hbm_bw 2000 GB/s for H100 PCIe [R] x 0.85 achievable (A100 reached 87 " \
+       "% of peak, §5.2 [R]) = 1700 GB/s; shared evenly by the compute units")                     \
+    XX(pcie_h2d_pinned, RATE, UINT64_C(55000000000), UINT64_C(1000000000),                         \
+       UINT64_C(128000000000), "R",                                                                \
+       "cost-model.md §5.1/§9.2: H200 pinned host-to-device 53.2-55.4 GB/s (DeepSpeed PR #8283); "  \
+       "used for every transfer from host memory (DMA, and kernels reading system memory)")        \
+    XX(pcie_d2h_pinned, RATE, UINT64_C(53000000000), UINT64_C(1000000000),                         \
+       UINT64_C(128000000000), "R",                                                                \
+       "cost-model.md §5.1/§9.2: H200 pinned device-to-host 52.3-54.9 GB/s (DeepSpeed PR #8283)")  \
+    XX(dma_setup, NS, 5 * GPUSIM_NS_PER_US, 2 * GPUSIM_NS_PER_US, 10 * GPUSIM_NS_PER_US, "U",      \
+       "cost-model.md §9.2 dma_setup 5 us [U] (2-10 us): copy-engine launch, charged once per "     \
+       "COPY")                                                                                     \
+    XX(engine_quantum, NS, 2 * GPUSIM_NS_PER_US, 1, GPUSIM_NS_PER_MS, "S",                         \
+       "simulator setting: a wave or a copy runs this much virtual time of touches or chunks per " \
+       "event, translated at the start of the slice; smaller is finer-grained and slower")
 /* clang-format on */
 
 /* Indices into a GPU parameter values array: GPUSIM__GPU_P_<field>. */

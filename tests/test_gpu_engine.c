@@ -1,0 +1,467 @@
+/*
+ * tests/test_gpu_engine.c -- the compute and DMA engines (gpu/engine.h): kernel and copy timing
+ * against hand-computed figures, waves sharing compute units, faults during a kernel, context
+ * kill, preemption and resume, cancellation, validation, and teardown with work in flight.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "gpusim.h"
+#include "gpu/device.h"
+#include "gpu/engine.h"
+#include "test_util.h"
+
+#define PAGE UINT64_C(4096)
+#define HUGE (UINT64_C(2) << 20)
+#define VA   UINT64_C(0x7f0000000000) /* 2 MiB aligned */
+#define VB   UINT64_C(0x7f4000000000)
+#define RW   (GPUSIM_GPU_READ | GPUSIM_GPU_WRITE)
+
+typedef struct jobrec {
+    gpusim__gpu_job job;
+    int done;
+    int status;
+    gpusim_time_t at;
+    gpusim_world_t *w;
+} jobrec;
+
+static void on_done(gpusim__gpu_job *job, int status)
+{
+    jobrec *j = job->data;
+    j->done++;
+    j->status = status;
+    j->at = gpusim_world_now(j->w);
+}
+
+static gpusim_gpu_t *device(gpusim_world_t *w, const char *units)
+{
+    gpusim_gpu_config_t cfg;
+    gpusim_gpu_t *g;
+    char msg[128];
+    gpusim_gpu_config_init(&cfg);
+    ASSERT_OK(gpusim_gpu_config_set(&cfg, "vram_size", "64MiB", false, msg, sizeof msg));
+    if (units)
+        ASSERT_OK(gpusim_gpu_config_set(&cfg, "compute_units", units, false, msg, sizeof msg));
+    ASSERT_OK(gpusim_gpu_new(w, &cfg, &g));
+    return g;
+}
+
+/* Maps n pages at va to frames first, first + 1, ... (contiguous: fragments and 2 MiB leaves). */
+static void map_run(gpusim_gpu_ctx_t *c, uint64_t va, uint64_t n, uint64_t first, unsigned flags)
+{
+    static uint64_t f[1024];
+    assert_true(n <= 1024);
+    for (uint64_t i = 0; i < n; i++)
+        f[i] = first + i;
+    ASSERT_OK(gpusim_gpu_map(c, va, n * PAGE, f, flags, NULL));
+}
+
+static void kernel(jobrec *j, gpusim_world_t *w, gpusim_gpu_ctx_t *c, uint64_t va, uint64_t bytes,
+                   uint64_t touches, uint32_t tb, uint32_t passes, uint32_t waves,
+                   uint32_t compute_ns)
+{
+    memset(j, 0, sizeof *j);
+    j->w = w;
+    j->job.ctx = c;
+    j->job.kind = GPUSIM__GPU_JOB_DISPATCH;
+    j->job.kernel.pattern = GPUSIM_PATTERN_SEQUENTIAL;
+    j->job.kernel.buffer_va = va;
+    j->job.kernel.buffer_bytes = bytes;
+    j->job.kernel.touches_per_pass = touches;
+    j->job.kernel.bytes_per_touch = tb;
+    j->job.kernel.passes = passes;
+    j->job.kernel.waves = waves;
+    j->job.kernel.compute_ns_per_touch = compute_ns;
+    j->job.done = on_done;
+    j->job.data = j;
+}
+
+static void copy(jobrec *j, gpusim_world_t *w, gpusim_gpu_ctx_t *c, uint64_t dst, uint64_t src,
+                 uint64_t bytes)
+{
+    memset(j, 0, sizeof *j);
+    j->w = w;
+    j->job.ctx = c;
+    j->job.kind = GPUSIM__GPU_JOB_COPY;
+    j->job.dst = dst;
+    j->job.src = src;
+    j->job.bytes = bytes;
+    j->job.done = on_done;
+    j->job.data = j;
+}
+
+/* Invariants, and no event-queue slot kept by anything idle. */
+static void check_idle(gpusim_gpu_t *g)
+{
+    char msg[256];
+    if (gpusim_gpu_check(g, msg, sizeof msg))
+        fail_msg("gpu check: %s", msg);
+    assert_int_equal(g->world->queue.reserved, g->irq_reserved ? 1 : 0);
+    assert_int_equal(gpusim__gpu_engine_free_units(g), g->p[GPUSIM__GPU_P_compute_units]);
+}
+
+/* Memory time of n bytes of VRAM for one wave: n / (hbm_bw / compute_units). */
+static uint64_t vram_ns(const gpusim_gpu_t *g, uint64_t n)
+{
+    return n * GPUSIM_NS_PER_S * g->p[GPUSIM__GPU_P_compute_units] / g->p[GPUSIM__GPU_P_hbm_bw];
+}
+
+/*
+ * One wave, two passes over 16 pages of VRAM mapped as one 64 KiB fragment: one walk (L1 and L2
+ * miss, four tables read) for the first touch, L1 hits after; each touch moves a page at the
+ * wave's share of the bandwidth and computes 100 ns.
+ */
+static void test_kernel_timing(void **state)
+{
+    gpusim_world_t *w = test_world(1);
+    gpusim_gpu_t *g = device(w, NULL);
+    gpusim_gpu_ctx_t *c;
+    jobrec j;
+    gpusim_time_t t0 = gpusim_world_now(w), walk;
+    (void)state;
+    ASSERT_OK(gpusim_gpu_ctx_new(g, NULL, &c));
+    map_run(c, VA, 16, 4096, RW);
+    kernel(&j, w, c, VA, 16 * PAGE, 16, 4096, 2, 1, 100);
+    ASSERT_OK(gpusim__gpu_engine_submit(&j.job, NULL, 0));
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(j.done, 1);
+    ASSERT_OK(j.status);
+    walk = g->p[GPUSIM__GPU_P_tlb_l1_lookup] + g->p[GPUSIM__GPU_P_tlb_l2_lookup] +
+           4 * g->p[GPUSIM__GPU_P_page_walk_level];
+    assert_int_equal(j.at - t0, walk + 32 * (vram_ns(g, PAGE) + 100));
+    check_idle(g);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
+/* Six equal waves on two units run in three rounds: three times one wave's time. */
+static void test_waves_share_units(void **state)
+{
+    gpusim_world_t *w = test_world(1);
+    gpusim_gpu_t *g = device(w, "2");
+    gpusim_gpu_ctx_t *c;
+    jobrec one, six;
+    gpusim_time_t t0;
+    (void)state;
+    ASSERT_OK(gpusim_gpu_ctx_new(g, NULL, &c));
+    map_run(c, VA, 16, 4096, RW);
+    /* Warm the TLBs so every wave sees the same (hit) translations. */
+    kernel(&one, w, c, VA, 16 * PAGE, 6, 64, 1, 1, 1000);
+    ASSERT_OK(gpusim__gpu_engine_submit(&one.job, NULL, 0));
+    ASSERT_OK(gpusim_world_run(w));
+    t0 = gpusim_world_now(w);
+    kernel(&one, w, c, VA, 16 * PAGE, 1, 64, 1, 1, 1000);
+    ASSERT_OK(gpusim__gpu_engine_submit(&one.job, NULL, 0));
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(one.at - t0, 1000 + vram_ns(g, 64));
+    t0 = gpusim_world_now(w);
+    kernel(&six, w, c, VA, 16 * PAGE, 6, 64, 1, 6, 1000);
+    ASSERT_OK(gpusim__gpu_engine_submit(&six.job, NULL, 0));
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(six.at - t0, 3 * (1000 + vram_ns(g, 64)));
+    check_idle(g);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
+/* A driver for the fault tests: maps every faulting page to frame 7000 + index and replays. */
+static void on_fault(gpusim_gpu_t *g, void *data)
+{
+    gpusim_gpu_fault_t out[256];
+    size_t n;
+    (void)data;
+    for (;;) {
+        ASSERT_OK(gpusim_gpu_fault_fetch(g, out, 256, &n, NULL));
+        if (n == 0)
+            break;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t f = 7000 + (out[i].va - VA) / PAGE;
+            ASSERT_OK(gpusim_gpu_map(out[i].ctx, out[i].va, PAGE, &f, RW, NULL));
+        }
+    }
+    ASSERT_OK(gpusim_gpu_fault_replay(g, NULL));
+}
+
+/* A kernel over unmapped memory faults, is serviced and completes; its waves stalled meanwhile. */
+static void test_kernel_faults(void **state)
+{
+    gpusim_world_t *w = test_world(1);
+    gpusim_gpu_t *g = device(w, NULL);
+    gpusim_gpu_ctx_t *c;
+    gpusim_gpu_pte_t e;
+    gpusim_stat_info_t si;
+    jobrec j;
+    gpusim_time_t t0 = gpusim_world_now(w);
+    (void)state;
+    ASSERT_OK(gpusim_gpu_set_fault_handler(g, on_fault, NULL));
+    ASSERT_OK(gpusim_gpu_ctx_new(g, NULL, &c));
+    kernel(&j, w, c, VA, 64 * PAGE, 64, 4096, 1, 4, 10);
+    ASSERT_OK(gpusim__gpu_engine_submit(&j.job, NULL, 0));
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(j.done, 1);
+    ASSERT_OK(j.status);
+    ASSERT_OK(gpusim_gpu_translate(c, VA + 63 * PAGE, &e));
+    assert_true(e.valid);
+    ASSERT_OK(gpusim_stats_get(w, "gpu.gpu0.fault.raised", &si));
+    assert_true(si.count >= 64);
+    /* At least one fault round trip: interrupt, batch and replay. */
+    assert_true(j.at - t0 > g->p[GPUSIM__GPU_P_fault_interrupt] + g->p[GPUSIM__GPU_P_fault_replay]);
+    check_idle(g);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
+/* Killing a context ends its kernel with ECTXKILLED; another context's kernel completes. */
+static void test_kill_isolated(void **state)
+{
+    gpusim_world_t *w = test_world(1);
+    gpusim_gpu_t *g = device(w, NULL);
+    gpusim_gpu_ctx_t *a, *b;
+    jobrec ja, jb;
+    char msg[128];
+    (void)state;
+    ASSERT_OK(gpusim_gpu_ctx_new(g, NULL, &a));
+    ASSERT_OK(gpusim_gpu_ctx_new(g, NULL, &b));
+    map_run(b, VA, 16, 4096, RW);
+    kernel(&ja, w, a, VA, 16 * PAGE, 1000, 64, 1, 8, 10); /* unmapped, no handler: stalls */
+    kernel(&jb, w, b, VA, 16 * PAGE, 1000, 64, 1, 8, 10);
+    ASSERT_OK(gpusim__gpu_engine_submit(&ja.job, NULL, 0));
+    ASSERT_OK(gpusim__gpu_engine_submit(&jb.job, NULL, 0));
+    ASSERT_OK(gpusim_world_run_until(w, gpusim_world_now(w) + 100000));
+    assert_int_equal(ja.done, 0);
+    ASSERT_OK(gpusim_gpu_ctx_kill(a, GPUSIM_ECANCELED));
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(ja.done, 1);
+    assert_int_equal(ja.status, GPUSIM_ECTXKILLED);
+    assert_int_equal(jb.done, 1);
+    ASSERT_OK(jb.status);
+    kernel(&ja, w, a, VA, 16 * PAGE, 1, 64, 1, 1, 10);
+    assert_int_equal(gpusim__gpu_engine_submit(&ja.job, msg, sizeof msg), GPUSIM_ECTXKILLED);
+    check_idle(g);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
+static int stopped_calls;
+static gpusim_time_t stopped_at;
+static gpusim_world_t *stopped_world;
+
+static void on_stopped(void *data)
+{
+    (void)data;
+    stopped_calls++;
+    stopped_at = gpusim_world_now(stopped_world);
+}
+
+/*
+ * Preempting a context stops its kernel at the next slice end (within engine_quantum), frees its
+ * units for another context's kernel, and the kernel finishes after resume, later by the time it
+ * was stopped.
+ */
+static void test_preempt_and_resume(void **state)
+{
+    gpusim_world_t *w = test_world(1);
+    gpusim_gpu_t *g = device(w, "4");
+    gpusim_gpu_ctx_t *a, *b;
+    jobrec ref, ja, jb;
+    gpusim_time_t t0, alone, tp;
+    const gpusim_time_t pause = 10 * GPUSIM_NS_PER_US * 100;
+    (void)state;
+    stopped_world = w;
+    stopped_calls = 0;
+    ASSERT_OK(gpusim_gpu_ctx_new(g, NULL, &a));
+    ASSERT_OK(gpusim_gpu_ctx_new(g, NULL, &b));
+    map_run(a, VA, 16, 4096, RW);
+    map_run(b, VA, 16, 4096, RW);
+    /* Reference: the kernel alone, TLBs warm. */
+    kernel(&ref, w, a, VA, 16 * PAGE, 4000, 64, 1, 4, 50);
+    ASSERT_OK(gpusim__gpu_engine_submit(&ref.job, NULL, 0));
+    ASSERT_OK(gpusim_world_run(w));
+    t0 = gpusim_world_now(w);
+    kernel(&ref, w, a, VA, 16 * PAGE, 4000, 64, 1, 4, 50);
+    ASSERT_OK(gpusim__gpu_engine_submit(&ref.job, NULL, 0));
+    ASSERT_OK(gpusim_world_run(w));
+    alone = ref.at - t0;
+    /* The same kernel, preempted part-way for `pause`, while b's kernel uses the units. */
+    t0 = gpusim_world_now(w);
+    kernel(&ja, w, a, VA, 16 * PAGE, 4000, 64, 1, 4, 50);
+    ASSERT_OK(gpusim__gpu_engine_submit(&ja.job, NULL, 0));
+    ASSERT_OK(gpusim_world_run_until(w, t0 + alone / 3));
+    tp = gpusim_world_now(w);
+    ASSERT_OK(gpusim__gpu_engine_preempt_ctx(a, on_stopped, NULL));
+    ASSERT_ERR(gpusim__gpu_engine_preempt_ctx(a, on_stopped, NULL), GPUSIM_EBUSY);
+    kernel(&jb, w, b, VA, 16 * PAGE, 8, 64, 1, 4, 50);
+    ASSERT_OK(gpusim__gpu_engine_submit(&jb.job, NULL, 0));
+    ASSERT_OK(gpusim_world_run_until(w, tp + pause));
+    assert_int_equal(stopped_calls, 1);
+    assert_true(stopped_at - tp <= g->p[GPUSIM__GPU_P_engine_quantum] + 1000);
+    assert_int_equal(ja.done, 0);
+    assert_int_equal(jb.done, 1); /* b ran on the freed units */
+    gpusim__gpu_engine_resume_ctx(a);
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(ja.done, 1);
+    ASSERT_OK(ja.status);
+    assert_true(ja.at - t0 >= alone + pause - g->p[GPUSIM__GPU_P_engine_quantum] - 1000);
+    assert_true(ja.at - t0 <= alone + pause + g->p[GPUSIM__GPU_P_engine_quantum]);
+    check_idle(g);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
+/* A copy host -> VRAM over 2 MiB mappings on both sides moves in one chunk: dma_setup, two
+ * translations and the bytes at pcie_h2d_pinned. */
+static void test_copy_timing(void **state)
+{
+    gpusim_world_t *w = test_world(1);
+    gpusim_gpu_t *g = device(w, NULL);
+    gpusim_gpu_ctx_t *c;
+    jobrec j;
+    gpusim_time_t t0 = gpusim_world_now(w), data, lo, hi;
+    static uint64_t f[512];
+    (void)state;
+    ASSERT_OK(gpusim_gpu_ctx_new(g, NULL, &c));
+    for (int i = 0; i < 512; i++)
+        f[i] = 512 * 40 + (uint64_t)i;
+    ASSERT_OK(gpusim_gpu_map(c, VA, HUGE, f, GPUSIM_GPU_READ | GPUSIM_GPU_SYSTEM, NULL));
+    for (int i = 0; i < 512; i++)
+        f[i] = 512 * 3 + (uint64_t)i;
+    ASSERT_OK(gpusim_gpu_map(c, VB, HUGE, f, RW, NULL));
+    copy(&j, w, c, VB, VA, HUGE / 2);
+    ASSERT_OK(gpusim__gpu_engine_submit(&j.job, NULL, 0));
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(j.done, 1);
+    ASSERT_OK(j.status);
+    data = (HUGE / 2) * GPUSIM_NS_PER_S / g->p[GPUSIM__GPU_P_pcie_h2d_pinned];
+    lo = g->p[GPUSIM__GPU_P_dma_setup] + data;
+    hi = lo + 2 * (g->p[GPUSIM__GPU_P_tlb_l2_lookup] + 4 * g->p[GPUSIM__GPU_P_page_walk_level]);
+    assert_true(j.at - t0 >= lo && j.at - t0 <= hi);
+    /* 4 KiB source pages: one chunk per page, each at least the page's transfer time. */
+    {
+        uint64_t pages[256];
+        for (int i = 0; i < 256; i++)
+            pages[i] = 100000 + 2 * (uint64_t)i;
+        ASSERT_OK(gpusim_gpu_map(c, VA + HUGE, 256 * PAGE, pages,
+                                 GPUSIM_GPU_READ | GPUSIM_GPU_SYSTEM, NULL));
+        t0 = gpusim_world_now(w);
+        copy(&j, w, c, VB, VA + HUGE, 256 * PAGE);
+        ASSERT_OK(gpusim__gpu_engine_submit(&j.job, NULL, 0));
+        ASSERT_OK(gpusim_world_run(w));
+        assert_int_equal(j.done, 1);
+        assert_true(j.at - t0 >=
+                    g->p[GPUSIM__GPU_P_dma_setup] +
+                        256 * (PAGE * GPUSIM_NS_PER_S / g->p[GPUSIM__GPU_P_pcie_h2d_pinned]));
+    }
+    check_idle(g);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
+/* Cancelling running jobs: no done callback, engines free for the next job, nothing kept. */
+static void test_cancel(void **state)
+{
+    gpusim_world_t *w = test_world(1);
+    gpusim_gpu_t *g = device(w, "2");
+    gpusim_gpu_ctx_t *c;
+    jobrec k, cp, next;
+    (void)state;
+    ASSERT_OK(gpusim_gpu_ctx_new(g, NULL, &c));
+    map_run(c, VA, 16, 4096, RW);
+    kernel(&k, w, c, VA, 16 * PAGE, 100000, 64, 1, 8, 100);
+    copy(&cp, w, c, VA + 8 * PAGE, VA, 8 * PAGE);
+    ASSERT_OK(gpusim__gpu_engine_submit(&k.job, NULL, 0));
+    ASSERT_OK(gpusim__gpu_engine_submit(&cp.job, NULL, 0));
+    ASSERT_OK(gpusim_world_run_until(w, gpusim_world_now(w) + 3000));
+    ASSERT_OK(gpusim__gpu_engine_cancel(&k.job));
+    ASSERT_OK(gpusim__gpu_engine_cancel(&cp.job));
+    ASSERT_ERR(gpusim__gpu_engine_cancel(&k.job), GPUSIM_ENOENT);
+    kernel(&next, w, c, VA, 16 * PAGE, 4, 64, 1, 2, 100);
+    ASSERT_OK(gpusim__gpu_engine_submit(&next.job, NULL, 0));
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(k.done, 0);
+    assert_int_equal(cp.done, 0);
+    assert_int_equal(next.done, 1);
+    check_idle(g);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
+static void test_submit_rejects(void **state)
+{
+    gpusim_world_t *w = test_world(1);
+    gpusim_gpu_t *g = device(w, NULL);
+    gpusim_gpu_ctx_t *c;
+    jobrec j;
+    char msg[128];
+    (void)state;
+    ASSERT_OK(gpusim_gpu_ctx_new(g, NULL, &c));
+    kernel(&j, w, c, VA, 16 * PAGE, 4, 64, 1, 1, 1);
+    j.job.kernel.pattern = GPUSIM_PATTERN_TRACE;
+    j.job.kernel.trace_id = 3;
+    ASSERT_ERR(gpusim__gpu_engine_submit(&j.job, msg, sizeof msg), GPUSIM_EINVAL);
+    assert_non_null(strstr(msg, "trace"));
+    kernel(&j, w, c, VA, 16 * PAGE, 4, 64, 1, 0, 1);
+    ASSERT_ERR(gpusim__gpu_engine_submit(&j.job, msg, sizeof msg), GPUSIM_EINVAL);
+    kernel(&j, w, c, GPUSIM_GPU_VA_END - PAGE, 2 * PAGE, 4, 64, 1, 1, 1);
+    ASSERT_ERR(gpusim__gpu_engine_submit(&j.job, msg, sizeof msg), GPUSIM_EINVAL);
+    kernel(&j, w, c, VA, 16 * PAGE, 4, 8192, 1, 1, 1);
+    ASSERT_ERR(gpusim__gpu_engine_submit(&j.job, msg, sizeof msg), GPUSIM_EINVAL);
+    copy(&j, w, c, VA, VA, 0);
+    ASSERT_ERR(gpusim__gpu_engine_submit(&j.job, msg, sizeof msg), GPUSIM_EINVAL);
+    copy(&j, w, c, GPUSIM_GPU_VA_END - PAGE, VA, 2 * PAGE);
+    ASSERT_ERR(gpusim__gpu_engine_submit(&j.job, msg, sizeof msg), GPUSIM_EINVAL);
+    j.job.kind = 99;
+    ASSERT_ERR(gpusim__gpu_engine_submit(&j.job, msg, sizeof msg), GPUSIM_EINVAL);
+    ASSERT_ERR(gpusim__gpu_engine_submit(NULL, msg, sizeof msg), GPUSIM_EINVAL);
+    check_idle(g);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
+/* Freeing the world (or a context) with kernels, copies and stalled waves in flight: no leak, no
+ * callback. */
+static void test_teardown_in_flight(void **state)
+{
+    gpusim_world_t *w = test_world(1);
+    gpusim_gpu_t *g = device(w, "2");
+    gpusim_gpu_ctx_t *a, *b;
+    jobrec ka, kb, cb;
+    (void)state;
+    ASSERT_OK(gpusim_gpu_ctx_new(g, NULL, &a));
+    ASSERT_OK(gpusim_gpu_ctx_new(g, NULL, &b));
+    map_run(b, VA, 16, 4096, RW);
+    kernel(&ka, w, a, VA, 16 * PAGE, 1000, 64, 1, 4, 10); /* faults, no handler: stalls */
+    kernel(&kb, w, b, VA, 16 * PAGE, 100000, 64, 1, 4, 10);
+    copy(&cb, w, b, VA + 8 * PAGE, VA, 8 * PAGE);
+    ASSERT_OK(gpusim__gpu_engine_submit(&ka.job, NULL, 0));
+    ASSERT_OK(gpusim__gpu_engine_submit(&kb.job, NULL, 0));
+    ASSERT_OK(gpusim__gpu_engine_submit(&cb.job, NULL, 0));
+    ASSERT_OK(gpusim_world_run_until(w, gpusim_world_now(w) + 5000));
+    gpusim_gpu_ctx_free(a);
+    ASSERT_OK(gpusim_world_run_until(w, gpusim_world_now(w) + 5000));
+    assert_int_equal(ka.done, 0);
+    gpusim_world_free(w);
+    assert_int_equal(kb.done, 0);
+    ASSERT_NO_LEAK();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        GPUSIM_TEST(test_kernel_timing),
+        GPUSIM_TEST(test_waves_share_units),
+        GPUSIM_TEST(test_kernel_faults),
+        GPUSIM_TEST(test_kill_isolated),
+        GPUSIM_TEST(test_preempt_and_resume),
+        GPUSIM_TEST(test_copy_timing),
+        GPUSIM_TEST(test_cancel),
+        GPUSIM_TEST(test_submit_rejects),
+        GPUSIM_TEST(test_teardown_in_flight),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
