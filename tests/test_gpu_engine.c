@@ -39,7 +39,7 @@ static void on_done(gpusim__gpu_job *job, int status)
     j->at = gpusim_world_now(j->w);
 }
 
-static gpusim_gpu_t *device(gpusim_world_t *w, const char *units)
+static gpusim_gpu_t *device_ff(gpusim_world_t *w, const char *units, bool ff)
 {
     gpusim_gpu_config_t cfg;
     gpusim_gpu_t *g;
@@ -48,8 +48,15 @@ static gpusim_gpu_t *device(gpusim_world_t *w, const char *units)
     ASSERT_OK(gpusim_gpu_config_set(&cfg, "vram_size", "64MiB", false, msg, sizeof msg));
     if (units)
         ASSERT_OK(gpusim_gpu_config_set(&cfg, "compute_units", units, false, msg, sizeof msg));
+    ASSERT_OK(
+        gpusim_gpu_config_set(&cfg, "engine_fast_forward", ff ? "1" : "0", false, msg, sizeof msg));
     ASSERT_OK(gpusim_gpu_new(w, &cfg, &g));
     return g;
+}
+
+static gpusim_gpu_t *device(gpusim_world_t *w, const char *units)
+{
+    return device_ff(w, units, true);
 }
 
 /* Maps n pages at va to frames first, first + 1, ... (contiguous: fragments and 2 MiB leaves). */
@@ -450,6 +457,118 @@ static void test_teardown_in_flight(void **state)
     ASSERT_NO_LEAK();
 }
 
+static uint64_t stat(gpusim_world_t *w, const char *name)
+{
+    gpusim_stat_info_t si;
+    ASSERT_OK(gpusim_stats_get(w, name, &si));
+    return si.count;
+}
+
+/* Runs one kernel on a fresh world, with or without fast-forward: its duration, and the passes
+ * fast-forwarded. */
+static gpusim_time_t run_kernel(bool ff, gpusim_access_pattern_t pattern, uint32_t waves,
+                                uint32_t passes, uint64_t *ff_passes, uint64_t *events)
+{
+    gpusim_world_t *w = test_world(7);
+    gpusim_gpu_t *g = device_ff(w, "4", ff);
+    gpusim_gpu_ctx_t *c;
+    jobrec j;
+    gpusim_time_t t0, d;
+    ASSERT_OK(gpusim_gpu_ctx_new(g, NULL, &c));
+    map_run(c, VA, 64, 4096, RW); /* four 64 KiB fragments: fits any L1 */
+    kernel(&j, w, c, VA, 64 * PAGE, 300, 256, passes, waves, 20);
+    j.job.kernel.pattern = pattern;
+    if (pattern == GPUSIM_PATTERN_RANDOM)
+        j.job.kernel.seed = 99;
+    t0 = gpusim_world_now(w);
+    ASSERT_OK(gpusim__gpu_engine_submit(&j.job, NULL, 0));
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(j.done, 1);
+    ASSERT_OK(j.status);
+    d = j.at - t0;
+    *ff_passes = stat(w, "gpu.gpu0.engine.ff_passes");
+    if (events)
+        *events = gpusim_world_events_run(w);
+    check_idle(g);
+    gpusim_world_free(w);
+    return d;
+}
+
+/* A fast-forwarded kernel ends exactly when the fully simulated one does, with far fewer events;
+ * for one wave and for several waves sharing the units, sequential and random. */
+static void test_fast_forward_matches_full(void **state)
+{
+    static const struct {
+        gpusim_access_pattern_t pattern;
+        uint32_t waves;
+    } cases[] = {{GPUSIM_PATTERN_SEQUENTIAL, 1},
+                 {GPUSIM_PATTERN_SEQUENTIAL, 4},
+                 {GPUSIM_PATTERN_RANDOM, 3},
+                 {GPUSIM_PATTERN_RANDOM, 8}};
+    (void)state;
+    for (size_t i = 0; i < GPUSIM_ARRAY_SIZE(cases); i++) {
+        uint64_t ff_on, ff_off, ev_on, ev_off;
+        gpusim_time_t full =
+            run_kernel(false, cases[i].pattern, cases[i].waves, 40, &ff_off, &ev_off);
+        gpusim_time_t fast = run_kernel(true, cases[i].pattern, cases[i].waves, 40, &ff_on, &ev_on);
+        if (fast != full)
+            fail_msg("case %zu: fast-forward %llu ns, full %llu ns", i, (unsigned long long)fast,
+                     (unsigned long long)full);
+        assert_int_equal(ff_off, 0);
+        assert_true(ff_on > 0);
+        assert_true(ev_on * 4 < ev_off);
+    }
+    ASSERT_NO_LEAK();
+}
+
+/* A kernel of one simulated hour takes a handful of events. */
+static void test_hour_long_kernel(void **state)
+{
+    uint64_t ff, events, pass;
+    gpusim_time_t one, hour;
+    uint32_t passes;
+    (void)state;
+    /* One steady pass: four passes minus three (the first pass has the walks). */
+    one = run_kernel(true, GPUSIM_PATTERN_SEQUENTIAL, 1, 3, &ff, NULL);
+    pass = run_kernel(true, GPUSIM_PATTERN_SEQUENTIAL, 1, 4, &ff, NULL) - one;
+    passes = (uint32_t)(3600 * GPUSIM_NS_PER_S / pass);
+    hour = run_kernel(true, GPUSIM_PATTERN_SEQUENTIAL, 1, passes, &ff, &events);
+    assert_true(hour >= 3600 * GPUSIM_NS_PER_S - pass && hour <= 3600 * GPUSIM_NS_PER_S + one);
+    assert_true(ff >= passes - 3);
+    assert_true(events < 1000);
+    ASSERT_NO_LEAK();
+}
+
+/* A TLB invalidation while a kernel fast-forwards stops the fast-forward at its real position: the
+ * kernel re-simulates from there (the walks it now needs), becomes steady again, and ends a little
+ * later than undisturbed. */
+static void test_fast_forward_interrupted(void **state)
+{
+    gpusim_world_t *w = test_world(7);
+    gpusim_gpu_t *g = device(w, "4");
+    gpusim_gpu_ctx_t *c;
+    jobrec j;
+    uint64_t ff;
+    gpusim_time_t t0, calm = run_kernel(true, GPUSIM_PATTERN_SEQUENTIAL, 1, 400, &ff, NULL);
+    (void)state;
+    ASSERT_OK(gpusim_gpu_ctx_new(g, NULL, &c));
+    map_run(c, VA, 64, 4096, RW);
+    kernel(&j, w, c, VA, 64 * PAGE, 300, 256, 400, 1, 20);
+    t0 = gpusim_world_now(w);
+    ASSERT_OK(gpusim__gpu_engine_submit(&j.job, NULL, 0));
+    ASSERT_OK(gpusim_world_run_until(w, t0 + calm / 2));
+    assert_int_equal(j.done, 0);
+    ASSERT_OK(gpusim_gpu_tlb_invalidate_ctx(c, NULL));
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(j.done, 1);
+    assert_int_equal(stat(w, "gpu.gpu0.engine.ff_interrupts"), 1);
+    assert_true(j.at - t0 > calm);
+    assert_true(j.at - t0 < calm + 3 * (calm / 400) + 10000);
+    check_idle(g);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -462,6 +581,9 @@ int main(void)
         GPUSIM_TEST(test_cancel),
         GPUSIM_TEST(test_submit_rejects),
         GPUSIM_TEST(test_teardown_in_flight),
+        GPUSIM_TEST(test_fast_forward_matches_full),
+        GPUSIM_TEST(test_hour_long_kernel),
+        GPUSIM_TEST(test_fast_forward_interrupted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

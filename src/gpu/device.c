@@ -317,6 +317,8 @@ int gpusim_gpu_map(gpusim_gpu_ctx_t *c, uint64_t va, uint64_t len, const uint64_
     if (!c || bits == UINT64_MAX)
         return GPUSIM_EINVAL;
     rc = gpusim__gpu_pt_map(c->pt, va, len, frames, bits, &writes);
+    if (rc == 0)
+        gpusim__gpu_engines_disturb(c->gpu);
     return report(c, rc, writes, cost);
 }
 
@@ -327,6 +329,8 @@ int gpusim_gpu_unmap(gpusim_gpu_ctx_t *c, uint64_t va, uint64_t len, gpusim_time
     if (!c)
         return GPUSIM_EINVAL;
     rc = gpusim__gpu_pt_unmap(c->pt, va, len, &writes);
+    if (rc == 0)
+        gpusim__gpu_engines_disturb(c->gpu);
     return report(c, rc, writes, cost);
 }
 
@@ -339,6 +343,8 @@ int gpusim_gpu_protect(gpusim_gpu_ctx_t *c, uint64_t va, uint64_t len, unsigned 
     if (!c || bits == UINT64_MAX)
         return GPUSIM_EINVAL;
     rc = gpusim__gpu_pt_protect(c->pt, va, len, bits, &writes);
+    if (rc == 0)
+        gpusim__gpu_engines_disturb(c->gpu);
     return report(c, rc, writes, cost);
 }
 
@@ -370,6 +376,8 @@ int gpusim_gpu_tlb_invalidate(gpusim_gpu_ctx_t *c, uint64_t va, uint64_t len, gp
     if (!c)
         return GPUSIM_EINVAL;
     rc = gpusim__gpu_tlb_inval_range(c->gpu->tlb, c->pt->ctx, va, len, &ns);
+    if (rc == 0)
+        gpusim__gpu_engines_disturb(c->gpu);
     if (rc == 0 && cost)
         *cost = ns;
     return rc;
@@ -381,6 +389,7 @@ int gpusim_gpu_tlb_invalidate_ctx(gpusim_gpu_ctx_t *c, gpusim_time_t *cost)
     if (!c)
         return GPUSIM_EINVAL;
     ns = gpusim__gpu_tlb_inval_context(c->gpu->tlb, c->pt->ctx);
+    gpusim__gpu_engines_disturb(c->gpu);
     if (cost)
         *cost = ns;
     return 0;
@@ -392,6 +401,7 @@ int gpusim_gpu_tlb_invalidate_all(gpusim_gpu_t *g, gpusim_time_t *cost)
     if (!g)
         return GPUSIM_EINVAL;
     ns = gpusim__gpu_tlb_inval_global(g->tlb);
+    gpusim__gpu_engines_disturb(g);
     if (cost)
         *cost = ns;
     return 0;

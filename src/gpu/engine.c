@@ -28,9 +28,12 @@
  * nothing after a successful submit fails for want of memory (a failure to launch a wave ends the
  * job with GPUSIM_ENOMEM instead).
  *
- * Not modelled yet: fast-forwarding of steady-state passes (every pass is simulated), memory
- * latency (dependent pointer chases are timed like streams), and address traces (TRACE kernels
- * are refused until a trace registry exists).
+ * Steady state: a wave whose last two passes took the same time with nothing changed on the
+ * device (the epoch, bumped by gpusim__gpu_engines_disturb) charges the remaining passes at once;
+ * a disturbance stops it at the end of the pass in progress (docs/gpu.md).
+ *
+ * Not modelled yet: memory latency (dependent pointer chases are timed like streams), and address
+ * traces (TRACE kernels are refused until a trace registry exists).
  */
 #include <stdio.h>
 #include <string.h>
@@ -70,6 +73,14 @@ struct unit {
     uint64_t sub;       /* bytes of the current touch (or of the copy) already moved */
     bool setup_done;    /* copy: dma_setup charged */
     bool must_stop;     /* counted in its context's `unstopped` by a preemption */
+    /* Steady-state fast-forward (waves only). */
+    gpusim_time_t pass_start; /* when the current pass began */
+    uint64_t pass_epoch;      /* the device's epoch then */
+    gpusim_time_t last_cost;  /* time the last complete pass took */
+    uint32_t steady;          /* passes in a row that took last_cost with the epoch unchanged */
+    bool ff;                  /* fast-forwarding: its event ends the remaining passes at once */
+    uint32_t ff_base;         /* passes done when the fast-forward began */
+    gpusim_time_t ff_start;   /* when it began (a pass boundary) */
     gpusim_gpu_req_t req;
     gpusim_event_t ev;
     unit *next, *prev; /* all live units of the device (or the ready queue while W_READY) */
@@ -77,12 +88,16 @@ struct unit {
 
 typedef struct gpusim__gpu_engines gpusim__gpu_engines;
 struct gpusim__gpu_engines {
-    uint64_t free_units;  /* compute units without a wave */
-    run *kernels, *ktail; /* kernels with waves left to launch, in submission order */
-    run *copies, *ctail;  /* copies, in submission order (the head runs) */
-    unit *ready;          /* preempted waves to start again, ahead of new ones */
-    unit *live;           /* every unit that exists */
-    bool dma_busy;        /* the head copy has its unit */
+    uint64_t free_units;         /* compute units without a wave */
+    run *kernels, *ktail;        /* kernels with waves left to launch, in submission order */
+    run *copies, *ctail;         /* copies, in submission order (the head runs) */
+    unit *ready;                 /* preempted waves to start again, ahead of new ones */
+    unit *live;                  /* every unit that exists */
+    bool dma_busy;               /* the head copy has its unit */
+    uint64_t epoch;              /* bumped by everything that may change a pass's cost (disturb) */
+    uint64_t nff;                /* units fast-forwarding */
+    gpusim_stat_t *st_ff_passes; /* gpu.<name>.engine.ff_passes: passes not simulated */
+    gpusim_stat_t *st_ff_interrupts; /* gpu.<name>.engine.ff_interrupts */
 };
 
 static gpusim__arena *arena(const gpusim_gpu_t *g)
@@ -93,6 +108,54 @@ static gpusim__arena *arena(const gpusim_gpu_t *g)
 static gpusim_world_t *world(const gpusim_gpu_t *g)
 {
     return g->world;
+}
+
+/* ---- steady-state fast-forward ------------------------------------------------------------- */
+
+/*
+ * Something changed that may change a pass's cost (a translation, a TLB invalidation, a fault, a
+ * replay, a kill, a preemption, a unit starting or ending): passes begun before it are not steady,
+ * and a wave fast-forwarding stops at the end of the pass it is in, at the time the fast-forward
+ * gives that pass, and simulates the passes after it. The change's effect on the rest of that one
+ * pass is the scheme's approximation: at most one pass per interruption, and none at all for the
+ * changes that do not touch the wave's translations (another unit ending, say).
+ */
+void gpusim__gpu_engines_disturb(gpusim_gpu_t *g)
+{
+    gpusim__gpu_engines *e = g->eng;
+    gpusim_time_t now;
+    if (!e)
+        return;
+    e->epoch++;
+    if (e->nff == 0)
+        return;
+    now = world(g)->now;
+    for (unit *u = e->live; u; u = u->next) {
+        uint64_t next, passes;
+        gpusim_time_t at;
+        if (!u->ff)
+            continue;
+        passes = u->r->job->kernel.passes;
+        u->ff = false;
+        e->nff--;
+        gpusim__stat_add(e->st_ff_interrupts, 1);
+        /* The first pass boundary at or after now, counted in passes from ff_start. */
+        next = now <= u->ff_start ? 0 : (now - u->ff_start + u->last_cost - 1) / u->last_cost;
+        if (u->ff_base + next >= passes) {
+            /* Its event, at the end of the last pass, comes first: let it finish. */
+            gpusim__stat_add(e->st_ff_passes, passes - u->ff_base);
+            continue;
+        }
+        gpusim__stat_add(e->st_ff_passes, next);
+        at = u->ff_start + next * u->last_cost;
+        u->pass = (uint32_t)(u->ff_base + next);
+        u->i = u->lo;
+        u->sub = 0;
+        u->steady = 0;
+        u->pass_start = at;
+        u->pass_epoch = e->epoch;
+        (void)gpusim_event_reschedule(world(g), &u->ev, at); /* pending: needs no memory */
+    }
 }
 
 /* ---- ending jobs ---------------------------------------------------------------------------- */
@@ -201,10 +264,16 @@ static void unit_free(gpusim_gpu_t *g, unit *u)
             e->free_units++;
     }
     stopped_one(u);
+    if (u->ff) { /* the fast-forward ran to its end: every remaining pass was skipped */
+        gpusim__stat_add(e->st_ff_passes, r->job->kernel.passes - u->ff_base);
+        u->ff = false;
+        e->nff--;
+    }
     gpusim__queue_unreserve(world(g), 1);
     gpusim__arena_free(arena(g), u, sizeof *u);
     r->live--;
     run_finish(r);
+    gpusim__gpu_engines_disturb(g);
 }
 
 /* A unit's context died or its job failed: it ends here (its event is not pending). */
@@ -303,9 +372,29 @@ static void wave_slice(gpusim_gpu_t *g, unit *u)
     while (spent < quantum) {
         gpusim__gpu_touch t;
         if (u->i == u->hi) {
+            gpusim_time_t boundary = world(g)->now + spent, cost = boundary - u->pass_start;
+            uint64_t left;
+            u->steady =
+                (u->pass_epoch == g->eng->epoch && cost == u->last_cost) ? u->steady + 1 : 0;
+            u->last_cost = cost;
+            u->pass_start = boundary;
+            u->pass_epoch = g->eng->epoch;
             if (++u->pass == k->passes || u->lo == u->hi) {
                 /* Done once the slice's time has passed: finish at the next event. */
                 u->pass = k->passes;
+                break;
+            }
+            left = k->passes - u->pass;
+            if (u->steady >= 1 && cost > 0 && g->p[GPUSIM__GPU_P_engine_fast_forward] &&
+                left <= (GPUSIM_TIME_MAX - boundary) / cost) {
+                /* Two passes in a row took the same time with nothing changed: charge the rest
+                 * at that time and end at once, unless something changes meanwhile (disturb). */
+                u->ff = true;
+                u->ff_base = u->pass;
+                u->ff_start = boundary;
+                u->pass = k->passes;
+                g->eng->nff++;
+                spent += left * cost;
                 break;
             }
             u->i = u->lo;
@@ -443,6 +532,10 @@ static void dispatch_more(gpusim_gpu_t *g)
             unit_unlink(&e->ready, u);
             unit_link(&e->live, u);
             e->free_units--;
+            gpusim__gpu_engines_disturb(g);
+            u->steady = 0; /* it continues where it stopped; this pass's time is not steady */
+            u->pass_start = world(g)->now;
+            u->pass_epoch = e->epoch;
             unit_schedule(g, u, 0);
             continue;
         }
@@ -459,6 +552,9 @@ static void dispatch_more(gpusim_gpu_t *g)
         }
         gpusim__gpu_pattern_wave(&r->pat, r->next_wave, r->job->kernel.waves, &u->lo, &u->hi);
         u->i = u->lo;
+        gpusim__gpu_engines_disturb(g);
+        u->pass_start = world(g)->now;
+        u->pass_epoch = e->epoch;
         if (++r->next_wave == r->job->kernel.waves)
             fifo_remove(&e->kernels, &e->ktail, r);
         e->free_units--;
@@ -492,6 +588,7 @@ static void dma_more(gpusim_gpu_t *g)
         return;
     }
     e->dma_busy = true;
+    gpusim__gpu_engines_disturb(g);
     unit_schedule(g, u, 0);
 }
 
@@ -655,6 +752,7 @@ int gpusim__gpu_engine_preempt_ctx(gpusim_gpu_ctx_t *c, void (*stopped)(void *da
     g = c->gpu;
     if (stopped && gpusim__queue_reserve(world(g), 1))
         return GPUSIM_ENOMEM;
+    gpusim__gpu_engines_disturb(g); /* fast-forwarding waves stop at their real position */
     for (unit *u = g->eng->live; u; u = u->next)
         if (u->r->job->ctx == c && u->state == W_RUN) {
             u->must_stop = true; /* it stops at its next event */
@@ -686,6 +784,7 @@ void gpusim__gpu_engine_resume_ctx(gpusim_gpu_ctx_t *c)
     }
     c->preempted = false;
     c->unstopped = 0;
+    gpusim__gpu_engines_disturb(g);
     for (u = g->eng->live; u; u = next) {
         next = u->next;
         u->must_stop = u->r->job->ctx == c ? false : u->must_stop;
@@ -707,6 +806,22 @@ int gpusim__gpu_engines_init(gpusim_gpu_t *g)
     if (!g->eng)
         return GPUSIM_ENOMEM;
     g->eng->free_units = g->p[GPUSIM__GPU_P_compute_units];
+    {
+        char name[GPUSIM_STAT_NAME_MAX + 1];
+        int rc;
+        snprintf(name, sizeof name, "%s.engine.ff_passes", g->prefix);
+        rc = gpusim_stat_register(world(g), name, GPUSIM_STAT_COUNTER, "", &g->eng->st_ff_passes);
+        if (rc == 0) {
+            snprintf(name, sizeof name, "%s.engine.ff_interrupts", g->prefix);
+            rc = gpusim_stat_register(world(g), name, GPUSIM_STAT_COUNTER, "",
+                                      &g->eng->st_ff_interrupts);
+        }
+        if (rc) {
+            gpusim__arena_free(arena(g), g->eng, sizeof *g->eng);
+            g->eng = NULL;
+            return rc;
+        }
+    }
     return 0;
 }
 

@@ -63,6 +63,13 @@ int gpusim__gpu_engine_cancel(gpusim__gpu_job *job);
 int gpusim__gpu_engine_preempt_ctx(gpusim_gpu_ctx_t *ctx, void (*stopped)(void *data), void *data);
 void gpusim__gpu_engine_resume_ctx(gpusim_gpu_ctx_t *ctx);
 
+/*
+ * Something that may change a wave's pass time happened on the device (a page-table change, a TLB
+ * invalidation, a fault, a replay, a kill): steady-state detection starts again and waves being
+ * fast-forwarded stop at their real position. Called by device.c and fault.c.
+ */
+void gpusim__gpu_engines_disturb(gpusim_gpu_t *g);
+
 /* Compute units not running a wave (all of them when the engine is idle). */
 uint64_t gpusim__gpu_engine_free_units(const gpusim_gpu_t *g);
 

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "gpu/device.h"
+#include "gpu/engine.h"
 #include "core/alloc.h"
 #include "core/event.h"
 
@@ -112,6 +113,7 @@ static void fault_raise(gpusim_gpu_t *g, gpusim_gpu_req_t *r)
         gpusim__stat_add(g->fst.dropped, 1);
     r->state_ = GPUSIM__GPU_REQ_STALLED;
     irq_maybe(g);
+    gpusim__gpu_engines_disturb(g);
 }
 
 /* Ends a waiting requester with `status` through its event at the current time. */
@@ -268,6 +270,7 @@ int gpusim_gpu_fault_replay(gpusim_gpu_t *g, gpusim_time_t *cost)
             r->state_ = GPUSIM__GPU_REQ_RETRYING;
             gpusim__event_schedule_reserved(g->world, &r->ev_, when);
         }
+    gpusim__gpu_engines_disturb(g);
     if (cost)
         *cost = g->p[GPUSIM__GPU_P_fault_replay];
     /* A BATCH replay may leave entries behind: the driver looks at them after its next fetch. */
@@ -285,6 +288,7 @@ int gpusim_gpu_ctx_kill(gpusim_gpu_ctx_t *c, int err)
     g = c->gpu;
     c->error = err;
     gpusim__gpu_ctx_faults_end(c);
+    gpusim__gpu_engines_disturb(g); /* its fast-forwarding waves must see the kill now */
     gpusim__stat_add(g->fst.kills, 1);
     return 0;
 }

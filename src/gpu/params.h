@@ -117,7 +117,11 @@
        "COPY")                                                                                     \
     XX(engine_quantum, NS, 2 * GPUSIM_NS_PER_US, 1, GPUSIM_NS_PER_MS, "S",                         \
        "simulator setting: a wave or a copy runs this much virtual time of touches or chunks per " \
-       "event, translated at the start of the slice; smaller is finer-grained and slower")
+       "event, translated at the start of the slice; smaller is finer-grained and slower")        \
+    XX(engine_fast_forward, BOOL, 1, 0, 1, "S",                                                    \
+       "simulator setting: a wave whose last two passes took the same time with nothing changed "  \
+       "on the device is charged the rest at that pass time (docs/gpu.md, fast-forward); 0 "       \
+       "simulates every pass")
 /* clang-format on */
 
 /* Indices into a GPU parameter values array: GPUSIM__GPU_P_<field>. */
