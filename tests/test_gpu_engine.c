@@ -569,6 +569,57 @@ static void test_fast_forward_interrupted(void **state)
     ASSERT_NO_LEAK();
 }
 
+/* A TRACE kernel replays a registered trace: its records are the touches (a write to a read-only
+ * page faults, and is counted); a trace reaching past the buffer, an unknown id and bad text are
+ * refused with a reason. */
+static void test_trace_kernel(void **state)
+{
+    gpusim_world_t *w = test_world(1);
+    gpusim_gpu_t *g = device(w, NULL);
+    gpusim_gpu_ctx_t *c;
+    jobrec j;
+    uint32_t id, id2;
+    char msg[128];
+    static const char text[] = "# two reads and a write\nR 0\nR 0x1000 64\nW 0x3000 8\n";
+    (void)state;
+    ASSERT_OK(gpusim_gpu_ctx_new(g, NULL, &c));
+    map_run(c, VA, 3, 4096, RW);
+    map_run(c, VA + 3 * PAGE, 1, 5000, GPUSIM_GPU_READ);
+    ASSERT_OK(gpusim_gpu_trace_load(g, text, strlen(text), &id, msg, sizeof msg));
+    assert_int_not_equal(id, 0);
+    kernel(&j, w, c, VA, 4 * PAGE, 3, 0, 1, 1, 10);
+    j.job.kernel.pattern = GPUSIM_PATTERN_TRACE;
+    j.job.kernel.trace_id = id;
+    ASSERT_OK(gpusim__gpu_engine_submit(&j.job, msg, sizeof msg));
+    ASSERT_OK(gpusim_world_run_until(w, gpusim_world_now(w) + 100000));
+    assert_int_equal(j.done, 0); /* the write to the read-only page faults; nobody services it */
+    assert_int_equal(stat(w, "gpu.gpu0.fault.raised"), 1);
+    ASSERT_OK(gpusim_gpu_protect(c, VA + 3 * PAGE, PAGE, RW, NULL));
+    ASSERT_OK(gpusim_gpu_tlb_invalidate(c, VA + 3 * PAGE, PAGE, NULL));
+    ASSERT_OK(gpusim_gpu_fault_replay(g, NULL));
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(j.done, 1);
+    ASSERT_OK(j.status);
+    /* Refusals. */
+    kernel(&j, w, c, VA, 3 * PAGE, 3, 0, 1, 1, 10); /* the trace reaches 0x3008 */
+    j.job.kernel.pattern = GPUSIM_PATTERN_TRACE;
+    j.job.kernel.trace_id = id;
+    ASSERT_ERR(gpusim__gpu_engine_submit(&j.job, msg, sizeof msg), GPUSIM_EINVAL);
+    assert_non_null(strstr(msg, "past the end"));
+    j.job.kernel.trace_id = id + 1;
+    ASSERT_ERR(gpusim__gpu_engine_submit(&j.job, msg, sizeof msg), GPUSIM_EINVAL);
+    assert_non_null(strstr(msg, "no address trace"));
+    ASSERT_ERR(gpusim_gpu_trace_load(g, "R 0\nQ 1\n", 8, &id2, msg, sizeof msg), GPUSIM_EINVAL);
+    assert_non_null(strstr(msg, "line 2"));
+    ASSERT_ERR(gpusim_gpu_trace_load(NULL, "R 0", 3, &id2, msg, sizeof msg), GPUSIM_EINVAL);
+    ASSERT_ERR(gpusim_gpu_trace_load(g, "R 0", 3, NULL, msg, sizeof msg), GPUSIM_EINVAL);
+    ASSERT_OK(gpusim_gpu_trace_load(g, "W 8 8", 5, &id2, msg, sizeof msg));
+    assert_true(id2 > id);
+    check_idle(g);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -584,6 +635,7 @@ int main(void)
         GPUSIM_TEST(test_fast_forward_matches_full),
         GPUSIM_TEST(test_hour_long_kernel),
         GPUSIM_TEST(test_fast_forward_interrupted),
+        GPUSIM_TEST(test_trace_kernel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -212,6 +212,19 @@ typedef struct gpusim_gpu_access_s {
 GPUSIM_EXTERN int gpusim_gpu_access(gpusim_gpu_ctx_t *ctx, unsigned engine, uint64_t va, bool write,
                                     gpusim_gpu_access_t *out);
 
+/* ---- Address traces ---------------------------------------------------------------------- */
+
+/**
+ * Registers an address trace for TRACE kernels (a DISPATCH with pattern GPUSIM_PATTERN_TRACE names
+ * it by `*id`). The text is one access per line, `R|W <offset> [<bytes>]` -- the offset in the
+ * kernel's buffer, decimal or 0x-hex; bytes 1..4096, default 4096 -- with `#` comments and blank
+ * lines (docs/gpu.md, "Address traces"); a scenario reads it from a file and passes the text. The
+ * text is copied. Returns 0 with *id (nonzero, never reused on the device), GPUSIM_EINVAL with
+ * "line N: ..." in msg (nothing kept), or GPUSIM_ENOMEM. Traces live as long as the device.
+ */
+GPUSIM_EXTERN int gpusim_gpu_trace_load(gpusim_gpu_t *gpu, const char *text, size_t len,
+                                        uint32_t *id, char *msg, size_t msglen);
+
 /* ---- Faults ------------------------------------------------------------------------------ */
 
 /** One GPU page fault as the driver fetches it: duplicates coalesced (same context and page). */

@@ -17,6 +17,7 @@
 
 #include "gpu/device.h"
 #include "gpu/engine.h"
+#include "gpu/pattern.h"
 #include "core/alloc.h"
 #include "core/param.h"
 
@@ -88,6 +89,9 @@ static void ctx_release(gpusim_gpu_ctx_t *c)
 static void gpu_release(gpusim_gpu_t *g)
 {
     gpusim__gpu_engines_destroy(g);
+    for (size_t i = 0; i < g->ntraces; i++)
+        gpusim__gpu_trace_free(&g->world->arena, g->traces[i]);
+    gpusim__arena_free(&g->world->arena, g->traces, g->traces_cap * sizeof *g->traces);
     gpusim__gpu_faults_destroy(g);
     while (g->ctx_tail)
         ctx_release(g->ctx_tail);
@@ -438,4 +442,34 @@ int gpusim_gpu_access(gpusim_gpu_ctx_t *c, unsigned engine, uint64_t va, bool wr
                  ((x.flags & GPUSIM__GPU_PTE_SYSTEM) ? GPUSIM_GPU_SYSTEM : 0);
     out->page_size = x.size;
     return 0;
+}
+
+/* ---- address traces ------------------------------------------------------------------------- */
+
+int gpusim_gpu_trace_load(gpusim_gpu_t *g, const char *text, size_t len, uint32_t *id, char *msg,
+                          size_t msglen)
+{
+    gpusim__gpu_trace *t;
+    int rc;
+    if (msg && msglen)
+        msg[0] = '\0';
+    if (!g || !id || (!text && len))
+        return GPUSIM_EINVAL;
+    if (g->ntraces >= UINT32_MAX - 1)
+        return GPUSIM_ENOMEM;
+    if (g->ntraces == g->traces_cap &&
+        gpusim__arena_grow(&g->world->arena, (void **)&g->traces, &g->traces_cap, g->ntraces + 1,
+                           sizeof *g->traces))
+        return GPUSIM_ENOMEM;
+    rc = gpusim__gpu_trace_parse(&g->world->arena, text, len, &t, msg, msglen);
+    if (rc)
+        return rc;
+    g->traces[g->ntraces++] = t;
+    *id = (uint32_t)g->ntraces;
+    return 0;
+}
+
+const gpusim__gpu_trace *gpusim__gpu_trace_get(const gpusim_gpu_t *g, uint32_t id)
+{
+    return id >= 1 && id <= g->ntraces ? g->traces[id - 1] : NULL;
 }

@@ -84,8 +84,14 @@ struct gpusim_gpu_s {
     gpusim_gpu_req_t *req_head; /* Waiting requesters, in the order they stalled. */
     gpusim_gpu_req_t *req_tail;
     gpusim__gpu_fault_stats fst;
-    struct gpusim__gpu_engines *eng; /* Compute and DMA engines (engine.c). */
+    struct gpusim__gpu_engines *eng;   /* Compute and DMA engines (engine.c). */
+    struct gpusim__gpu_trace **traces; /* Registered traces; id i + 1 is traces[i]. */
+    size_t ntraces;                    /* Traces registered. */
+    size_t traces_cap;                 /* Slots allocated. */
 };
+
+/* device.c: the trace registered under id, or NULL. */
+const struct gpusim__gpu_trace *gpusim__gpu_trace_get(const gpusim_gpu_t *g, uint32_t id);
 
 /* fault.c: creates / frees the fault machinery of a device (called by gpusim_gpu_new / free). */
 int gpusim__gpu_faults_init(gpusim_gpu_t *g);

@@ -32,8 +32,7 @@
  * device (the epoch, bumped by gpusim__gpu_engines_disturb) charges the remaining passes at once;
  * a disturbance stops it at the end of the pass in progress (docs/gpu.md).
  *
- * Not modelled yet: memory latency (dependent pointer chases are timed like streams), and address
- * traces (TRACE kernels are refused until a trace registry exists).
+ * Not modelled yet: memory latency (dependent pointer chases are timed like streams).
  */
 #include <stdio.h>
 #include <string.h>
@@ -606,11 +605,13 @@ static bool range_ok(uint64_t va, uint64_t bytes)
     return bytes > 0 && va < GPUSIM__GPU_VA_LIMIT && bytes <= GPUSIM__GPU_VA_LIMIT - va;
 }
 
-/* The pattern a kernel descriptor asks for: 0, or GPUSIM_EINVAL with msg. */
-static int kernel_pattern(const gpusim_kernel_desc_t *k, gpusim__gpu_pattern *p, char *msg,
-                          size_t msglen)
+/* The pattern a kernel descriptor asks for on device g: 0, or GPUSIM_EINVAL with msg. */
+static int kernel_pattern(const gpusim_gpu_t *g, const gpusim_kernel_desc_t *k,
+                          gpusim__gpu_pattern *p, char *msg, size_t msglen)
 {
-    if (k->pattern == GPUSIM_PATTERN_TRACE)
+    const gpusim__gpu_trace *trace = NULL;
+    if (k->pattern == GPUSIM_PATTERN_TRACE &&
+        (trace = gpusim__gpu_trace_get(g, k->trace_id)) == NULL)
         return refuse(msg, msglen, "no address trace is registered with this id");
     if (k->waves == 0 || k->passes == 0)
         return refuse(msg, msglen, "a kernel needs at least one wave and one pass");
@@ -626,6 +627,7 @@ static int kernel_pattern(const gpusim_kernel_desc_t *k, gpusim__gpu_pattern *p,
     p->hot_pct = k->hot_set_pct;
     p->hot_access_pct = k->hot_access_pct;
     p->seed = k->seed;
+    p->trace = trace;
     return gpusim__gpu_pattern_check(p, msg, msglen);
 }
 
@@ -643,7 +645,7 @@ int gpusim__gpu_engine_submit(gpusim__gpu_job *job, char *msg, size_t msglen)
     g = job->ctx->gpu;
     e = g->eng;
     if (job->kind == GPUSIM__GPU_JOB_DISPATCH) {
-        rc = kernel_pattern(&job->kernel, &pat, msg, msglen);
+        rc = kernel_pattern(g, &job->kernel, &pat, msg, msglen);
         if (rc)
             return rc;
     } else if (job->kind == GPUSIM__GPU_JOB_COPY) {
