@@ -12,7 +12,8 @@
  * while retrying or ending -- so a replay or a kill never fails for want of memory; the interrupt
  * event likewise holds one whenever it is not pending.
  *
- * The command processor and the engines attach here as they are built (issue 5).
+ * The command processor (gpu/cp.h: queues, fences, preemption) hangs off one pointer of the
+ * device and one of each context; the engines attach here as they are built (issue 5).
  */
 #ifndef GPUSIM_GPU_DEVICE_H
 #define GPUSIM_GPU_DEVICE_H
@@ -33,7 +34,8 @@ struct gpusim_gpu_ctx_s {
     void *data;             /* The caller's. */
     gpusim_gpu_ctx_t *prev; /* Neighbours in the device's list, oldest first. */
     gpusim_gpu_ctx_t *next;
-    int error; /* 0 while alive; the error it was killed with. */
+    int error;                     /* 0 while alive; the error it was killed with. */
+    struct gpusim__gpu_cp_ctx *cp; /* Command-processor state (gpu/cp.h), created on first use. */
 };
 
 /* Requester states (gpusim_gpu_req_t.state_). */
@@ -78,6 +80,7 @@ struct gpusim_gpu_s {
     gpusim_gpu_req_t *req_head; /* Waiting requesters, in the order they stalled. */
     gpusim_gpu_req_t *req_tail;
     gpusim__gpu_fault_stats fst;
+    struct gpusim__gpu_cp *cp; /* Queues, fences, preemption (gpu/cp.h; owned). */
 };
 
 /* fault.c: creates / frees the fault machinery of a device (called by gpusim_gpu_new / free). */

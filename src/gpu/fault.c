@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "gpu/device.h"
+#include "gpu/cp.h"
 #include "core/alloc.h"
 #include "core/event.h"
 
@@ -285,6 +286,7 @@ int gpusim_gpu_ctx_kill(gpusim_gpu_ctx_t *c, int err)
     g = c->gpu;
     c->error = err;
     gpusim__gpu_ctx_faults_end(c);
+    gpusim__gpu_cp_ctx_killed(c); /* its queues stop, its jobs end, its pending signals fail */
     gpusim__stat_add(g->fst.kills, 1);
     return 0;
 }
