@@ -299,6 +299,7 @@ void gpusim__gpu_cp_ctx_killed(gpusim_gpu_ctx_t *c)
     if (cc->op) {
         gpusim__gpu_cp_op *op = cc->op;
         cc->op = NULL;
+        cc->sched = GPUSIM__CPC_RUN; /* nothing in progress: a dead context runs nothing anyway */
         op_fail(op, c->gpu->cp->resetting ? GPUSIM_ETIMEDOUT : GPUSIM_ECTXKILLED);
     }
 }
