@@ -815,8 +815,17 @@ static void test_kill_isolation(void **state)
     ASSERT_ERR(gpusim_gpu_ctx_evict(a, ev_cb, NULL), GPUSIM_ECTXKILLED);
     ASSERT_ERR(gpusim_gpu_ctx_restore(a, ev_cb, NULL), GPUSIM_ECTXKILLED);
     check(g);
-    /* Freeing a killed context frees its queues. */
+    /* Freeing a killed context frees its queues, even one whose job the engine has yet to end. */
     gpusim_gpu_ctx_free(a);
+    a = context(g);
+    ASSERT_OK(gpusim_gpu_queue_new(a, RING, &qa));
+    put_dispatch(qa, 1000, false);
+    ASSERT_OK(gpusim_gpu_queue_doorbell(qa));
+    ASSERT_OK(gpusim_world_run_until(w, now(w) + 2 * cp));
+    ASSERT_OK(gpusim_gpu_ctx_kill(a, GPUSIM_EGPUFAULT));
+    gpusim_gpu_ctx_free(a);
+    check(g);
+    ASSERT_OK(gpusim_world_run(w));
     check(g);
     gpusim_gpu_free(g);
     gpusim_world_free(w);

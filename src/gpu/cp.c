@@ -385,6 +385,7 @@ void gpusim__gpu_cp_destroy(gpusim_gpu_t *g)
     while (cp->zombies) {
         gpusim_gpu_queue_t *q = cp->zombies;
         cp->zombies = q->next;
+        (void)gpusim__gpu_engine_cancel(&q->job); /* its done must not come after the free */
         gpusim__gpu_queue_release(q);
     }
     while (cp->ops) {

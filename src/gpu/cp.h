@@ -128,8 +128,9 @@ struct gpusim__gpu_cp {
 int gpusim__gpu_cp_init(gpusim_gpu_t *g);
 void gpusim__gpu_cp_destroy(gpusim_gpu_t *g);
 
-/* A context was killed (gpusim_gpu_ctx_kill; c->error is set): its queues stop in error, its
- * jobs are cancelled, the fences its unexecuted signals name fail, its eviction or restore ends. */
+/* A context was killed (gpusim_gpu_ctx_kill; c->error is set): its queues stop in error (their
+ * jobs are left to the engines, which end them with GPUSIM_ECTXKILLED), the fences its
+ * unexecuted signals name fail, its eviction or restore ends. */
 void gpusim__gpu_cp_ctx_killed(gpusim_gpu_ctx_t *c);
 
 /* A context is being freed: its queues are freed, an eviction or restore is dropped. */
@@ -146,12 +147,13 @@ gpusim__gpu_cp_ctx *gpusim__gpu_cp_ctx_get(gpusim_gpu_ctx_t *c);
 /* Starts fetching the next packet if the queue may run and has one (call after any change). */
 void gpusim__gpu_queue_kick(gpusim_gpu_queue_t *q);
 
-/* Stops a queue wherever it is: cancels its step, its fence wait and its job. The queue keeps
- * one reservation. Returns false when the job's done is still due (the engine could not cancel
- * it): the queue must stay allocated until then. */
-bool gpusim__gpu_queue_halt(gpusim_gpu_queue_t *q);
+/* Stops a queue wherever it is: cancels its step, its fence wait and (if cancel_job) its job. The
+ * queue keeps one reservation. Returns false when the job's done is still due (not cancelled, or
+ * the engine could not cancel it): the queue must stay allocated until then. */
+bool gpusim__gpu_queue_halt(gpusim_gpu_queue_t *q, bool cancel_job);
 
-/* Stops a queue in error at rptr (if not already), with `code` and a static reason and message. */
+/* Stops a queue in error at rptr (if not already), with `code` and a static reason and message.
+ * A job in flight is not cancelled: its engine ends it (its done is then ignored). */
 void gpusim__gpu_queue_fail(gpusim_gpu_queue_t *q, int code, const char *reason,
                             const char *message);
 

@@ -4,8 +4,8 @@
  * A trivial implementation of the engine contract (gpu/engine.h), only so that the command
  * processor (cp.c, queue.c) links and can be tested before the compute and DMA engines exist:
  *   - submit checks the job, refuses TRACE kernels (no trace is ever registered here) and ends the
- *     job with status 0 through a world event a fixed STUB_JOB_NS later; it touches no memory and
- *     never faults;
+ *     job through a world event a fixed STUB_JOB_NS later, with status 0, or GPUSIM_ECTXKILLED if
+ *     its context was killed meanwhile; it touches no memory and never faults;
  *   - cancel removes that event (done is then not called);
  *   - preempt_ctx calls stopped(data) through an event at the current time, without stopping
  *     anything (jobs keep running and may end while their context is evicted);
@@ -59,7 +59,7 @@ static void rec_fire(gpusim_world_t *w, gpusim_event_t *ev)
     rec_free(r);
     if (job) {
         job->run_ = NULL;
-        job->done(job, 0);
+        job->done(job, gpusim_gpu_ctx_error(job->ctx) ? GPUSIM_ECTXKILLED : 0);
     } else {
         stopped(data);
     }

@@ -87,7 +87,10 @@ void gpusim__gpu_queue_fail(gpusim_gpu_queue_t *q, int code, const char *reason,
 {
     if (q->error)
         return;
-    (void)gpusim__gpu_queue_halt(q);
+    /* A job is left to its engine, which ends it with GPUSIM_ECTXKILLED (gpu/engine.h): this may
+     * run inside the engine's own call stack (a non-replayable fault kills the context from
+     * gpusim_gpu_touch), where cancelling its job under it would be unsafe. */
+    (void)gpusim__gpu_queue_halt(q, false);
     q_set_error(q, code, reason, message, NULL, opcode_at_rptr(q));
 }
 
@@ -114,7 +117,7 @@ void gpusim__gpu_queue_abandon_signals(gpusim_gpu_queue_t *q, int err)
     }
 }
 
-bool gpusim__gpu_queue_halt(gpusim_gpu_queue_t *q)
+bool gpusim__gpu_queue_halt(gpusim_gpu_queue_t *q, bool cancel_job)
 {
     gpusim_world_t *w = q->cp->world;
     switch (q->phase) {
@@ -127,14 +130,13 @@ bool gpusim__gpu_queue_halt(gpusim_gpu_queue_t *q)
         (void)gpusim__gpu_fence_waiter_cancel(w, &q->fw);
         q_rereserve(q);
         break;
-    case GPUSIM__CPQ_JOB:
-        /* ENOENT: the job has ended and its done is on its way; the queue must wait for it. */
-        if (gpusim__gpu_engine_cancel(&q->job) == 0)
-            q->job_out = false;
-        break;
     default:
         break;
     }
+    /* A job may be out in phase JOB, or after a kill left it to its engine. ENOENT: it has ended
+     * and its done is on its way; the queue must wait for it. */
+    if (cancel_job && q->job_out && gpusim__gpu_engine_cancel(&q->job) == 0)
+        q->job_out = false;
     q->phase = GPUSIM__CPQ_NONE;
     return !q->job_out;
 }
@@ -414,7 +416,7 @@ void gpusim_gpu_queue_free(gpusim_gpu_queue_t *q)
     else
         cc->tail = q->prev;
     q->prev = q->next = NULL;
-    done = gpusim__gpu_queue_halt(q);
+    done = gpusim__gpu_queue_halt(q, true);
     if (!q->error) /* else its signals were abandoned when it stopped */
         gpusim__gpu_queue_abandon_signals(q, GPUSIM_ECANCELED);
     if (!done) {
