@@ -836,11 +836,12 @@ static void test_kill_isolation(void **state)
  * costs queue_resume, then the queue goes on. */
 static void test_evict_restore_costs(void **state)
 {
+    static const char *const kv[] = {"preempt_save", "30us", "queue_resume", "15us", NULL};
     gpusim_world_t *w = test_world(1);
-    gpusim_gpu_t *g = device(w, "gpu0", NULL);
+    gpusim_gpu_t *g = device(w, "gpu0", kv);
     gpusim_gpu_ctx_t *c = context(g);
     gpusim_gpu_queue_t *q, *q2;
-    uint64_t cp = param("cp_packet"), save = param("preempt_save"), resume = param("queue_resume");
+    uint64_t cp = param("cp_packet"), save = 30 * GPUSIM_NS_PER_US, resume = 15 * GPUSIM_NS_PER_US;
     evres ev = {w, 0, 1, 0}, rs = {w, 0, 1, 0};
     gpusim_time_t t0, t1;
     hwait h;
@@ -892,11 +893,12 @@ static void test_evict_restore_costs(void **state)
  * request, nothing after the job issues until the restore, and then the queue finishes. */
 static void test_evict_running_job(void **state)
 {
+    static const char *const kv[] = {"preempt_save", "30us", "queue_resume", "15us", NULL};
     gpusim_world_t *w = test_world(1);
-    gpusim_gpu_t *g = device(w, "gpu0", NULL);
+    gpusim_gpu_t *g = device(w, "gpu0", kv);
     gpusim_gpu_ctx_t *c = context(g), *other = context(g);
     gpusim_gpu_queue_t *q, *qo;
-    uint64_t cp = param("cp_packet"), save = param("preempt_save"), resume = param("queue_resume");
+    uint64_t cp = param("cp_packet"), save = 30 * GPUSIM_NS_PER_US, resume = 15 * GPUSIM_NS_PER_US;
     evres ev = {w, 0, 1, 0}, rs = {w, 0, 1, 0};
     action evict;
     gpusim_time_t t1;

@@ -1,5 +1,6 @@
 /*
- * gpusim/gpu.h -- an emulated GPU: devices, VM contexts, their page tables and TLBs.
+ * gpusim/gpu.h -- an emulated GPU: devices, VM contexts, their page tables and TLBs, faults,
+ * queues, fences and preemption.
  * Part of <gpusim.h>.
  *
  * A device (gpusim_gpu_t) has VRAM, TLBs (one L1 per engine, a shared L2, a page-walk cache) and
@@ -14,9 +15,14 @@
  * virtual time they take (`*cost`, in ns, from the device's cost parameters), which the caller
  * charges to whatever actor performs them. Nothing here schedules events.
  *
+ * Work reaches the device through user queues ("Queues"): rings of packets (gpusim/packet.h) that
+ * the command processor executes in virtual time, one packet at a time, with timeline fences
+ * ("Fences") for ordering between queues and with the host; the driver can evict and restore a
+ * context's queues ("Preemption"). Those parts schedule events; callbacks always run from events.
+ *
  * Ownership: devices and contexts are created and freed through this API; a device still alive
- * when its world is freed is freed with it (its contexts too). Every call validates its arguments
- * first and changes nothing when it fails.
+ * when its world is freed is freed with it (its contexts too), and a context takes its queues with
+ * it. Every call validates its arguments first and changes nothing when it fails.
  */
 #ifndef GPUSIM_GPU_H
 #define GPUSIM_GPU_H
@@ -102,7 +108,8 @@ GPUSIM_EXTERN int gpusim_gpu_ctx_new(gpusim_gpu_t *gpu, void *data, gpusim_gpu_c
 
 /**
  * Frees a context: its page table goes back to VRAM and its TLB entries are dropped (without a
- * cost: the context is gone). NULL is ignored.
+ * cost: the context is gone); its queues are freed (gpusim_gpu_queue_free()) and an eviction or
+ * restore in progress is dropped (its callback never runs). NULL is ignored.
  */
 GPUSIM_EXTERN void gpusim_gpu_ctx_free(gpusim_gpu_ctx_t *ctx);
 
@@ -255,11 +262,14 @@ GPUSIM_EXTERN int gpusim_gpu_fault_fetch(gpusim_gpu_t *gpu, gpusim_gpu_fault_t *
 GPUSIM_EXTERN int gpusim_gpu_fault_replay(gpusim_gpu_t *gpu, gpusim_time_t *cost);
 
 /**
- * Kills a context (the driver cancelling its faults, or a non-replayable fault): its entries leave
- * the fault buffer, its stalled requesters end with GPUSIM_ECTXKILLED, and every later access of
- * it fails with GPUSIM_ECTXKILLED. Other contexts are not affected. `err` (negative) is recorded
- * for gpusim_gpu_ctx_error(). Returns 0, GPUSIM_EINVAL, or GPUSIM_EBUSY (already killed: the first
- * error stays).
+ * Kills a context (the driver cancelling its faults, a non-replayable fault, a device reset): its
+ * entries leave the fault buffer, its stalled requesters end with GPUSIM_ECTXKILLED, and every
+ * later access of it fails with GPUSIM_ECTXKILLED. Its queues stop in error with `err` (their jobs
+ * end with GPUSIM_ECTXKILLED), the fences their unexecuted FENCE_SIGNAL packets name fail with
+ * GPUSIM_ECTXKILLED, an eviction or restore in progress ends with GPUSIM_ECTXKILLED, and later
+ * doorbells and queues fail with GPUSIM_ECTXKILLED. Other contexts are not affected. `err`
+ * (negative) is recorded for gpusim_gpu_ctx_error(). Returns 0, GPUSIM_EINVAL, or GPUSIM_EBUSY
+ * (already killed: the first error stays).
  */
 GPUSIM_EXTERN int gpusim_gpu_ctx_kill(gpusim_gpu_ctx_t *ctx, int err);
 
