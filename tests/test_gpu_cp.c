@@ -832,6 +832,59 @@ static void test_kill_isolation(void **state)
     ASSERT_NO_LEAK();
 }
 
+static void touch_cb(gpusim_gpu_req_t *req, int status, const gpusim_gpu_access_t *a)
+{
+    (void)req;
+    (void)status;
+    (void)a;
+    fail_msg("a non-replayable fault does not wait");
+}
+
+/* A non-replayable fault kills the context from inside the access: its queues stop with
+ * GPUSIM_EGPUFAULT and its pending signals fail. */
+static void test_nonreplayable_fault_stops_queues(void **state)
+{
+    gpusim_world_t *w = test_world(1);
+    gpusim_gpu_config_t cfg;
+    gpusim_gpu_t *g;
+    gpusim_gpu_ctx_t *c;
+    gpusim_gpu_queue_t *q;
+    gpusim_gpu_req_t req;
+    gpusim_gpu_access_t acc;
+    hwait h;
+    uint32_t f, gate;
+    int err;
+    (void)state;
+    gpusim_gpu_config_init(&cfg);
+    cfg.replayable = false;
+    ASSERT_OK(gpusim_gpu_config_set(&cfg, "vram_size", "64MiB", false, NULL, 0));
+    ASSERT_OK(gpusim_gpu_new(w, &cfg, &g));
+    c = context(g);
+    ASSERT_OK(gpusim_gpu_fence_new(g, 0, &f));
+    ASSERT_OK(gpusim_gpu_fence_new(g, 0, &gate));
+    ASSERT_OK(gpusim_gpu_queue_new(c, RING, &q));
+    put_wait(q, gate, 1);
+    put_signal(q, f, 1);
+    ASSERT_OK(gpusim_gpu_queue_doorbell(q));
+    host_wait(g, f, 1, &h, GPUSIM_TIME_MAX);
+    ASSERT_OK(gpusim_world_run(w));
+    gpusim_gpu_req_init(&req);
+    ASSERT_ERR(gpusim_gpu_touch(c, 0, 0x1000, false, &req, NULL, NULL, &acc), GPUSIM_EINVAL);
+    ASSERT_ERR(gpusim_gpu_touch(c, 0, 0x1000, false, &req, touch_cb, NULL, &acc),
+               GPUSIM_ECTXKILLED);
+    assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_ERROR);
+    assert_int_equal(info(q).error.code, GPUSIM_EGPUFAULT);
+    assert_int_equal(info(q).error.opcode, GPUSIM_PKT_FENCE_WAIT);
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(h.status, GPUSIM_ECTXKILLED);
+    assert_int_equal(fval(g, f, &err), 0);
+    assert_int_equal(err, GPUSIM_ECTXKILLED);
+    check(g);
+    gpusim_gpu_free(g);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
 /* Eviction with nothing running costs preempt_save; work published meanwhile waits; a restore
  * costs queue_resume, then the queue goes on. */
 static void test_evict_restore_costs(void **state)
@@ -1244,6 +1297,7 @@ int main(void)
         GPUSIM_TEST(test_fence_packet_errors),
         GPUSIM_TEST(test_wrap_and_enospc),
         GPUSIM_TEST(test_kill_isolation),
+        GPUSIM_TEST(test_nonreplayable_fault_stops_queues),
         GPUSIM_TEST(test_evict_restore_costs),
         GPUSIM_TEST(test_evict_running_job),
         GPUSIM_TEST(test_preempt_timeout_resets_device),
