@@ -1,5 +1,6 @@
 /*
- * gpusim/gpu.h -- an emulated GPU: devices, VM contexts, their page tables and TLBs.
+ * gpusim/gpu.h -- an emulated GPU: devices, VM contexts, their page tables and TLBs, faults,
+ * queues, fences and preemption.
  * Part of <gpusim.h>.
  *
  * A device (gpusim_gpu_t) has VRAM, TLBs (one L1 per engine, a shared L2, a page-walk cache) and
@@ -14,9 +15,14 @@
  * virtual time they take (`*cost`, in ns, from the device's cost parameters), which the caller
  * charges to whatever actor performs them. Nothing here schedules events.
  *
+ * Work reaches the device through user queues ("Queues"): rings of packets (gpusim/packet.h) that
+ * the command processor executes in virtual time, one packet at a time, with timeline fences
+ * ("Fences") for ordering between queues and with the host; the driver can evict and restore a
+ * context's queues ("Preemption"). Those parts schedule events; callbacks always run from events.
+ *
  * Ownership: devices and contexts are created and freed through this API; a device still alive
- * when its world is freed is freed with it (its contexts too). Every call validates its arguments
- * first and changes nothing when it fails.
+ * when its world is freed is freed with it (its contexts too), and a context takes its queues with
+ * it. Every call validates its arguments first and changes nothing when it fails.
  */
 #ifndef GPUSIM_GPU_H
 #define GPUSIM_GPU_H
@@ -102,7 +108,8 @@ GPUSIM_EXTERN int gpusim_gpu_ctx_new(gpusim_gpu_t *gpu, void *data, gpusim_gpu_c
 
 /**
  * Frees a context: its page table goes back to VRAM and its TLB entries are dropped (without a
- * cost: the context is gone). NULL is ignored.
+ * cost: the context is gone); its queues are freed (gpusim_gpu_queue_free()) and an eviction or
+ * restore in progress is dropped (its callback never runs). NULL is ignored.
  */
 GPUSIM_EXTERN void gpusim_gpu_ctx_free(gpusim_gpu_ctx_t *ctx);
 
@@ -268,11 +275,14 @@ GPUSIM_EXTERN int gpusim_gpu_fault_fetch(gpusim_gpu_t *gpu, gpusim_gpu_fault_t *
 GPUSIM_EXTERN int gpusim_gpu_fault_replay(gpusim_gpu_t *gpu, gpusim_time_t *cost);
 
 /**
- * Kills a context (the driver cancelling its faults, or a non-replayable fault): its entries leave
- * the fault buffer, its stalled requesters end with GPUSIM_ECTXKILLED, and every later access of
- * it fails with GPUSIM_ECTXKILLED. Other contexts are not affected. `err` (negative) is recorded
- * for gpusim_gpu_ctx_error(). Returns 0, GPUSIM_EINVAL, or GPUSIM_EBUSY (already killed: the first
- * error stays).
+ * Kills a context (the driver cancelling its faults, a non-replayable fault, a device reset): its
+ * entries leave the fault buffer, its stalled requesters end with GPUSIM_ECTXKILLED, and every
+ * later access of it fails with GPUSIM_ECTXKILLED. Its queues stop in error with `err` (their jobs
+ * end with GPUSIM_ECTXKILLED), the fences their unexecuted FENCE_SIGNAL packets name fail with
+ * GPUSIM_ECTXKILLED, an eviction or restore in progress ends with GPUSIM_ECTXKILLED, and later
+ * doorbells and queues fail with GPUSIM_ECTXKILLED. Other contexts are not affected. `err`
+ * (negative) is recorded for gpusim_gpu_ctx_error(). Returns 0, GPUSIM_EINVAL, or GPUSIM_EBUSY
+ * (already killed: the first error stays).
  */
 GPUSIM_EXTERN int gpusim_gpu_ctx_kill(gpusim_gpu_ctx_t *ctx, int err);
 
@@ -326,6 +336,204 @@ GPUSIM_EXTERN void gpusim_gpu_req_init(gpusim_gpu_req_t *req);
 GPUSIM_EXTERN int gpusim_gpu_touch(gpusim_gpu_ctx_t *ctx, unsigned engine, uint64_t va, bool write,
                                    gpusim_gpu_req_t *req, gpusim_gpu_touch_cb cb, void *data,
                                    gpusim_gpu_access_t *a);
+
+/* ---- Queues ------------------------------------------------------------------------------ */
+
+/**
+ * A user queue: a ring buffer of packets (gpusim/packet.h, docs/packets.md) on one context, run by
+ * the device's command processor. The host writes packets with gpusim_gpu_queue_write() and makes
+ * them visible with gpusim_gpu_queue_doorbell(); the queue then executes them in order, one at a
+ * time, each after a fetch-and-decode time (cp_packet). Opaque; freed with its context.
+ */
+typedef struct gpusim_gpu_queue_s gpusim_gpu_queue_t;
+
+/** What a queue is doing (gpusim_gpu_queue_info()). */
+typedef enum gpusim_gpu_queue_state_e {
+    GPUSIM_GPU_QUEUE_IDLE = 0,  /**< Every packet published by a doorbell has completed. */
+    GPUSIM_GPU_QUEUE_RUNNING,   /**< Fetching or executing a packet (a job on an engine too). */
+    GPUSIM_GPU_QUEUE_WAITING,   /**< Blocked on a FENCE_WAIT until its fence reaches the value. */
+    GPUSIM_GPU_QUEUE_PREEMPTED, /**< Its context is being evicted, is evicted or is being
+                                     restored: no packet issues until the restore completes. */
+    GPUSIM_GPU_QUEUE_ERROR      /**< Stopped for good at a packet; the error says why. */
+} gpusim_gpu_queue_state_t;
+
+/**
+ * Why a queue stopped. The strings are static, except `message` for a job an engine refused,
+ * which the queue owns: all stay valid until the queue is freed.
+ */
+typedef struct gpusim_gpu_queue_error_s {
+    int code;            /**< 0 while the queue is not in error. GPUSIM_EINVAL: a malformed
+                              packet, or a job the engine refused; GPUSIM_ENOENT: a fence handle
+                              that names no fence; GPUSIM_ERANGE: a FENCE_SIGNAL value not above
+                              the fence's; a failed fence's error (FENCE_WAIT, FENCE_SIGNAL);
+                              the context's kill error (gpusim_gpu_ctx_error()) when it was
+                              killed; GPUSIM_ENOMEM: no memory to run the packet. */
+    uint64_t offset;     /**< Ring counter (bytes since creation) of the packet it stopped at;
+                              rptr stays there. */
+    uint32_t opcode;     /**< That packet's opcode field; 0 if its header was not read. */
+    const char *reason;  /**< Short name: the decoder's ("unknown_opcode", "truncated", ...,
+                              docs/packets.md) or the command processor's ("unknown_fence",
+                              "fence_value", "fence_failed", "context_killed", "job_refused",
+                              "no_memory"); NULL while not in error. */
+    const char *message; /**< A sentence saying what went wrong; NULL while not in error. */
+    const char *field;   /**< The packet field the decoder blames, or NULL. */
+} gpusim_gpu_queue_error_t;
+
+/** A snapshot of a queue (gpusim_gpu_queue_info()). */
+typedef struct gpusim_gpu_queue_info_s {
+    gpusim_gpu_queue_state_t state; /**< What it is doing. */
+    uint32_t size;                  /**< Ring size in bytes. */
+    uint64_t rptr;                  /**< Counter of the packet in progress or next to run: the
+                                         ring space before it is free. */
+    uint64_t wptr;                  /**< Counter after the last byte written. */
+    uint64_t doorbell;              /**< wptr as of the last doorbell: the stream it may run. */
+    uint64_t packets;               /**< Packets completed. */
+    gpusim_gpu_queue_error_t error; /**< Why it stopped, when state is GPUSIM_GPU_QUEUE_ERROR. */
+} gpusim_gpu_queue_info_t;
+
+/**
+ * Creates a queue on the context with a ring of `ring_bytes` bytes (a power of two from
+ * GPUSIM_PKT_RING_MIN to GPUSIM_PKT_RING_MAX), owned by the queue and zero-filled; rptr = wptr =
+ * 0. A queue of an evicted context is preempted until the restore. Returns 0, GPUSIM_EINVAL,
+ * GPUSIM_ECTXKILLED (the context was killed) or GPUSIM_ENOMEM.
+ */
+GPUSIM_EXTERN int gpusim_gpu_queue_new(gpusim_gpu_ctx_t *ctx, uint32_t ring_bytes,
+                                       gpusim_gpu_queue_t **out);
+
+/**
+ * Frees a queue. Work in flight is abandoned: its job is cancelled on its engine, its fence wait
+ * ends, and every fence that one of its published but unexecuted FENCE_SIGNAL packets names fails
+ * with GPUSIM_ECANCELED (its waiters wake with it), since that signal will never come. Freeing a
+ * context or a device frees its queues. NULL is ignored.
+ */
+GPUSIM_EXTERN void gpusim_gpu_queue_free(gpusim_gpu_queue_t *q);
+
+/**
+ * Copies `len` bytes (a multiple of 4, > 0) into the ring at wptr, wrapping at its end, and
+ * advances wptr; the queue does not see them before the next doorbell. Returns 0, GPUSIM_EINVAL,
+ * or GPUSIM_ENOSPC when the ring lacks room (the space of packets not yet completed is not free);
+ * on error nothing is written.
+ */
+GPUSIM_EXTERN int gpusim_gpu_queue_write(gpusim_gpu_queue_t *q, const void *bytes, size_t len);
+
+/**
+ * Rings the doorbell: publishes wptr. An idle queue starts fetching at the current virtual time.
+ * Returns 0, GPUSIM_EINVAL, GPUSIM_ECTXKILLED (the context was killed) or GPUSIM_ECANCELED (the
+ * queue stopped in error: read why with gpusim_gpu_queue_info(), then free it).
+ */
+GPUSIM_EXTERN int gpusim_gpu_queue_doorbell(gpusim_gpu_queue_t *q);
+
+/** Fills *out with the queue's state, pointers and error. Returns 0 or GPUSIM_EINVAL. */
+GPUSIM_EXTERN int gpusim_gpu_queue_info(const gpusim_gpu_queue_t *q, gpusim_gpu_queue_info_t *out);
+
+/* ---- Preemption -------------------------------------------------------------------------- */
+
+/** Runs when an eviction or a restore ends: status 0, or why it failed (see each call). */
+typedef void (*gpusim_gpu_ctx_cb)(void *data, int status);
+
+/**
+ * Evicts every queue of the context (the driver preempting a process's queues): from now on they
+ * issue no new packet; the context's jobs are preempted at their next preemption point; once all
+ * have stopped, saving their state takes preempt_save, then cb(data, 0) runs and the context stays
+ * evicted until gpusim_gpu_ctx_restore(). If the whole preemption has not completed within
+ * queue_preempt_timeout of this call, the device is reset: every context on it is killed with
+ * GPUSIM_ETIMEDOUT (their queues stop in error, their jobs end) and cb(data, GPUSIM_ETIMEDOUT)
+ * runs. If the context is killed meanwhile, cb(data, GPUSIM_ECTXKILLED). Freeing the context
+ * drops the eviction (cb never runs). Returns 0 (cb will run, from an event), GPUSIM_EINVAL,
+ * GPUSIM_ECTXKILLED, GPUSIM_EBUSY (evicted already, or an eviction or restore is in progress)
+ * or GPUSIM_ENOMEM.
+ */
+GPUSIM_EXTERN int gpusim_gpu_ctx_evict(gpusim_gpu_ctx_t *ctx, gpusim_gpu_ctx_cb cb, void *data);
+
+/**
+ * Restores an evicted context: after queue_resume, its jobs continue where they stopped, its
+ * queues issue packets again (work published meanwhile included) and cb(data, 0) runs; a kill
+ * meanwhile gives cb(data, GPUSIM_ECTXKILLED). Returns 0 (cb will run, from an event),
+ * GPUSIM_EINVAL (NULL, or the context is not evicted), GPUSIM_ECTXKILLED, GPUSIM_EBUSY (an
+ * eviction or restore is in progress) or GPUSIM_ENOMEM.
+ */
+GPUSIM_EXTERN int gpusim_gpu_ctx_restore(gpusim_gpu_ctx_t *ctx, gpusim_gpu_ctx_cb cb, void *data);
+
+/* ---- Fences ------------------------------------------------------------------------------ */
+
+/**
+ * Private: the size, in 64-bit words, of the device's waiter inside a gpusim_gpu_fence_waiter_t
+ * (checked at compile time by the library).
+ */
+#define GPUSIM_GPU_FENCE_WAITER_WORDS 32
+
+/** A host-side wait on a device fence (defined below). */
+typedef struct gpusim_gpu_fence_waiter_s gpusim_gpu_fence_waiter_t;
+
+/**
+ * Runs when a host wait ends: status 0 (the fence reached the value), GPUSIM_EFENCETIMEDOUT, or
+ * the fence's error (GPUSIM_ECTXKILLED: the queue that would have signalled it was killed;
+ * GPUSIM_ECANCELED: it was freed or stopped in error). The waiter is idle again when it runs.
+ */
+typedef void (*gpusim_gpu_fence_cb)(gpusim_gpu_fence_waiter_t *waiter, int status);
+
+/**
+ * A host-side actor waiting on a device fence. Caller-allocated; initialise with
+ * gpusim_gpu_fence_waiter_init(); it must stay valid while it waits (cancel it first).
+ */
+struct gpusim_gpu_fence_waiter_s {
+    void *data; /**< User slot, set by gpusim_gpu_fence_wait(); never dereferenced by gpusim. */
+    /* Private: maintained by the device. */
+    gpusim_gpu_fence_cb cb_;          /**< Callback. */
+    gpusim_gpu_t *gpu_;               /**< The device while waiting, else NULL. */
+    gpusim_gpu_fence_waiter_t *prev_; /**< Neighbours among the device's waiting host waiters. */
+    gpusim_gpu_fence_waiter_t *next_;
+    uint64_t impl_[GPUSIM_GPU_FENCE_WAITER_WORDS]; /**< The device's own fence waiter. */
+};
+
+/**
+ * Creates a timeline fence (a 64-bit value that only increases) with value `initial` and returns
+ * its handle: non-zero, never reused on the device, what FENCE_SIGNAL and FENCE_WAIT packets
+ * name. Returns 0, GPUSIM_EINVAL, GPUSIM_ENOMEM or GPUSIM_ENOSPC (2^32 - 1 handles used).
+ */
+GPUSIM_EXTERN int gpusim_gpu_fence_new(gpusim_gpu_t *gpu, uint64_t initial, uint32_t *handle);
+
+/**
+ * Frees a fence. Returns 0, GPUSIM_EINVAL, GPUSIM_ENOENT (no such fence) or GPUSIM_EBUSY (a queue
+ * or a host waiter is waiting on it). A packet naming it later stops its queue in error.
+ */
+GPUSIM_EXTERN int gpusim_gpu_fence_free(gpusim_gpu_t *gpu, uint32_t handle);
+
+/**
+ * Reads a fence: *value (may be NULL) its value, *error (may be NULL) 0 or the error it failed
+ * with. Returns 0, GPUSIM_EINVAL or GPUSIM_ENOENT.
+ */
+GPUSIM_EXTERN int gpusim_gpu_fence_value(const gpusim_gpu_t *gpu, uint32_t handle, uint64_t *value,
+                                         int *error);
+
+/**
+ * Signals a fence from the host: its value becomes `value`, and every waiter (queue or host) whose
+ * target it reaches wakes, through events at the current time. Returns 0, GPUSIM_EINVAL (NULL, or
+ * value not above the current value), GPUSIM_ENOENT, or the fence's error if it failed.
+ */
+GPUSIM_EXTERN int gpusim_gpu_fence_signal(gpusim_gpu_t *gpu, uint32_t handle, uint64_t value);
+
+/** Initialises an idle host waiter. NULL is ignored. */
+GPUSIM_EXTERN void gpusim_gpu_fence_waiter_init(gpusim_gpu_fence_waiter_t *waiter);
+
+/**
+ * Waits, from the host, until fence `handle` reaches `value`, for at most `timeout` ns
+ * (GPUSIM_TIME_MAX: for ever; 0: poll). Returns 0 (reached already; cb is not called),
+ * GPUSIM_EINPROGRESS (cb runs once, later, from an event: 0, GPUSIM_EFENCETIMEDOUT at now +
+ * timeout, or the fence's error), GPUSIM_EFENCETIMEDOUT (timeout 0, not reached), the fence's
+ * error (it failed before reaching value), GPUSIM_EINVAL (NULL), GPUSIM_ENOENT (no such fence),
+ * GPUSIM_EBUSY (the waiter is waiting) or GPUSIM_ENOMEM; only EINPROGRESS leaves it waiting. If
+ * the device is freed, a waiting waiter becomes idle and cb never runs.
+ */
+GPUSIM_EXTERN int gpusim_gpu_fence_wait(gpusim_gpu_t *gpu, uint32_t handle, uint64_t value,
+                                        gpusim_gpu_fence_waiter_t *waiter, gpusim_gpu_fence_cb cb,
+                                        void *data, gpusim_time_t timeout);
+
+/**
+ * Stops a waiting host waiter; its callback will not run. Returns 0, GPUSIM_ENOENT (not waiting)
+ * or GPUSIM_EINVAL.
+ */
+GPUSIM_EXTERN int gpusim_gpu_fence_waiter_cancel(gpusim_gpu_fence_waiter_t *waiter);
 
 GPUSIM_END_DECLS
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "gpu/device.h"
+#include "gpu/cp.h"
 #include "gpu/engine.h"
 #include "gpu/pattern.h"
 #include "core/alloc.h"
@@ -88,6 +89,7 @@ static void ctx_release(gpusim_gpu_ctx_t *c)
 
 static void gpu_release(gpusim_gpu_t *g)
 {
+    gpusim__gpu_cp_destroy(g);
     gpusim__gpu_engines_destroy(g);
     for (size_t i = 0; i < g->ntraces; i++)
         gpusim__gpu_trace_free(&g->world->arena, g->traces[i]);
@@ -142,9 +144,13 @@ int gpusim_gpu_new(gpusim_world_t *w, const gpusim_gpu_config_t *cfg, gpusim_gpu
         rc = gpusim__gpu_tlb_new(w, g->p, g->engines, g->prefix, &g->tlb);
     if (rc == 0)
         rc = gpusim__gpu_faults_init(g);
-    if (rc == 0 && (rc = gpusim__gpu_engines_init(g)) != 0)
-        gpusim__gpu_faults_destroy(g);
+    if (rc == 0)
+        rc = gpusim__gpu_engines_init(g);
+    if (rc == 0)
+        rc = gpusim__gpu_cp_init(g);
     if (rc) {
+        gpusim__gpu_engines_destroy(g);
+        gpusim__gpu_faults_destroy(g);
         gpusim__gpu_tlb_free(g->tlb);
         gpusim__gpu_vram_free(g->vram);
         gpusim__arena_free(&w->arena, g, sizeof *g);
@@ -220,6 +226,8 @@ int gpusim_gpu_check(const gpusim_gpu_t *g, char *msg, size_t msglen)
         goto bad;
     if (gpusim__gpu_engines_check(g, buf, sizeof buf))
         goto bad;
+    if (gpusim__gpu_cp_check(g, buf, sizeof buf))
+        goto bad;
     return 0;
 bad:
     if (msg && msglen)
@@ -266,6 +274,7 @@ void gpusim_gpu_ctx_free(gpusim_gpu_ctx_t *c)
     /* No TLB may keep an entry for a context that is gone (the id is never reused, but the
      * entries would still take ways). */
     (void)gpusim__gpu_tlb_inval_context(c->gpu->tlb, c->pt->ctx);
+    gpusim__gpu_cp_ctx_free(c);
     gpusim__gpu_engines_ctx_gone(c);
     gpusim__gpu_ctx_faults_end(c);
     ctx_release(c);

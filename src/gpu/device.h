@@ -12,7 +12,8 @@
  * while retrying or ending -- so a replay or a kill never fails for want of memory; the interrupt
  * event likewise holds one whenever it is not pending.
  *
- * The command processor and the engines attach here as they are built (issue 5).
+ * The command processor (gpu/cp.h: queues, fences, preemption) hangs off one pointer of the
+ * device and one of each context; the engines attach here as they are built (issue 5).
  */
 #ifndef GPUSIM_GPU_DEVICE_H
 #define GPUSIM_GPU_DEVICE_H
@@ -39,7 +40,8 @@ struct gpusim_gpu_ctx_s {
     uint64_t unstopped;          /* Its waves and copies still to reach a preemption point. */
     void (*stopped)(void *data); /* Called when unstopped reaches 0 during a preemption. */
     void *stopped_data;
-    gpusim_event_t stopped_ev; /* Delivers `stopped`. */
+    gpusim_event_t stopped_ev;     /* Delivers `stopped`. */
+    struct gpusim__gpu_cp_ctx *cp; /* Command-processor state (gpu/cp.h), created on first use. */
 };
 
 /* Requester states (gpusim_gpu_req_t.state_). */
@@ -88,6 +90,7 @@ struct gpusim_gpu_s {
     struct gpusim__gpu_trace **traces; /* Registered traces; id i + 1 is traces[i]. */
     size_t ntraces;                    /* Traces registered. */
     size_t traces_cap;                 /* Slots allocated. */
+    struct gpusim__gpu_cp *cp;         /* Queues, fences, preemption (gpu/cp.h; owned). */
 };
 
 /* device.c: the trace registered under id, or NULL. */

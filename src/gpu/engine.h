@@ -6,8 +6,9 @@
  * compute or DMA engine; the engine runs it in virtual time -- its accesses go through the TLBs
  * and may fault (gpu/fault.c), stalling until a replay -- and calls job->done exactly once, from an
  * event, with status 0 (finished), GPUSIM_ECTXKILLED (its context was killed: the job stops) or
- * GPUSIM_ECANCELED (preempted and discarded by gpusim__gpu_engine_cancel). A job is caller-owned
- * (embedded in the queue's state) and must stay valid until done runs or cancel returns.
+ * GPUSIM_ENOMEM (a wave could not be launched). gpusim__gpu_engine_cancel drops a job without
+ * calling done. A job is caller-owned (embedded in the queue's state) and must stay valid until
+ * done runs or cancel returns.
  *
  * Submission validates the job (a kernel whose pattern the engine cannot run, a trace id that is
  * not registered, a range outside the VA): GPUSIM_EINVAL with a reason, and nothing runs. Engines
@@ -24,7 +25,7 @@ enum { GPUSIM__GPU_JOB_DISPATCH = 1, GPUSIM__GPU_JOB_COPY = 2 };
 
 typedef struct gpusim__gpu_job gpusim__gpu_job;
 
-/* Runs once when the job ends: status 0, GPUSIM_ECTXKILLED or GPUSIM_ECANCELED. */
+/* Runs once when the job ends: status 0, GPUSIM_ECTXKILLED or GPUSIM_ENOMEM. */
 typedef void (*gpusim__gpu_job_done)(gpusim__gpu_job *job, int status);
 
 struct gpusim__gpu_job {

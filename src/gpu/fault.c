@@ -27,6 +27,7 @@
 
 #include "gpu/device.h"
 #include "gpu/engine.h"
+#include "gpu/cp.h"
 #include "core/alloc.h"
 #include "core/event.h"
 
@@ -289,6 +290,7 @@ int gpusim_gpu_ctx_kill(gpusim_gpu_ctx_t *c, int err)
     c->error = err;
     gpusim__gpu_ctx_faults_end(c);
     gpusim__gpu_engines_disturb(g); /* its fast-forwarding waves must see the kill now */
+    gpusim__gpu_cp_ctx_killed(c);   /* its queues stop, its jobs end, its pending signals fail */
     gpusim__stat_add(g->fst.kills, 1);
     return 0;
 }

@@ -10,8 +10,9 @@
  * values[GPUSIM__GPU_P_<field>] from an array the caller filled (gpusim__param_defaults, then any
  * overrides).
  *
- * The translation model (page tables, TLBs, VRAM) and the fault buffer have theirs so far; the
- * command processor and engines add theirs when they are built. fault_buffer_entries,
+ * The translation model (page tables, TLBs, VRAM), the fault buffer and the command processor
+ * (cp_packet, preempt_save, queue_resume, queue_preempt_timeout) have theirs so far; the engines
+ * add theirs when they are built. fault_buffer_entries,
  * fault_outstanding_per_utlb and fault_replay_policy configure gpu/faultbuf.c; fault_batch_max
  * and the fault_* costs are read by the device, which drives the buffer in virtual time.
  */
@@ -121,7 +122,26 @@
     XX(engine_fast_forward, BOOL, 1, 0, 1, "S",                                                    \
        "simulator setting: a wave whose last two passes took the same time with nothing changed "  \
        "on the device is charged the rest at that pass time (docs/gpu.md, fast-forward); 0 "       \
-       "simulates every pass")
+       "simulates every pass")                                                                                        \
+    XX(cp_packet, NS, 100, 10, 2 * GPUSIM_NS_PER_US, "U",                                          \
+       "estimate, no published figure (cost-model.md has none): the command processor fetching "  \
+       "and decoding one packet from a user queue; PM4 (AMD) and GPFIFO/pushbuffer (NVIDIA) "      \
+       "packet processing is sub-microsecond. Charged once per packet, before it executes")       \
+    XX(preempt_save, NS, 20 * GPUSIM_NS_PER_US, 10 * GPUSIM_NS_PER_US, 200 * GPUSIM_NS_PER_US,     \
+       "D",                                                                                        \
+       "cost-model.md §4/§9.2 preempt_save 20 us [D] (sweep 14-40): NVIDIA H100/H200 "             \
+       "full-occupancy context of ~65 MB (132 SMs x (256 KiB registers + 228 KiB shared memory)) " \
+       "/ 3.35-4.8 TB/s = 14-20 us; AMD's CWSR save is 34 us on MI300X, 41 us per MI250X GCD "     \
+       "(§9.3 cwsr_save [D], sweep 20-200)")                                                      \
+    XX(queue_resume, NS, 20 * GPUSIM_NS_PER_US, 10 * GPUSIM_NS_PER_US, 200 * GPUSIM_NS_PER_US,     \
+       "D",                                                                                        \
+       "cost-model.md §9.2 queue_resume 20 us [D] (sweep 14-40): NVIDIA H100/H200, the same "      \
+       "~65 MB context restored at the same bandwidth as preempt_save")                            \
+    XX(queue_preempt_timeout, NS, 9000 * GPUSIM_NS_PER_MS, 1 * GPUSIM_NS_PER_MS,                   \
+       60000 * GPUSIM_NS_PER_MS, "C",                                                              \
+       "cost-model.md §4/§9.3 queue_preempt_timeout 9000 ms [C]: AMD amdkfd "                      \
+       "queue_preemption_timeout_ms default (the driver's wait for the CP's UNMAP_QUEUES fence; "  \
+       "on expiry amdkfd resets the GPU). A timeout, not a latency: it models hangs only")
 /* clang-format on */
 
 /* Indices into a GPU parameter values array: GPUSIM__GPU_P_<field>. */
