@@ -1,25 +1,36 @@
 /*
  * gpu/cp.c -- the command processor's device and context state: life cycle, killed contexts,
- * eviction and restore, the preemption timeout that resets the device, and the checker
- * (gpusim/gpu.h, "Preemption"; gpu/cp.h).
+ * preemption (eviction and restore of a context, preemption and resume of one queue), the
+ * preemption timeout that resets the device, and the checker (gpusim/gpu.h, "Preemption";
+ * gpu/cp.h).
  *
- * Eviction is an operation (gpusim__gpu_cp_op) in stages: STOPPING (the context's queues issue
- * nothing more and its jobs are asked to stop, gpusim__gpu_engine_preempt_ctx), SAVING (they have
- * stopped: preempt_save), then the caller's callback. A timer set at queue_preempt_timeout from the
- * request races it; if it fires first, the device is reset as amdkfd does when the CP misses its
- * UNMAP_QUEUES fence: every context on the device is killed with GPUSIM_ETIMEDOUT. A restore is a
- * one-stage operation (queue_resume, then the jobs and queues go on).
+ * A preemption -- an eviction of a context, or a preemption of one queue -- is an operation
+ * (gpusim__gpu_cp_op) in stages: STOPPING (the queues concerned issue nothing more and their jobs
+ * are asked to stop: gpusim__gpu_engine_preempt_ctx for a context, gpusim__gpu_engine_preempt_job
+ * for the queue's job), SAVING (they have stopped: preempt_save), then the caller's callback. A
+ * timer set at queue_preempt_timeout from the request races it; if it fires first, the device is
+ * reset as amdkfd does when the CP misses its UNMAP_QUEUES fence: every context on the device is
+ * killed with GPUSIM_ETIMEDOUT. Both kinds share that code: one implementation of the stages, the
+ * timeout and the reset. A restore or a queue resume is a one-stage operation (queue_resume, then
+ * the jobs and queues go on).
  *
- * An operation outlives its context when the engine still owes it the `stopped` call (that call
+ * The context's hold and the queue's are independent (gpu/cp.h): a queue preempted alone stays
+ * preempted across an eviction and restore of its context, and an evicted context's queue may be
+ * preempted and resumed alone; each operation charges its own cost.
+ *
+ * An operation outlives its target when the engine still owes it the `stopped` call (that call
  * carries only the operation's pointer), so operations are kept on the device's list, and freed
- * once both the callback is done with and the engine has answered -- or with the device.
+ * once both the callback is done with and the engine has answered -- or when the engine drops the
+ * report: with the job (a queue freed, its job cancelled), with the context (freed), or with the
+ * device.
  *
  * Event-queue slots: an operation holds one for its step event (a reservation while it waits for
  * the engine, the pending event otherwise), so a kill or a reset can always deliver its result.
- * User callbacks run from that event, last, so they may free the context or the device.
+ * User callbacks run from that event, last, so they may free the queue, the context or the device.
  *
- * Invariants: a context's `op` is the operation in progress, exactly when its sched is EVICTING or
- * RESTORING, and that operation names the context; a finished operation names no context.
+ * Invariants: a context's (a queue's) `op` is the operation in progress, exactly when its sched is
+ * STOPPING or RESUMING, and that operation names it; an operation names its context (and queue)
+ * until it is freed or they are, so that freeing them finds it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -29,9 +40,9 @@
 #include "core/alloc.h"
 #include "core/event.h"
 
-enum { OP_EVICT, OP_RESTORE };
+enum { OP_EVICT, OP_RESTORE, OP_QPREEMPT, OP_QRESUME };
 enum {
-    ST_STOPPING, /* EVICT: waiting for the engine's stopped(); step reserved */
+    ST_STOPPING, /* EVICT, QPREEMPT: waiting for the engine's stopped(); step reserved */
     ST_WORKING,  /* step pending at the end of preempt_save / queue_resume */
     ST_ENDING,   /* step pending at now, delivering a failure */
     ST_FINISHED  /* callback delivered or dropped; waiting only for the engine */
@@ -39,13 +50,14 @@ enum {
 
 struct gpusim__gpu_cp_op {
     gpusim__gpu_cp *cp;    /* The device's command processor. */
-    gpusim_gpu_ctx_t *ctx; /* The context; NULL once finished or the context is freed. */
-    int kind;              /* OP_EVICT / OP_RESTORE. */
+    gpusim_gpu_ctx_t *ctx; /* The context (the queue's); NULL once it is freed. */
+    gpusim_gpu_queue_t *q; /* QPREEMPT, QRESUME: the queue; NULL once it is freed. */
+    int kind;              /* OP_*. */
     int stage;             /* ST_*. */
-    bool engine_owes;      /* EVICT: the engine has yet to call stopped(). */
+    bool engine_owes;      /* EVICT, QPREEMPT: the engine has yet to call stopped(). */
     bool reserved;         /* Holds a reservation for `step`. */
     gpusim_event_t step;   /* End of the stage, or delivery of a failure. */
-    gpusim_event_t timer;  /* EVICT: the preemption timeout. */
+    gpusim_event_t timer;  /* EVICT, QPREEMPT: the preemption timeout. */
     gpusim_gpu_ctx_cb cb;  /* The caller's callback and data. */
     void *data;
     int status;              /* What cb gets when step runs in ST_ENDING. */
@@ -62,6 +74,17 @@ static gpusim_time_t later(const gpusim_world_t *w, uint64_t d)
     return d >= GPUSIM_TIME_MAX - w->now ? GPUSIM_TIME_MAX : w->now + d;
 }
 
+/* The scheduling state and operation slot of what an unfinished operation works on. */
+static int *op_sched(const gpusim__gpu_cp_op *op)
+{
+    return op->q ? &op->q->sched : &op->ctx->cp->sched;
+}
+
+static gpusim__gpu_cp_op **op_slot(const gpusim__gpu_cp_op *op)
+{
+    return op->q ? &op->q->op : &op->ctx->cp->op;
+}
+
 static void op_unlink_free(gpusim__gpu_cp_op *op)
 {
     gpusim__gpu_cp *cp = op->cp;
@@ -74,10 +97,13 @@ static void op_unlink_free(gpusim__gpu_cp_op *op)
     gpusim__arena_free(&cp->world->arena, op, sizeof *op);
 }
 
-/* The operation no longer concerns its context: events stopped, context detached. */
-static void op_detach(gpusim__gpu_cp_op *op)
+/* The operation no longer concerns its target: events stopped, the target's slot cleared. */
+static void op_finish(gpusim__gpu_cp_op *op)
 {
     gpusim_world_t *w = op->cp->world;
+    gpusim__gpu_cp_op **slot;
+    if (op->stage == ST_FINISHED)
+        return;
     if (gpusim_event_pending(&op->timer))
         gpusim_event_cancel(w, &op->timer);
     if (gpusim_event_pending(&op->step))
@@ -85,10 +111,16 @@ static void op_detach(gpusim__gpu_cp_op *op)
     if (op->reserved)
         gpusim__queue_unreserve(w, 1);
     op->reserved = false;
-    if (op->ctx && op->ctx->cp && op->ctx->cp->op == op)
-        op->ctx->cp->op = NULL;
-    op->ctx = NULL;
+    slot = op_slot(op);
+    if (*slot == op)
+        *slot = NULL;
     op->stage = ST_FINISHED;
+}
+
+/* Finishes the operation, and frees it unless the engine still owes it its report. */
+static void op_detach(gpusim__gpu_cp_op *op)
+{
+    op_finish(op);
     if (!op->engine_owes)
         op_unlink_free(op);
 }
@@ -110,38 +142,69 @@ static void op_fail(gpusim__gpu_cp_op *op, int status)
     }
 }
 
+/* A stage's work is done: the target takes its new state. */
+static void op_complete(gpusim__gpu_cp_op *op)
+{
+    gpusim__gpu_cp *cp = op->cp;
+    gpusim_world_t *w = cp->world;
+    gpusim_gpu_queue_t *q = op->q;
+    switch (op->kind) {
+    case OP_EVICT:
+        op->ctx->cp->sched = GPUSIM__CPC_STOPPED;
+        gpusim__stat_add(cp->st.evictions, 1);
+        (void)gpusim__stat_record(cp->st.evict_ns, w->now - op->started);
+        break;
+    case OP_RESTORE:
+        op->ctx->cp->sched = GPUSIM__CPC_RUN;
+        gpusim__stat_add(cp->st.restores, 1);
+        gpusim__gpu_engine_resume_ctx(op->ctx); /* jobs the queue holds stay held */
+        for (gpusim_gpu_queue_t *it = op->ctx->cp->head; it; it = it->next)
+            gpusim__gpu_queue_kick(it);
+        break;
+    case OP_QPREEMPT:
+        q->sched = GPUSIM__CPC_STOPPED;
+        gpusim__stat_add(cp->st.qpreempts, 1);
+        (void)gpusim__stat_record(cp->st.qpreempt_ns, w->now - op->started);
+        break;
+    default: /* OP_QRESUME */
+        q->sched = GPUSIM__CPC_RUN;
+        gpusim__stat_add(cp->st.qresumes, 1);
+        if (q->job_out)
+            gpusim__gpu_engine_resume_job(&q->job); /* held still if the context is evicted */
+        gpusim__gpu_queue_kick(q);
+        break;
+    }
+}
+
 static void op_step(gpusim_world_t *w, gpusim_event_t *ev)
 {
     gpusim__gpu_cp_op *op = ev->data;
-    gpusim__gpu_cp *cp = op->cp;
-    gpusim_gpu_ctx_t *c = op->ctx;
     gpusim_gpu_ctx_cb cb = op->cb;
     void *data = op->data;
     int status = op->status;
+    (void)w;
     if (op->stage == ST_WORKING) {
-        gpusim__gpu_cp_ctx *cc = c->cp;
         status = 0;
-        if (op->kind == OP_EVICT) {
-            cc->sched = GPUSIM__CPC_EVICTED;
-            gpusim__stat_add(cp->st.evictions, 1);
-            (void)gpusim__stat_record(cp->st.evict_ns, w->now - op->started);
-        } else {
-            cc->sched = GPUSIM__CPC_RUN;
-            gpusim__stat_add(cp->st.restores, 1);
-            gpusim__gpu_engine_resume_ctx(c);
-            for (gpusim_gpu_queue_t *q = cc->head; q; q = q->next)
-                gpusim__gpu_queue_kick(q);
-        }
+        op_complete(op);
     }
     op_detach(op);
-    cb(data, status); /* last: it may free the context or the device */
+    cb(data, status); /* last: it may free the queue, the context or the device */
 }
 
-/* The engine: every job of the context has stopped. */
+/* Everything has stopped: saving takes preempt_save (the step takes over the reservation). */
+static void op_save(gpusim__gpu_cp_op *op)
+{
+    gpusim_world_t *w = op->cp->world;
+    op->stage = ST_WORKING;
+    op->reserved = false;
+    gpusim__event_schedule_reserved(w, &op->step,
+                                    later(w, op->cp->gpu->p[GPUSIM__GPU_P_preempt_save]));
+}
+
+/* The engine: every job concerned has stopped. */
 static void op_stopped(void *data)
 {
     gpusim__gpu_cp_op *op = data;
-    gpusim_world_t *w = op->cp->world;
     op->engine_owes = false;
     if (op->stage == ST_FINISHED) {
         op_unlink_free(op);
@@ -149,10 +212,7 @@ static void op_stopped(void *data)
     }
     if (op->stage != ST_STOPPING)
         return; /* failing already */
-    op->stage = ST_WORKING;
-    op->reserved = false;
-    gpusim__event_schedule_reserved(w, &op->step,
-                                    later(w, op->cp->gpu->p[GPUSIM__GPU_P_preempt_save]));
+    op_save(op);
 }
 
 /* The preemption did not complete in time: reset the device. */
@@ -169,14 +229,15 @@ static void op_timeout(gpusim_world_t *w, gpusim_event_t *ev)
     cp->resetting = false;
 }
 
-static gpusim__gpu_cp_op *op_new(gpusim__gpu_cp *cp, gpusim_gpu_ctx_t *c, int kind,
-                                 gpusim_gpu_ctx_cb cb, void *data)
+static gpusim__gpu_cp_op *op_new(gpusim__gpu_cp *cp, gpusim_gpu_ctx_t *c, gpusim_gpu_queue_t *q,
+                                 int kind, gpusim_gpu_ctx_cb cb, void *data)
 {
     gpusim__gpu_cp_op *op = gpusim__arena_zalloc(&cp->world->arena, sizeof *op);
     if (!op)
         return NULL;
     op->cp = cp;
     op->ctx = c;
+    op->q = q;
     op->kind = kind;
     op->cb = cb;
     op->data = data;
@@ -186,44 +247,44 @@ static gpusim__gpu_cp_op *op_new(gpusim__gpu_cp *cp, gpusim_gpu_ctx_t *c, int ki
     return op;
 }
 
-static void op_link(gpusim__gpu_cp *cp, gpusim__gpu_cp_op *op)
+/* Puts a new operation in place on its target, in state `sched`. */
+static void op_link(gpusim__gpu_cp_op *op, int stage, int sched)
 {
+    gpusim__gpu_cp *cp = op->cp;
     op->next = cp->ops;
     if (cp->ops)
         cp->ops->prev = op;
     cp->ops = op;
+    op->stage = stage;
+    *op_slot(op) = op;
+    *op_sched(op) = sched;
 }
 
-int gpusim_gpu_ctx_evict(gpusim_gpu_ctx_t *c, gpusim_gpu_ctx_cb cb, void *data)
+/*
+ * Starts a preemption: of every queue of context c (q NULL: an eviction), or of queue q of c
+ * alone. The timeout is set and the engine asked to stop the jobs concerned -- the context's, or
+ * q's job if one is out; with nothing to wait for, saving starts at once. Nothing changes on
+ * failure (GPUSIM_ENOMEM).
+ */
+static int stop_begin(gpusim_gpu_ctx_t *c, gpusim_gpu_queue_t *q, gpusim_gpu_ctx_cb cb, void *data)
 {
-    gpusim__gpu_cp *cp;
-    gpusim__gpu_cp_ctx *cc;
-    gpusim__gpu_cp_op *op;
-    gpusim_world_t *w;
+    gpusim__gpu_cp *cp = c->gpu->cp;
+    gpusim_world_t *w = cp->world;
+    bool engine = !q || q->job_out;
+    gpusim__gpu_cp_op *op = op_new(cp, c, q, q ? OP_QPREEMPT : OP_EVICT, cb, data);
     int rc;
-    if (!c || !cb)
-        return GPUSIM_EINVAL;
-    if (c->error)
-        return GPUSIM_ECTXKILLED;
-    if (c->cp && c->cp->sched != GPUSIM__CPC_RUN)
-        return GPUSIM_EBUSY;
-    cp = c->gpu->cp;
-    w = cp->world;
-    cc = gpusim__gpu_cp_ctx_get(c);
-    if (!cc)
-        return GPUSIM_ENOMEM;
-    op = op_new(cp, c, OP_EVICT, cb, data);
     if (!op)
-        return GPUSIM_ENOMEM; /* a new cc stays: it is empty state, freed with the context */
+        return GPUSIM_ENOMEM;
     rc = gpusim__queue_reserve(w, 1);
     if (rc == 0) {
         op->reserved = true;
         rc = gpusim_event_schedule(w, &op->timer,
                                    later(w, c->gpu->p[GPUSIM__GPU_P_queue_preempt_timeout]));
     }
-    if (rc == 0) {
+    if (rc == 0 && engine) {
         op->engine_owes = true;
-        rc = gpusim__gpu_engine_preempt_ctx(c, op_stopped, op);
+        rc = q ? gpusim__gpu_engine_preempt_job(&q->job, op_stopped, op)
+               : gpusim__gpu_engine_preempt_ctx(c, op_stopped, op);
         if (rc)
             op->engine_owes = false;
     }
@@ -235,40 +296,84 @@ int gpusim_gpu_ctx_evict(gpusim_gpu_ctx_t *c, gpusim_gpu_ctx_cb cb, void *data)
         gpusim__arena_free(&w->arena, op, sizeof *op);
         return rc;
     }
-    op_link(cp, op);
-    op->stage = ST_STOPPING;
-    cc->op = op;
-    cc->sched = GPUSIM__CPC_EVICTING;
-    for (gpusim_gpu_queue_t *q = cc->head; q; q = q->next)
+    op_link(op, ST_STOPPING, GPUSIM__CPC_STOPPING);
+    if (q) {
         gpusim__gpu_queue_park(q);
+    } else {
+        for (gpusim_gpu_queue_t *it = c->cp->head; it; it = it->next)
+            gpusim__gpu_queue_park(it);
+    }
+    if (!engine)
+        op_save(op);
     return 0;
 }
 
-int gpusim_gpu_ctx_restore(gpusim_gpu_ctx_t *c, gpusim_gpu_ctx_cb cb, void *data)
+/* Starts a restore of context c (q NULL) or a resume of queue q: queue_resume, then they go on. */
+static int resume_begin(gpusim_gpu_ctx_t *c, gpusim_gpu_queue_t *q, gpusim_gpu_ctx_cb cb,
+                        void *data)
 {
-    gpusim__gpu_cp_op *op;
-    gpusim_world_t *w;
-    if (!c || !cb)
-        return GPUSIM_EINVAL;
-    if (c->error)
-        return GPUSIM_ECTXKILLED;
-    if (!c->cp || c->cp->sched == GPUSIM__CPC_RUN)
-        return GPUSIM_EINVAL;
-    if (c->cp->sched != GPUSIM__CPC_EVICTED)
-        return GPUSIM_EBUSY;
-    w = c->gpu->world;
-    op = op_new(c->gpu->cp, c, OP_RESTORE, cb, data);
+    gpusim_world_t *w = c->gpu->world;
+    gpusim__gpu_cp_op *op = op_new(c->gpu->cp, c, q, q ? OP_QRESUME : OP_RESTORE, cb, data);
     if (!op)
         return GPUSIM_ENOMEM;
     if (gpusim_event_schedule(w, &op->step, later(w, c->gpu->p[GPUSIM__GPU_P_queue_resume]))) {
         gpusim__arena_free(&w->arena, op, sizeof *op);
         return GPUSIM_ENOMEM;
     }
-    op->stage = ST_WORKING;
-    op_link(c->gpu->cp, op);
-    c->cp->op = op;
-    c->cp->sched = GPUSIM__CPC_RESTORING;
+    op_link(op, ST_WORKING, GPUSIM__CPC_RESUMING);
     return 0;
+}
+
+int gpusim_gpu_ctx_evict(gpusim_gpu_ctx_t *c, gpusim_gpu_ctx_cb cb, void *data)
+{
+    if (!c || !cb)
+        return GPUSIM_EINVAL;
+    if (c->error)
+        return GPUSIM_ECTXKILLED;
+    if (c->cp && c->cp->sched != GPUSIM__CPC_RUN)
+        return GPUSIM_EBUSY;
+    if (!gpusim__gpu_cp_ctx_get(c))
+        return GPUSIM_ENOMEM; /* a new cp state stays if stop_begin fails: it is empty */
+    return stop_begin(c, NULL, cb, data);
+}
+
+int gpusim_gpu_ctx_restore(gpusim_gpu_ctx_t *c, gpusim_gpu_ctx_cb cb, void *data)
+{
+    if (!c || !cb)
+        return GPUSIM_EINVAL;
+    if (c->error)
+        return GPUSIM_ECTXKILLED;
+    if (!c->cp || c->cp->sched == GPUSIM__CPC_RUN)
+        return GPUSIM_EINVAL;
+    if (c->cp->sched != GPUSIM__CPC_STOPPED)
+        return GPUSIM_EBUSY;
+    return resume_begin(c, NULL, cb, data);
+}
+
+int gpusim_gpu_queue_preempt(gpusim_gpu_queue_t *q, gpusim_gpu_ctx_cb cb, void *data)
+{
+    if (!q || !cb)
+        return GPUSIM_EINVAL;
+    if (q->ctx->error)
+        return GPUSIM_ECTXKILLED;
+    if (q->error)
+        return GPUSIM_ECANCELED;
+    if (q->sched != GPUSIM__CPC_RUN)
+        return GPUSIM_EBUSY;
+    return stop_begin(q->ctx, q, cb, data);
+}
+
+int gpusim_gpu_queue_resume(gpusim_gpu_queue_t *q, gpusim_gpu_ctx_cb cb, void *data)
+{
+    if (!q || !cb)
+        return GPUSIM_EINVAL;
+    if (q->ctx->error)
+        return GPUSIM_ECTXKILLED;
+    if (q->sched == GPUSIM__CPC_RUN)
+        return GPUSIM_EINVAL;
+    if (q->sched != GPUSIM__CPC_STOPPED)
+        return GPUSIM_EBUSY;
+    return resume_begin(q->ctx, q, cb, data);
 }
 
 /* ---- contexts ------------------------------------------------------------------------------- */
@@ -288,6 +393,7 @@ gpusim__gpu_cp_ctx *gpusim__gpu_cp_ctx_get(gpusim_gpu_ctx_t *c)
 void gpusim__gpu_cp_ctx_killed(gpusim_gpu_ctx_t *c)
 {
     gpusim__gpu_cp_ctx *cc = c->cp;
+    int status = c->gpu->cp->resetting ? GPUSIM_ETIMEDOUT : GPUSIM_ECTXKILLED;
     if (!cc)
         return;
     /* Stop everything first, then fail the fences: failing a fence wakes its waiters, and none
@@ -296,11 +402,20 @@ void gpusim__gpu_cp_ctx_killed(gpusim_gpu_ctx_t *c)
         gpusim__gpu_queue_fail(q, c->error, "context_killed", "the queue's context was killed");
     for (gpusim_gpu_queue_t *q = cc->head; q; q = q->next)
         gpusim__gpu_queue_abandon_signals(q, GPUSIM_ECTXKILLED);
+    /* Operations in progress end with the kill (nothing is in progress any more: a dead context
+     * runs nothing anyway); the queues' first, in queue order, then the context's. */
+    for (gpusim_gpu_queue_t *q = cc->head; q; q = q->next)
+        if (q->op) {
+            gpusim__gpu_cp_op *op = q->op;
+            q->op = NULL;
+            q->sched = GPUSIM__CPC_RUN;
+            op_fail(op, status);
+        }
     if (cc->op) {
         gpusim__gpu_cp_op *op = cc->op;
         cc->op = NULL;
-        cc->sched = GPUSIM__CPC_RUN; /* nothing in progress: a dead context runs nothing anyway */
-        op_fail(op, c->gpu->cp->resetting ? GPUSIM_ETIMEDOUT : GPUSIM_ECTXKILLED);
+        cc->sched = GPUSIM__CPC_RUN;
+        op_fail(op, status);
     }
 }
 
@@ -313,11 +428,15 @@ static void ctx_state_free(gpusim_gpu_ctx_t *c)
         return;
     while (cc->head)
         gpusim_gpu_queue_free(cc->head);
-    /* The operation in progress, and one that is delivering a failure, are dropped. */
+    /* The operation in progress, and one that is delivering a failure, are dropped; so is the
+     * wait for the engine's report, which the engine drops with the context (it resumes the
+     * context's preemption and cancels its jobs, gpusim__gpu_engines_ctx_gone, right after). */
     for (gpusim__gpu_cp_op *op = cp->ops, *next; op; op = next) {
         next = op->next;
-        if (op->ctx == c)
+        if (op->ctx == c) {
+            op->engine_owes = false;
             op_detach(op);
+        }
     }
     gpusim__arena_free(&cp->world->arena, cc, sizeof *cc);
     c->cp = NULL;
@@ -326,6 +445,21 @@ static void ctx_state_free(gpusim_gpu_ctx_t *c)
 void gpusim__gpu_cp_ctx_free(gpusim_gpu_ctx_t *c)
 {
     ctx_state_free(c);
+}
+
+void gpusim__gpu_cp_queue_gone(gpusim_gpu_queue_t *q, bool job_cancelled)
+{
+    for (gpusim__gpu_cp_op *op = q->cp->ops, *next; op; op = next) {
+        next = op->next;
+        if (op->q != q)
+            continue;
+        if (job_cancelled)
+            op->engine_owes = false; /* the job's preemption went with it */
+        op_finish(op);
+        op->q = NULL; /* a report still owed (the job's end is due) finds it finished */
+        if (!op->engine_owes)
+            op_unlink_free(op);
+    }
 }
 
 /* ---- device --------------------------------------------------------------------------------- */
@@ -343,6 +477,10 @@ static int register_stats(gpusim__gpu_cp *cp)
         {offsetof(gpusim__gpu_cp_stats, restores), GPUSIM_STAT_COUNTER, "", "restores"},
         {offsetof(gpusim__gpu_cp_stats, resets), GPUSIM_STAT_COUNTER, "", "resets"},
         {offsetof(gpusim__gpu_cp_stats, evict_ns), GPUSIM_STAT_HISTOGRAM, "ns", "evict_ns"},
+        {offsetof(gpusim__gpu_cp_stats, qpreempts), GPUSIM_STAT_COUNTER, "", "queue_preemptions"},
+        {offsetof(gpusim__gpu_cp_stats, qresumes), GPUSIM_STAT_COUNTER, "", "queue_resumes"},
+        {offsetof(gpusim__gpu_cp_stats, qpreempt_ns), GPUSIM_STAT_HISTOGRAM, "ns",
+         "queue_preempt_ns"},
     };
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
         char name[GPUSIM_STAT_NAME_MAX + 1];
@@ -416,8 +554,13 @@ static bool queue_ok(const gpusim_gpu_ctx_t *c, const gpusim_gpu_queue_t *q)
         return false;
     if (q->phase == GPUSIM__CPQ_JOB && !q->job_out)
         return false;
+    /* Its own preemption: an operation exactly while one is in progress, naming the queue. */
+    if ((q->op != NULL) != (q->sched == GPUSIM__CPC_STOPPING || q->sched == GPUSIM__CPC_RESUMING) ||
+        (q->op && (q->op->q != q || q->op->ctx != c)))
+        return false;
     /* Nothing issues while stopped. */
-    if (q->phase == GPUSIM__CPQ_FETCH && (q->error || cc->sched != GPUSIM__CPC_RUN))
+    if (q->phase == GPUSIM__CPQ_FETCH &&
+        (q->error || cc->sched != GPUSIM__CPC_RUN || q->sched != GPUSIM__CPC_RUN))
         return false;
     return !q->error || (q->phase == GPUSIM__CPQ_NONE && q->err.code < 0);
 }
@@ -431,8 +574,8 @@ int gpusim__gpu_cp_check(const gpusim_gpu_t *g, char *buf, size_t len)
             continue;
         if (cc->ctx != c ||
             (cc->op != NULL) !=
-                (cc->sched == GPUSIM__CPC_EVICTING || cc->sched == GPUSIM__CPC_RESTORING) ||
-            (cc->op && cc->op->ctx != c)) {
+                (cc->sched == GPUSIM__CPC_STOPPING || cc->sched == GPUSIM__CPC_RESUMING) ||
+            (cc->op && (cc->op->ctx != c || cc->op->q))) {
             snprintf(buf, len, "%s: command-processor state of context %u inconsistent", g->name,
                      gpusim_gpu_ctx_id(c));
             return GPUSIM_ECORRUPT;
