@@ -1176,8 +1176,32 @@ static void test_queue_preempt_resume_costs(void **state)
     assert_int_equal(h.at, t1 + resume + cp);
     assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_IDLE);
     ASSERT_ERR(gpusim_gpu_queue_resume(q, ev_cb, &rs), GPUSIM_EINVAL);
-    assert_int_equal(stat(w, "gpu0", "queue_preemptions"), 1);
-    assert_int_equal(stat(w, "gpu0", "queue_resumes"), 1);
+    /* Preempted in the middle of a fetch: the fetch is dropped and redone after the resume. */
+    {
+        action pre;
+        gpusim_time_t td;
+        put_nop(q, 4);
+        td = now(w);
+        ASSERT_OK(gpusim_gpu_queue_doorbell(q));
+        memset(&pre, 0, sizeof pre);
+        pre.q = q;
+        pre.r = &ev;
+        at(w, &pre, do_qpreempt, td + cp / 2);
+        ASSERT_OK(gpusim_world_run_until(w, td + cp / 2));
+        check(g); /* nothing fetches while preempted */
+        ASSERT_OK(gpusim_world_run(w));
+        assert_int_equal(ev.calls, 2);
+        assert_int_equal(ev.at, td + cp / 2 + save);
+        assert_int_equal(info(q).packets, 1); /* the NOP has not run */
+        t1 = now(w);
+        ASSERT_OK(gpusim_gpu_queue_resume(q, ev_cb, &rs));
+        ASSERT_OK(gpusim_world_run(w));
+        assert_int_equal(rs.at, t1 + resume);
+        assert_int_equal(info(q).packets, 2);
+        assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_IDLE);
+    }
+    assert_int_equal(stat(w, "gpu0", "queue_preemptions"), 2);
+    assert_int_equal(stat(w, "gpu0", "queue_resumes"), 2);
     assert_int_equal(stat(w, "gpu0", "evictions"), 0);
     assert_null(g->cp->ops);
     check(g);
@@ -1513,6 +1537,22 @@ static void test_queue_preempt_teardown(void **state)
     ASSERT_OK(gpusim_world_run(w));
     assert_int_equal(e1.calls + e2.calls + eb.calls, 0);
     assert_int_equal(e3.calls, 1);
+    /* A context evicted while its job runs, killed (the eviction ends, the engine's report is
+     * still owed), then freed: the engine drops the report, and the operation goes too. */
+    b = context(g);
+    ASSERT_OK(gpusim_gpu_queue_new(b, RING, &qb));
+    put_dispatch(qb, 1000, false);
+    ASSERT_OK(gpusim_gpu_queue_doorbell(qb));
+    ASSERT_OK(gpusim_world_run_until(w, now(w) + 2 * param("cp_packet")));
+    ASSERT_OK(gpusim_gpu_ctx_evict(b, ev_cb, &eb));
+    ASSERT_OK(gpusim_gpu_ctx_kill(b, GPUSIM_EGPUFAULT));
+    ASSERT_OK(gpusim_world_run_until(w, now(w))); /* the eviction reports ECTXKILLED */
+    assert_int_equal(eb.calls, 1);
+    assert_int_equal(eb.status, GPUSIM_ECTXKILLED);
+    assert_non_null(g->cp->ops); /* waiting for the engine */
+    gpusim_gpu_ctx_free(b);
+    assert_null(g->cp->ops);
+    check(g);
     with_queues = w->queue.reserved;
     /* The device freed with a queue preemption in progress. */
     ASSERT_OK(gpusim_gpu_queue_new(a, RING, &q4));
