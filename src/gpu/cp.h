@@ -3,9 +3,9 @@
  * preemption (eviction / restore of a context, preemption / resume of one queue) with timeout
  * escalation to a device reset. Internal.
  *
- * Files: cp.c (device and context state, kills, eviction, restore, queue preemption and resume,
- * reset, checker), queue.c (the queues and the execution of their packets), cp_fence.c (the fence
- * table and its public API).
+ * Files: cp.c (device and context state, kills, checker), cp_preempt.c (eviction, restore, queue
+ * preemption and resume, the timeout and the reset), queue.c (the queues and the execution of their
+ * packets), cp_fence.c (the fence table and its public API).
  * The public API is gpusim/gpu.h, sections "Queues", "Preemption" and "Fences".
  *
  * A queue executes its packets in order, one at a time. Before each packet the command processor
@@ -151,16 +151,33 @@ void gpusim__gpu_cp_ctx_killed(gpusim_gpu_ctx_t *c);
 /* A context is being freed: its queues are freed, an eviction or restore is dropped. */
 void gpusim__gpu_cp_ctx_free(gpusim_gpu_ctx_t *c);
 
-/* A queue is being freed (gpusim_gpu_queue_free, after halting it): its preemption or resume is
- * dropped (the callback never runs). job_cancelled: its job, if any, was cancelled on the engine,
- * so the engine will not report its preemption. */
-void gpusim__gpu_cp_queue_gone(gpusim_gpu_queue_t *q, bool job_cancelled);
-
 /* Verifies the invariants of cp.h. Returns 0 or GPUSIM_ECORRUPT with a message in buf. */
 int gpusim__gpu_cp_check(const gpusim_gpu_t *g, char *buf, size_t len);
 
 /* The context's state, created if needed. NULL on ENOMEM. */
 gpusim__gpu_cp_ctx *gpusim__gpu_cp_ctx_get(gpusim_gpu_ctx_t *c);
+
+/* ---- cp_preempt.c ---- */
+
+/* A context was killed: its queues' preemptions and resumes, then its eviction or restore, end
+ * with GPUSIM_ECTXKILLED (GPUSIM_ETIMEDOUT during a reset), from their events. */
+void gpusim__gpu_cp_ops_killed(gpusim_gpu_ctx_t *c);
+
+/* A context is being freed (after its queues): its eviction or restore is dropped (the callback
+ * never runs), and so is every wait for the engine's report on it. */
+void gpusim__gpu_cp_ops_ctx_gone(gpusim_gpu_ctx_t *c);
+
+/* A queue is being freed (gpusim_gpu_queue_free, after halting it): its preemption or resume is
+ * dropped (the callback never runs). job_cancelled: its job, if any, was cancelled on the engine,
+ * so the engine will not report its preemption. */
+void gpusim__gpu_cp_queue_gone(gpusim_gpu_queue_t *q, bool job_cancelled);
+
+/* The device is being freed: every operation goes, without callbacks. */
+void gpusim__gpu_cp_ops_destroy(gpusim__gpu_cp *cp);
+
+/* The checker: op is the unfinished operation of context c (q NULL) or of its queue q. */
+bool gpusim__gpu_cp_op_names(const gpusim__gpu_cp_op *op, const gpusim_gpu_ctx_t *c,
+                             const gpusim_gpu_queue_t *q);
 
 /* ---- queue.c ---- */
 
