@@ -31,8 +31,6 @@
  * STOPPING or RESUMING, and that operation names it; an operation names its context (and queue)
  * until it is freed or they are, so that freeing them finds it.
  */
-#include <stdio.h>
-#include <string.h>
 
 #include "gpu/cp.h"
 #include "gpu/device.h"
