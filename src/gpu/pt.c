@@ -509,28 +509,14 @@ static void destroy(gpusim_world_t *w, gpusim__owned *o)
 
 static int register_stats(gpusim_world_t *w, const char *prefix, gpusim__gpu_pt *pt)
 {
-    static const struct {
-        const char *suffix;
-        gpusim_stat_kind_t kind;
-        size_t offset;
-    } defs[] = {
-        {"pt.tables", GPUSIM_STAT_GAUGE, offsetof(gpusim__gpu_pt, st_tables)},
-        {"pt.pte_writes", GPUSIM_STAT_COUNTER, offsetof(gpusim__gpu_pt, st_writes)},
-        {"pt.splits", GPUSIM_STAT_COUNTER, offsetof(gpusim__gpu_pt, st_splits)},
-        {"pt.merges", GPUSIM_STAT_COUNTER, offsetof(gpusim__gpu_pt, st_merges)},
-        {"pt.range_ops", GPUSIM_STAT_COUNTER, offsetof(gpusim__gpu_pt, st_ops)},
+    static const gpusim__stat_def defs[] = {
+        {"pt.tables", GPUSIM_STAT_GAUGE, "", offsetof(gpusim__gpu_pt, st_tables)},
+        {"pt.pte_writes", GPUSIM_STAT_COUNTER, "", offsetof(gpusim__gpu_pt, st_writes)},
+        {"pt.splits", GPUSIM_STAT_COUNTER, "", offsetof(gpusim__gpu_pt, st_splits)},
+        {"pt.merges", GPUSIM_STAT_COUNTER, "", offsetof(gpusim__gpu_pt, st_merges)},
+        {"pt.range_ops", GPUSIM_STAT_COUNTER, "", offsetof(gpusim__gpu_pt, st_ops)},
     };
-    for (size_t k = 0; k < GPUSIM_ARRAY_SIZE(defs); k++) {
-        char name[GPUSIM_STAT_NAME_MAX + 1];
-        int n = snprintf(name, sizeof name, "%s.%s", prefix, defs[k].suffix);
-        if (n < 0 || (size_t)n >= sizeof name)
-            return GPUSIM_EINVAL;
-        gpusim_stat_t **slot = (gpusim_stat_t **)(void *)((char *)pt + defs[k].offset);
-        int rc = gpusim_stat_register(w, name, defs[k].kind, "", slot);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
+    return gpusim__stats_register_prefixed(w, prefix, defs, GPUSIM_ARRAY_SIZE(defs), pt);
 }
 
 int gpusim__gpu_pt_new(gpusim_world_t *w, gpusim__gpu_vram *vram, uint32_t ctx, const char *prefix,
