@@ -240,19 +240,15 @@ static void test_mremap_enomem_new_above(void **state)
 
 /* ---- fork.c --------------------------------------------------------------------------------- */
 
-/* The child is written (not re-mapped) while the fork waits for its PROTECTION_PAGE: the fork must
- * not copy over the child's entry (docs: "ends with GPUSIM_EBUSY rather than corrupt it"). */
-static void test_fork_child_written_early(void **state)
+/* Forks the fixture's process while a mirror holds its PROTECTION_PAGE, makes the child access
+ * `a` meanwhile, lets the fork go on: it must end with EBUSY rather than copy over the child's new
+ * entry (fork.c: "ends with GPUSIM_EBUSY rather than corrupt it"). */
+static void fork_with_early_child_access(fx *f, uint64_t a, gpusim_access_t kind)
 {
-    fx *f = fx_new();
-    const uint64_t a = 0x70000000;
     gpusim_process_config_t pc;
     gpusim_process_t *child;
-    call c = {.w = f->w};
+    call c = {.w = f->w}, x = {.w = f->w};
     gpusim_time_t t0;
-    (void)state;
-    do_mmap(f, f->p, a, 4 * PAGE);
-    ASSERT_OK(do_access(f, f->p, a, 4 * PAGE, true));
     gpusim_process_config_init(&pc);
     pc.name = "child";
     f->block = true;
@@ -261,55 +257,43 @@ static void test_fork_child_written_early(void **state)
     ASSERT_OK(gpusim_world_run_until(f->w, t0 + 1000));
     assert_int_equal(c.done, 0); /* waiting in PROTECTION_PAGE, the child's VMA made */
     f->block = false;
-    {
-        call x = {.w = f->w};
-        ASSERT_OK(gpusim_process_access(child, a, PAGE, GPUSIM_ACCESS_WRITE, NULL, call_cb, &x));
-        ASSERT_OK(gpusim_world_run_until(f->w, gpusim_world_now(f->w) + 100000));
-        assert_int_equal(x.done, 1);
-        assert_int_equal(x.status, 0);
-    }
+    ASSERT_OK(gpusim_process_access(child, a, PAGE, kind, NULL, call_cb, &x));
+    ASSERT_OK(gpusim_world_run_until(f->w, gpusim_world_now(f->w) + 100000));
+    assert_int_equal(x.done, 1);
+    ASSERT_OK(x.status);
     ASSERT_OK(gpusim_completion_signal(f->w, &f->fence));
     assert_int_equal(host_finish(f->w, f->h, &c), GPUSIM_EBUSY);
+}
+
+/* The child is written (not re-mapped) while the fork waits: a 4 KiB entry. */
+static void test_fork_child_written_early(void **state)
+{
+    fx *f = fx_new();
+    const uint64_t a = 0x70000000;
+    (void)state;
+    do_mmap(f, f->p, a, 4 * PAGE);
+    ASSERT_OK(do_access(f, f->p, a, 4 * PAGE, true));
+    fork_with_early_child_access(f, a, GPUSIM_ACCESS_WRITE);
     fx_free(f);
 }
 
 /* Same with a 2 MiB mapping in the parent and a read (zero page, so a level-0 table) in the child:
- * copy_huge asserts the child's PMD is empty. */
+ * copy_huge asserted the child's PMD was empty. */
 static void test_fork_child_read_early_huge(void **state)
 {
     gpusim_host_config_t cfg;
     fx *f;
     const uint64_t a = 0x40000000;
-    gpusim_process_config_t pc;
-    gpusim_process_t *child;
-    call c;
-    gpusim_time_t t0;
     gpusim_host_pte_t e;
     (void)state;
     base_cfg(&cfg);
     cfg.thp = GPUSIM_THP_ALWAYS;
     f = fx_new_cfg(&cfg);
-    c = (call){.w = f->w};
     do_mmap(f, f->p, a, HUGE);
     ASSERT_OK(do_access(f, f->p, a, PAGE, true));
     ASSERT_OK(gpusim_process_translate(f->p, a, &e));
     assert_true(e.huge);
-    gpusim_process_config_init(&pc);
-    pc.name = "child";
-    f->block = true;
-    t0 = gpusim_world_now(f->w);
-    ASSERT_OK(gpusim_process_fork(f->p, &pc, &child, call_cb, &c));
-    ASSERT_OK(gpusim_world_run_until(f->w, t0 + 1000));
-    assert_int_equal(c.done, 0);
-    f->block = false;
-    {
-        call x = {.w = f->w};
-        ASSERT_OK(gpusim_process_access(child, a, PAGE, GPUSIM_ACCESS_READ, NULL, call_cb, &x));
-        ASSERT_OK(gpusim_world_run_until(f->w, gpusim_world_now(f->w) + 100000));
-        assert_int_equal(x.done, 1);
-    }
-    ASSERT_OK(gpusim_completion_signal(f->w, &f->fence));
-    assert_int_equal(host_finish(f->w, f->h, &c), GPUSIM_EBUSY);
+    fork_with_early_child_access(f, a, GPUSIM_ACCESS_READ);
     fx_free(f);
 }
 

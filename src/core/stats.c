@@ -2,6 +2,7 @@
  * core/stats.c -- named statistics: registration, lookup, snapshots and the name-ordered walk.
  * The registry layout and its ordering argument are in core/stats.h.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/compiler.h"
@@ -154,9 +155,24 @@ int gpusim_stat_register(gpusim_world_t *w, const char *name, gpusim_stat_kind_t
 int gpusim__stats_register_table(gpusim_world_t *w, const gpusim__stat_def *defs, size_t n,
                                  void *base)
 {
+    return gpusim__stats_register_prefixed(w, NULL, defs, n, base);
+}
+
+int gpusim__stats_register_prefixed(gpusim_world_t *w, const char *prefix,
+                                    const gpusim__stat_def *defs, size_t n, void *base)
+{
     for (size_t i = 0; i < n; i++) {
         gpusim_stat_t **slot = (gpusim_stat_t **)(void *)((char *)base + defs[i].offset);
-        int rc = gpusim_stat_register(w, defs[i].name, defs[i].kind, defs[i].unit, slot);
+        char name[GPUSIM_STAT_NAME_MAX + 1];
+        const char *full = defs[i].name;
+        int rc;
+        if (prefix) {
+            int len = snprintf(name, sizeof name, "%s.%s", prefix, defs[i].name);
+            if (len < 0 || (size_t)len >= sizeof name)
+                return GPUSIM_EINVAL;
+            full = name;
+        }
+        rc = gpusim_stat_register(w, full, defs[i].kind, defs[i].unit, slot);
         if (rc != 0)
             return rc;
     }

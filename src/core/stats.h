@@ -53,6 +53,11 @@ typedef struct gpusim__stat_def {
 int gpusim__stats_register_table(gpusim_world_t *w, const gpusim__stat_def *defs, size_t n,
                                  void *base);
 
+/* The same, each name being "<prefix>.<def name>" (an instance's statistics: "gpu.gpu0.tlb...").
+ * GPUSIM_EINVAL when a name would be too long. */
+int gpusim__stats_register_prefixed(gpusim_world_t *w, const char *prefix,
+                                    const gpusim__stat_def *defs, size_t n, void *base);
+
 /* Frees every statistic and the registry. */
 void gpusim__stats_destroy(gpusim__stats *st, gpusim__arena *a);
 

@@ -29,6 +29,7 @@
 #include "gpu/engine.h"
 #include "gpu/cp.h"
 #include "core/alloc.h"
+#include "core/compiler.h"
 #include "core/event.h"
 
 /* ---- requester list ------------------------------------------------------------------------- */
@@ -313,30 +314,19 @@ int gpusim_gpu_ctx_error(const gpusim_gpu_ctx_t *c)
 
 static int register_stats(gpusim_gpu_t *g)
 {
-    static const struct {
-        size_t off;
-        gpusim_stat_kind_t kind;
-        const char *unit, *name;
-    } defs[] = {
-        {offsetof(gpusim__gpu_fault_stats, raised), GPUSIM_STAT_COUNTER, "", "raised"},
-        {offsetof(gpusim__gpu_fault_stats, throttled), GPUSIM_STAT_COUNTER, "", "throttled"},
-        {offsetof(gpusim__gpu_fault_stats, dropped), GPUSIM_STAT_COUNTER, "", "dropped"},
-        {offsetof(gpusim__gpu_fault_stats, interrupts), GPUSIM_STAT_COUNTER, "", "interrupts"},
-        {offsetof(gpusim__gpu_fault_stats, batches), GPUSIM_STAT_COUNTER, "", "batches"},
-        {offsetof(gpusim__gpu_fault_stats, replays), GPUSIM_STAT_COUNTER, "", "replays"},
-        {offsetof(gpusim__gpu_fault_stats, kills), GPUSIM_STAT_COUNTER, "", "context_kills"},
-        {offsetof(gpusim__gpu_fault_stats, stall), GPUSIM_STAT_HISTOGRAM, "ns", "stall_ns"},
+    static const gpusim__stat_def defs[] = {
+        {"fault.raised", GPUSIM_STAT_COUNTER, "", offsetof(gpusim__gpu_fault_stats, raised)},
+        {"fault.throttled", GPUSIM_STAT_COUNTER, "", offsetof(gpusim__gpu_fault_stats, throttled)},
+        {"fault.dropped", GPUSIM_STAT_COUNTER, "", offsetof(gpusim__gpu_fault_stats, dropped)},
+        {"fault.interrupts", GPUSIM_STAT_COUNTER, "",
+         offsetof(gpusim__gpu_fault_stats, interrupts)},
+        {"fault.batches", GPUSIM_STAT_COUNTER, "", offsetof(gpusim__gpu_fault_stats, batches)},
+        {"fault.replays", GPUSIM_STAT_COUNTER, "", offsetof(gpusim__gpu_fault_stats, replays)},
+        {"fault.context_kills", GPUSIM_STAT_COUNTER, "", offsetof(gpusim__gpu_fault_stats, kills)},
+        {"fault.stall_ns", GPUSIM_STAT_HISTOGRAM, "ns", offsetof(gpusim__gpu_fault_stats, stall)},
     };
-    for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
-        char name[GPUSIM_STAT_NAME_MAX + 1];
-        int rc;
-        snprintf(name, sizeof name, "%s.fault.%s", g->prefix, defs[i].name);
-        rc = gpusim_stat_register(g->world, name, defs[i].kind, defs[i].unit,
-                                  (gpusim_stat_t **)((char *)&g->fst + defs[i].off));
-        if (rc)
-            return rc;
-    }
-    return 0;
+    return gpusim__stats_register_prefixed(g->world, g->prefix, defs, GPUSIM_ARRAY_SIZE(defs),
+                                           &g->fst);
 }
 
 int gpusim__gpu_faults_init(gpusim_gpu_t *g)

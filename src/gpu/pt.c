@@ -1,6 +1,6 @@
 /*
- * gpu/pt.c -- the GPU page table: range operations in canonical form, the walk, the checker
- * (gpu/pt.h has the entry format and the invariants).
+ * gpu/pt.c -- the GPU page table: range operations in canonical form and the life cycle (gpu/pt.h
+ * has the entry format and the invariants; pt_check.c the walk and the checker).
  *
  * Every range operation runs in three steps:
  *   1. validate the arguments (nothing touched);
@@ -22,27 +22,7 @@
 #include <string.h>
 
 #include "core/compiler.h"
-#include "gpu/pt.h"
-
-#define NENT       GPUSIM__GPU_PT_ENTRIES
-#define VALID      GPUSIM__GPU_PTE_VALID
-#define LEAF       GPUSIM__GPU_PTE_LEAF
-#define FRAG       GPUSIM__GPU_PTE_FRAG
-#define PERMS      GPUSIM__GPU_PTE_PERMS
-#define SYSTEM     GPUSIM__GPU_PTE_SYSTEM
-/* The bits that make two leaf translations "the same kind": fragments and merges compare them. */
-#define KIND_BITS  (VALID | PERMS | SYSTEM)
-#define KNOWN_BITS (VALID | PERMS | SYSTEM | FRAG | LEAF | GPUSIM__GPU_PTE_FRAME_MASK)
-
-struct gpusim__gpu_pt_node {
-    uint64_t frame;               /* The VRAM frame this table page occupies. */
-    gpusim__gpu_pt_node *next;    /* Link in an operation's pool of pre-allocated tables. */
-    uint32_t nvalid;              /* Entries with VALID set. */
-    uint8_t level;                /* 1..4 (see pt.h). */
-    bool fresh;                   /* Created by a split in the running operation. */
-    uint64_t e[NENT];             /* The entries, as the hardware reads them. */
-    gpusim__gpu_pt_node *child[]; /* Levels 2-4 only: the table each directory entry names. */
-};
+#include "gpu/pt_node.h"
 
 enum op_kind { OP_MAP, OP_UNMAP, OP_PROTECT };
 
@@ -58,37 +38,6 @@ typedef struct pt_op {
     gpusim__gpu_pt_node *fresh[2]; /* Tables created by splits (at most one at each end). */
     uint64_t writes;               /* Entries written so far (fresh tables counted at the end). */
 } pt_op;
-
-/* Bits of VA translated below one entry of a level-L table: 12, 21, 30, 39. */
-static inline unsigned level_shift(unsigned level)
-{
-    return GPUSIM__GPU_PAGE_SHIFT + 9u * (level - 1u);
-}
-
-static inline unsigned index_at(uint64_t va, unsigned level)
-{
-    return (unsigned)((va >> level_shift(level)) & (NENT - 1));
-}
-
-static inline uint64_t frame_of(uint64_t e)
-{
-    return gpusim__gpu_pte_frame(e);
-}
-
-static inline uint64_t make_entry(uint64_t frame, uint64_t bits)
-{
-    return bits | (frame << GPUSIM__GPU_PTE_FRAME_SHIFT);
-}
-
-/* 4 KiB pages an entry of a level-L table maps by itself. */
-static inline uint64_t pages_of(uint64_t e, unsigned level)
-{
-    if (!(e & VALID))
-        return 0;
-    if (level == 1)
-        return 1;
-    return (level == 2 && (e & LEAF)) ? GPUSIM__GPU_HUGE_PAGES : 0;
-}
 
 static size_t node_size(unsigned level)
 {
@@ -219,7 +168,7 @@ static void unlink_drop(pt_op *op, gpusim__gpu_pt_node *n, unsigned i, uint64_t 
 }
 
 /* Sets or clears FRAG on a group of 16 PTEs so that it says exactly whether they qualify. */
-static void frag_fix(uint64_t *g)
+void gpusim__gpu_pt_frag_fix(uint64_t *g)
 {
     uint64_t f0 = frame_of(g[0]);
     bool ok = (g[0] & VALID) && f0 % GPUSIM__GPU_FRAG_PAGES == 0;
@@ -230,7 +179,7 @@ static void frag_fix(uint64_t *g)
 }
 
 /* Whether a full level-1 table is one 2 MiB leaf in disguise. */
-static bool mergeable(const gpusim__gpu_pt_node *t)
+bool gpusim__gpu_pt_mergeable(const gpusim__gpu_pt_node *t)
 {
     if (t->nvalid != NENT)
         return false;
@@ -309,7 +258,7 @@ static void apply_l1(pt_op *op, gpusim__gpu_pt_node *t, uint64_t base, uint64_t 
             uint64_t va = base + ((uint64_t)i << GPUSIM__GPU_PAGE_SHIFT);
             v[j] = (i >= first && i <= last) ? op_entry(op, va, t->e[i]) : t->e[i];
         }
-        frag_fix(v);
+        gpusim__gpu_pt_frag_fix(v);
         for (unsigned j = 0; j < GPUSIM__GPU_FRAG_PAGES; j++)
             store(op, t, g * GPUSIM__GPU_FRAG_PAGES + j, v[j]);
     }
@@ -375,7 +324,7 @@ static void apply_l2(pt_op *op, gpusim__gpu_pt_node *n, uint64_t base, uint64_t 
         apply_l1(op, t, cbase, cs, ce);
         if (t->nvalid == 0) {
             unlink_drop(op, n, i, 0);
-        } else if (mergeable(t)) {
+        } else if (gpusim__gpu_pt_mergeable(t)) {
             uint64_t leaf = make_entry(frame_of(t->e[0]), (t->e[0] & KIND_BITS) | LEAF);
             unlink_drop(op, n, i, leaf);
             gpusim__stat_add(op->pt->st_merges, 1);
@@ -547,37 +496,6 @@ int gpusim__gpu_pt_protect(gpusim__gpu_pt *pt, uint64_t va, uint64_t len, uint64
 }
 
 /* ------------------------------------------------------------------------------------------- */
-/* Walk                                                                                        */
-/* ------------------------------------------------------------------------------------------- */
-
-bool gpusim__gpu_pt_walk_va(const gpusim__gpu_pt *pt, uint64_t va, gpusim__gpu_pt_walk *out)
-{
-    memset(out, 0, sizeof(*out));
-    if (va >= GPUSIM__GPU_VA_LIMIT)
-        return false;
-    const gpusim__gpu_pt_node *n = pt->root;
-    for (unsigned level = GPUSIM__GPU_PT_LEVELS;; level--) {
-        out->table[level] = n->frame;
-        out->levels++;
-        uint64_t ent = n->e[index_at(va, level)];
-        if (!(ent & VALID))
-            return false;
-        if (level == 1 || (ent & LEAF)) {
-            uint64_t size = level == 1
-                                ? ((ent & FRAG) ? GPUSIM__GPU_FRAG_SIZE : GPUSIM__GPU_PAGE_SIZE)
-                                : GPUSIM__GPU_HUGE_SIZE;
-            /* A PTE's frame is its own 4 KiB page's, even inside a fragment. */
-            uint64_t span = level == 1 ? GPUSIM__GPU_PAGE_SIZE : GPUSIM__GPU_HUGE_SIZE;
-            out->pte = ent;
-            out->size = size;
-            out->pa = (frame_of(ent) << GPUSIM__GPU_PTE_FRAME_SHIFT) + (va & (span - 1));
-            return true;
-        }
-        n = n->child[index_at(va, level)];
-    }
-}
-
-/* ------------------------------------------------------------------------------------------- */
 /* Life cycle                                                                                  */
 /* ------------------------------------------------------------------------------------------- */
 
@@ -591,28 +509,14 @@ static void destroy(gpusim_world_t *w, gpusim__owned *o)
 
 static int register_stats(gpusim_world_t *w, const char *prefix, gpusim__gpu_pt *pt)
 {
-    static const struct {
-        const char *suffix;
-        gpusim_stat_kind_t kind;
-        size_t offset;
-    } defs[] = {
-        {"pt.tables", GPUSIM_STAT_GAUGE, offsetof(gpusim__gpu_pt, st_tables)},
-        {"pt.pte_writes", GPUSIM_STAT_COUNTER, offsetof(gpusim__gpu_pt, st_writes)},
-        {"pt.splits", GPUSIM_STAT_COUNTER, offsetof(gpusim__gpu_pt, st_splits)},
-        {"pt.merges", GPUSIM_STAT_COUNTER, offsetof(gpusim__gpu_pt, st_merges)},
-        {"pt.range_ops", GPUSIM_STAT_COUNTER, offsetof(gpusim__gpu_pt, st_ops)},
+    static const gpusim__stat_def defs[] = {
+        {"pt.tables", GPUSIM_STAT_GAUGE, "", offsetof(gpusim__gpu_pt, st_tables)},
+        {"pt.pte_writes", GPUSIM_STAT_COUNTER, "", offsetof(gpusim__gpu_pt, st_writes)},
+        {"pt.splits", GPUSIM_STAT_COUNTER, "", offsetof(gpusim__gpu_pt, st_splits)},
+        {"pt.merges", GPUSIM_STAT_COUNTER, "", offsetof(gpusim__gpu_pt, st_merges)},
+        {"pt.range_ops", GPUSIM_STAT_COUNTER, "", offsetof(gpusim__gpu_pt, st_ops)},
     };
-    for (size_t k = 0; k < GPUSIM_ARRAY_SIZE(defs); k++) {
-        char name[GPUSIM_STAT_NAME_MAX + 1];
-        int n = snprintf(name, sizeof name, "%s.%s", prefix, defs[k].suffix);
-        if (n < 0 || (size_t)n >= sizeof name)
-            return GPUSIM_EINVAL;
-        gpusim_stat_t **slot = (gpusim_stat_t **)(void *)((char *)pt + defs[k].offset);
-        int rc = gpusim_stat_register(w, name, defs[k].kind, "", slot);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
+    return gpusim__stats_register_prefixed(w, prefix, defs, GPUSIM_ARRAY_SIZE(defs), pt);
 }
 
 int gpusim__gpu_pt_new(gpusim_world_t *w, gpusim__gpu_vram *vram, uint32_t ctx, const char *prefix,
@@ -646,93 +550,4 @@ void gpusim__gpu_pt_free(gpusim__gpu_pt *pt)
         return;
     gpusim__world_disown(&pt->owned);
     destroy(pt->world, &pt->owned);
-}
-
-/* ------------------------------------------------------------------------------------------- */
-/* Checker                                                                                     */
-/* ------------------------------------------------------------------------------------------- */
-
-typedef struct check_state {
-    const gpusim__gpu_pt *pt;
-    uint64_t tables;  /* table pages seen */
-    uint64_t mapped;  /* 4 KiB pages mapped */
-    uint64_t *frames; /* frames of the tables seen (capacity pt->tables) */
-} check_state;
-
-static bool check_node(check_state *cs, const gpusim__gpu_pt_node *n, unsigned level)
-{
-    if (n->level != level || n->fresh || n->next != NULL)
-        return false;
-    if (!gpusim__gpu_vram_frame_used(cs->pt->vram, n->frame) || cs->tables >= cs->pt->tables)
-        return false;
-    cs->frames[cs->tables++] = n->frame;
-    uint32_t valid = 0;
-    for (unsigned i = 0; i < NENT; i++) {
-        uint64_t ent = n->e[i];
-        const gpusim__gpu_pt_node *c = level > 1 ? n->child[i] : NULL;
-        if (!(ent & VALID)) {
-            if (ent != 0 || c != NULL)
-                return false; /* a cleared entry is all zeros and names nothing */
-            continue;
-        }
-        valid++;
-        if ((ent & ~KNOWN_BITS) != 0)
-            return false;
-        if (level == 1) {
-            if (ent & LEAF)
-                return false;
-            cs->mapped++;
-        } else if (level == 2 && (ent & LEAF)) {
-            if ((ent & FRAG) || c != NULL || frame_of(ent) % GPUSIM__GPU_HUGE_PAGES != 0)
-                return false;
-            cs->mapped += GPUSIM__GPU_HUGE_PAGES;
-        } else {
-            /* A directory entry: exactly VALID and the frame of the table it names. */
-            if (c == NULL || ent != make_entry(c->frame, VALID) || c->nvalid == 0)
-                return false;
-            if (!check_node(cs, c, level - 1))
-                return false;
-            if (level == 2 && mergeable(c))
-                return false; /* canonical form: would have been merged */
-        }
-    }
-    if (valid != n->nvalid)
-        return false;
-    if (level == 1) {
-        for (unsigned g = 0; g < NENT; g += GPUSIM__GPU_FRAG_PAGES) {
-            uint64_t v[GPUSIM__GPU_FRAG_PAGES];
-            memcpy(v, &n->e[g], sizeof v);
-            frag_fix(v);
-            if (memcmp(v, &n->e[g], sizeof v) != 0)
-                return false;
-        }
-    }
-    return true;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-bool gpusim__gpu_pt_check(const gpusim__gpu_pt *pt)
-{
-    if (pt == NULL || pt->root == NULL || pt->tables == 0)
-        return false;
-    gpusim__arena *arena = &pt->world->arena;
-    size_t bytes = (size_t)pt->tables * sizeof(uint64_t);
-    check_state cs = {.pt = pt, .frames = gpusim__arena_alloc(arena, bytes)};
-    if (cs.frames == NULL)
-        return false;
-    bool ok = check_node(&cs, pt->root, GPUSIM__GPU_PT_LEVELS) && cs.tables == pt->tables &&
-              cs.mapped == pt->mapped_pages;
-    if (ok) {
-        /* Every table in its own frame. */
-        qsort(cs.frames, (size_t)cs.tables, sizeof(uint64_t), cmp_u64);
-        for (uint64_t k = 1; ok && k < cs.tables; k++)
-            ok = cs.frames[k] != cs.frames[k - 1];
-    }
-    gpusim__arena_free(arena, cs.frames, bytes);
-    return ok && gpusim__gpu_vram_check(pt->vram) && gpusim__gpu_vram_used(pt->vram) >= pt->tables;
 }

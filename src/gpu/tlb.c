@@ -301,22 +301,6 @@ static void destroy(gpusim_world_t *w, gpusim__owned *o)
 }
 
 /* Registers "<prefix>.<defs[k].name>" into the slots of `base`. */
-static int register_prefixed(gpusim_world_t *w, const char *prefix, const gpusim__stat_def *defs,
-                             size_t n, void *base)
-{
-    for (size_t k = 0; k < n; k++) {
-        char name[GPUSIM_STAT_NAME_MAX + 1];
-        int len = snprintf(name, sizeof name, "%s.%s", prefix, defs[k].name);
-        if (len < 0 || (size_t)len >= sizeof name)
-            return GPUSIM_EINVAL;
-        gpusim_stat_t **slot = (gpusim_stat_t **)(void *)((char *)base + defs[k].offset);
-        int rc = gpusim_stat_register(w, name, defs[k].kind, defs[k].unit, slot);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
-}
-
 static int register_stats(gpusim_world_t *w, const char *prefix, gpusim__gpu_tlb *t)
 {
 #define CACHE_DEFS(level)                                                                          \
@@ -342,13 +326,16 @@ static int register_stats(gpusim_world_t *w, const char *prefix, gpusim__gpu_tlb
         {"tlb.invalidated_entries", GPUSIM_STAT_COUNTER, "", offsetof(gpusim__gpu_tlb, st_dropped)},
     };
     /* Every engine's L1 shares one set of statistics: register into the first, copy to all. */
-    int rc = register_prefixed(w, prefix, l1_defs, GPUSIM_ARRAY_SIZE(l1_defs), &t->l1[0]);
+    int rc =
+        gpusim__stats_register_prefixed(w, prefix, l1_defs, GPUSIM_ARRAY_SIZE(l1_defs), &t->l1[0]);
     if (rc == 0)
-        rc = register_prefixed(w, prefix, l2_defs, GPUSIM_ARRAY_SIZE(l2_defs), &t->l2);
+        rc =
+            gpusim__stats_register_prefixed(w, prefix, l2_defs, GPUSIM_ARRAY_SIZE(l2_defs), &t->l2);
     if (rc == 0)
-        rc = register_prefixed(w, prefix, pwc_defs, GPUSIM_ARRAY_SIZE(pwc_defs), &t->pwc);
+        rc = gpusim__stats_register_prefixed(w, prefix, pwc_defs, GPUSIM_ARRAY_SIZE(pwc_defs),
+                                             &t->pwc);
     if (rc == 0)
-        rc = register_prefixed(w, prefix, defs, GPUSIM_ARRAY_SIZE(defs), t);
+        rc = gpusim__stats_register_prefixed(w, prefix, defs, GPUSIM_ARRAY_SIZE(defs), t);
     if (rc != 0)
         return rc;
     for (unsigned i = 1; i < t->nengines; i++) {
