@@ -3,7 +3,9 @@
  * "Preemption", "Fences"): every packet kind and its cost, in-order execution, a bad packet
  * mid-stream, ring wrap-around and ENOSPC, fences across queues and from the host (timeouts,
  * errors), TLB_INVALIDATE leaving no stale entry, killed contexts isolated, eviction and restore
- * costs, the preemption timeout resetting the device, two devices, teardown with work in flight.
+ * costs, preemption and resume of one queue (costs, a running job, with an eviction, kills,
+ * teardown), the preemption timeout resetting the device, two devices, teardown with work in
+ * flight.
  *
  * Jobs (COPY, DISPATCH) run on whatever engine is linked: the assertions are about order and
  * states, never about how long a job takes, and every buffer a job names is mapped.
@@ -11,6 +13,7 @@
 #include <stdio.h>
 
 #include "test_util.h"
+#include "gpu/cp.h"
 #include "gpu/device.h"
 #include "core/world.h"
 
@@ -222,6 +225,13 @@ static void do_evict(gpusim_world_t *w, gpusim_event_t *ev)
     a->rc = gpusim_gpu_ctx_evict(a->c, ev_cb, a->r);
 }
 
+static void do_qpreempt(gpusim_world_t *w, gpusim_event_t *ev)
+{
+    action *a = ev->data;
+    (void)w;
+    a->rc = gpusim_gpu_queue_preempt(a->q, ev_cb, a->r);
+}
+
 static void at(gpusim_world_t *w, action *a, gpusim_event_cb cb, gpusim_time_t when)
 {
     gpusim_event_init(&a->ev, cb, a);
@@ -290,6 +300,21 @@ static void test_arguments(void **state)
     ASSERT_ERR(gpusim_gpu_ctx_evict(c, NULL, NULL), GPUSIM_EINVAL);
     ASSERT_ERR(gpusim_gpu_ctx_restore(NULL, ev_cb, NULL), GPUSIM_EINVAL);
     ASSERT_ERR(gpusim_gpu_ctx_restore(c, ev_cb, NULL), GPUSIM_EINVAL); /* not evicted */
+    ASSERT_ERR(gpusim_gpu_queue_preempt(NULL, ev_cb, NULL), GPUSIM_EINVAL);
+    ASSERT_ERR(gpusim_gpu_queue_preempt(q, NULL, NULL), GPUSIM_EINVAL);
+    ASSERT_ERR(gpusim_gpu_queue_resume(NULL, ev_cb, NULL), GPUSIM_EINVAL);
+    ASSERT_ERR(gpusim_gpu_queue_resume(q, NULL, NULL), GPUSIM_EINVAL);
+    ASSERT_ERR(gpusim_gpu_queue_resume(q, ev_cb, NULL), GPUSIM_EINVAL); /* not preempted */
+    assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_IDLE);
+    /* A queue stopped in error has nothing to preempt. */
+    put_nop(q, 4);
+    b[0] = 0xee; /* unknown opcode, one dword */
+    b[1] = 1;
+    ASSERT_OK(gpusim_gpu_queue_write(q, b, 4));
+    ASSERT_OK(gpusim_gpu_queue_doorbell(q));
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_ERROR);
+    ASSERT_ERR(gpusim_gpu_queue_preempt(q, ev_cb, NULL), GPUSIM_ECANCELED);
     check(g);
     gpusim_gpu_free(g);
     assert_int_equal(w->queue.reserved, reserved);
@@ -1084,6 +1109,467 @@ static void test_kill_during_eviction(void **state)
     ASSERT_NO_LEAK();
 }
 
+/* ---- preemption of one queue ---------------------------------------------------------------- */
+
+/* The slack of a job's stop: one engine slice plus the touch in progress (put_dispatch's). */
+static gpusim_time_t stop_slack(void)
+{
+    return param("engine_quantum") +
+           4096 * GPUSIM_NS_PER_S * param("compute_units") / param("hbm_bw") + 100;
+}
+
+/* Preempting an idle queue costs preempt_save exactly; the other queue of the same context goes
+ * on meanwhile; work published to the preempted queue waits; a resume costs queue_resume, then the
+ * queue runs it. */
+static void test_queue_preempt_resume_costs(void **state)
+{
+    static const char *const kv[] = {"preempt_save", "30us", "queue_resume", "15us", NULL};
+    gpusim_world_t *w = test_world(1);
+    gpusim_gpu_t *g = device(w, "gpu0", kv);
+    gpusim_gpu_ctx_t *c = context(g);
+    gpusim_gpu_queue_t *q, *q2;
+    uint64_t cp = param("cp_packet"), save = 30 * GPUSIM_NS_PER_US, resume = 15 * GPUSIM_NS_PER_US;
+    evres ev = {w, 0, 1, 0}, rs = {w, 0, 1, 0};
+    gpusim_time_t t0, t1;
+    hwait h, h2;
+    uint32_t f, f2;
+    (void)state;
+    ASSERT_OK(gpusim_gpu_queue_new(c, RING, &q));
+    ASSERT_OK(gpusim_gpu_queue_new(c, RING, &q2));
+    ASSERT_OK(gpusim_gpu_fence_new(g, 0, &f));
+    ASSERT_OK(gpusim_gpu_fence_new(g, 0, &f2));
+    ASSERT_OK(gpusim_world_run_until(w, 3 * GPUSIM_NS_PER_US));
+    t0 = now(w);
+    ASSERT_OK(gpusim_gpu_queue_preempt(q, ev_cb, &ev));
+    assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_PREEMPTED);
+    assert_int_equal(info(q2).state, GPUSIM_GPU_QUEUE_IDLE);
+    ASSERT_ERR(gpusim_gpu_queue_preempt(q, ev_cb, &ev), GPUSIM_EBUSY);
+    ASSERT_ERR(gpusim_gpu_queue_resume(q, ev_cb, &rs), GPUSIM_EBUSY);
+    put_signal(q, f, 1);
+    ASSERT_OK(gpusim_gpu_queue_doorbell(q)); /* accepted; runs after the resume */
+    put_signal(q2, f2, 1);
+    host_wait(g, f2, 1, &h2, GPUSIM_TIME_MAX);
+    ASSERT_OK(gpusim_gpu_queue_doorbell(q2));
+    check(g);
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(ev.calls, 1);
+    assert_int_equal(ev.status, 0);
+    assert_int_equal(ev.at, t0 + save);
+    assert_int_equal(h2.at, t0 + cp); /* the other queue did not wait */
+    assert_int_equal(fval(g, f, NULL), 0);
+    assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_PREEMPTED);
+    assert_int_equal(info(q2).state, GPUSIM_GPU_QUEUE_IDLE);
+    ASSERT_ERR(gpusim_gpu_queue_preempt(q, ev_cb, &ev), GPUSIM_EBUSY);
+    check(g);
+    ASSERT_OK(gpusim_world_run_until(w, now(w) + 50 * GPUSIM_NS_PER_US));
+    t1 = now(w);
+    host_wait(g, f, 1, &h, GPUSIM_TIME_MAX);
+    ASSERT_OK(gpusim_gpu_queue_resume(q, ev_cb, &rs));
+    assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_PREEMPTED);
+    ASSERT_ERR(gpusim_gpu_queue_resume(q, ev_cb, &rs), GPUSIM_EBUSY);
+    ASSERT_ERR(gpusim_gpu_queue_preempt(q, ev_cb, &rs), GPUSIM_EBUSY);
+    check(g);
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(rs.calls, 1);
+    assert_int_equal(rs.status, 0);
+    assert_int_equal(rs.at, t1 + resume);
+    assert_int_equal(h.at, t1 + resume + cp);
+    assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_IDLE);
+    ASSERT_ERR(gpusim_gpu_queue_resume(q, ev_cb, &rs), GPUSIM_EINVAL);
+    /* Preempted in the middle of a fetch: the fetch is dropped and redone after the resume. */
+    {
+        action pre;
+        gpusim_time_t td;
+        put_nop(q, 4);
+        td = now(w);
+        ASSERT_OK(gpusim_gpu_queue_doorbell(q));
+        memset(&pre, 0, sizeof pre);
+        pre.q = q;
+        pre.r = &ev;
+        at(w, &pre, do_qpreempt, td + cp / 2);
+        ASSERT_OK(gpusim_world_run_until(w, td + cp / 2));
+        check(g); /* nothing fetches while preempted */
+        ASSERT_OK(gpusim_world_run(w));
+        assert_int_equal(ev.calls, 2);
+        assert_int_equal(ev.at, td + cp / 2 + save);
+        assert_int_equal(info(q).packets, 1); /* the NOP has not run */
+        t1 = now(w);
+        ASSERT_OK(gpusim_gpu_queue_resume(q, ev_cb, &rs));
+        ASSERT_OK(gpusim_world_run(w));
+        assert_int_equal(rs.at, t1 + resume);
+        assert_int_equal(info(q).packets, 2);
+        assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_IDLE);
+    }
+    assert_int_equal(stat(w, "gpu0", "queue_preemptions"), 2);
+    assert_int_equal(stat(w, "gpu0", "queue_resumes"), 2);
+    assert_int_equal(stat(w, "gpu0", "evictions"), 0);
+    assert_null(g->cp->ops);
+    check(g);
+    gpusim_gpu_free(g);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
+/*
+ * Preempting a queue whose job runs: the job stops within one engine slice and gives its compute
+ * unit back, then preempt_save; nothing behind it issues; another queue of the same context runs
+ * its own job meanwhile. After the resume the job continues where it stopped: the queue ends
+ * exactly as much later than an undisturbed run as the job was stopped.
+ */
+static void test_queue_preempt_running_job(void **state)
+{
+    static const char *const kv[] = {"preempt_save", "30us", "queue_resume", "15us", NULL};
+    gpusim_world_t *w = test_world(1);
+    gpusim_gpu_t *g = device(w, "gpu0", kv);
+    gpusim_gpu_ctx_t *c = context(g);
+    gpusim_gpu_queue_t *q, *q2;
+    uint64_t save = 30 * GPUSIM_NS_PER_US, resume = 15 * GPUSIM_NS_PER_US;
+    uint64_t units = param("compute_units");
+    evres ev = {w, 0, 1, 0}, rs = {w, 0, 1, 0};
+    action pre;
+    gpusim_time_t t0, alone, tp, t1, stop;
+    hwait h, h2;
+    uint32_t f, f2;
+    (void)state;
+    ASSERT_OK(gpusim_gpu_queue_new(c, RING, &q));
+    ASSERT_OK(gpusim_gpu_queue_new(c, RING, &q2));
+    ASSERT_OK(gpusim_gpu_fence_new(g, 0, &f));
+    ASSERT_OK(gpusim_gpu_fence_new(g, 0, &f2));
+    /* Undisturbed, TLBs warm: doorbell to signal. */
+    put_dispatch(q, 1, false);
+    ASSERT_OK(gpusim_gpu_queue_doorbell(q));
+    ASSERT_OK(gpusim_world_run(w));
+    t0 = now(w);
+    put_dispatch(q, 200, false);
+    put_signal(q, f, 1);
+    host_wait(g, f, 1, &h, GPUSIM_TIME_MAX);
+    ASSERT_OK(gpusim_gpu_queue_doorbell(q));
+    ASSERT_OK(gpusim_world_run(w));
+    alone = h.at - t0;
+    assert_true(alone > 100 * GPUSIM_NS_PER_US);
+    /* Again, preempted a third of the way in. */
+    t0 = now(w);
+    put_dispatch(q, 200, false);
+    put_signal(q, f, 2);
+    put_nop(q, 4);
+    host_wait(g, f, 2, &h, GPUSIM_TIME_MAX);
+    ASSERT_OK(gpusim_gpu_queue_doorbell(q));
+    memset(&pre, 0, sizeof pre);
+    pre.q = q;
+    pre.r = &ev;
+    tp = t0 + alone / 3;
+    at(w, &pre, do_qpreempt, tp);
+    ASSERT_OK(gpusim_world_run_until(w, tp + 5 * GPUSIM_NS_PER_US));
+    assert_int_equal(pre.rc, 0);
+    /* The other queue of the context runs a job meanwhile. */
+    put_dispatch(q2, 1, false);
+    put_signal(q2, f2, 1);
+    host_wait(g, f2, 1, &h2, GPUSIM_TIME_MAX);
+    ASSERT_OK(gpusim_gpu_queue_doorbell(q2));
+    ASSERT_OK(gpusim_world_run_until(w, tp + 500 * GPUSIM_NS_PER_US));
+    assert_int_equal(ev.calls, 1);
+    assert_int_equal(ev.status, 0);
+    stop = ev.at - save; /* when the job reached its preemption point */
+    assert_true(stop > tp && stop - tp <= stop_slack());
+    assert_int_equal(h2.calls, 1);
+    assert_int_equal(h2.status, 0);
+    assert_int_equal(h.calls, 0);
+    assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_PREEMPTED);
+    assert_int_equal(info(q).packets, 3); /* the warm-up kernel, the first run's two */
+    assert_int_equal(gpusim__gpu_engine_free_units(g), units); /* the stopped job holds none */
+    check(g);
+    t1 = now(w);
+    ASSERT_OK(gpusim_gpu_queue_resume(q, ev_cb, &rs));
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(rs.at, t1 + resume);
+    assert_int_equal(h.status, 0);
+    assert_int_equal(h.at - t0, alone + (t1 + resume - stop));
+    assert_int_equal(info(q).packets, 6);
+    assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_IDLE);
+    assert_null(g->cp->ops);
+    check(g);
+    gpusim_gpu_free(g);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
+/* A queue preemption that cannot complete within queue_preempt_timeout resets the device, through
+ * the eviction's code: every context killed with GPUSIM_ETIMEDOUT, the callback too. */
+static void test_queue_preempt_timeout_resets_device(void **state)
+{
+    static const char *const kv[] = {"queue_preempt_timeout", "1us", NULL};
+    gpusim_world_t *w = test_world(1);
+    gpusim_gpu_t *g = device(w, "gpu0", kv);
+    gpusim_gpu_ctx_t *a = context(g), *b = context(g);
+    gpusim_gpu_queue_t *qa, *qa2, *qb;
+    evres ev = {w, 0, 1, 0};
+    gpusim_time_t t0;
+    (void)state;
+    ASSERT_OK(gpusim_gpu_queue_new(a, RING, &qa));
+    ASSERT_OK(gpusim_gpu_queue_new(a, RING, &qa2));
+    ASSERT_OK(gpusim_gpu_queue_new(b, RING, &qb));
+    put_dispatch(qa, 1000, false);
+    put_dispatch(qb, 1000, false);
+    ASSERT_OK(gpusim_gpu_queue_doorbell(qa));
+    ASSERT_OK(gpusim_gpu_queue_doorbell(qb));
+    ASSERT_OK(gpusim_world_run_until(w, 2 * param("cp_packet")));
+    t0 = now(w);
+    ASSERT_OK(gpusim_gpu_queue_preempt(qa, ev_cb, &ev));
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(ev.calls, 1);
+    assert_int_equal(ev.status, GPUSIM_ETIMEDOUT);
+    assert_int_equal(ev.at, t0 + GPUSIM_NS_PER_US);
+    assert_int_equal(gpusim_gpu_ctx_error(a), GPUSIM_ETIMEDOUT);
+    assert_int_equal(gpusim_gpu_ctx_error(b), GPUSIM_ETIMEDOUT);
+    assert_int_equal(info(qa).state, GPUSIM_GPU_QUEUE_ERROR);
+    assert_int_equal(info(qa).error.code, GPUSIM_ETIMEDOUT);
+    assert_int_equal(info(qa2).error.code, GPUSIM_ETIMEDOUT);
+    assert_int_equal(info(qb).error.code, GPUSIM_ETIMEDOUT);
+    assert_int_equal(stat(w, "gpu0", "resets"), 1);
+    assert_int_equal(stat(w, "gpu0", "queue_preemptions"), 0);
+    ASSERT_ERR(gpusim_gpu_queue_preempt(qa, ev_cb, &ev), GPUSIM_ECTXKILLED);
+    ASSERT_ERR(gpusim_gpu_queue_resume(qa, ev_cb, &ev), GPUSIM_ECTXKILLED);
+    assert_null(g->cp->ops);
+    check(g);
+    gpusim_gpu_free(g);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
+/* Killing the context while a queue is being preempted (its job stopping, or saving) or resumed
+ * ends that operation with ECTXKILLED, from an event at the kill; the queue stops in error. */
+static void test_kill_during_queue_preempt(void **state)
+{
+    gpusim_world_t *w = test_world(1);
+    gpusim_gpu_t *g = device(w, "gpu0", NULL);
+    gpusim_gpu_ctx_t *a = context(g), *b = context(g), *c = context(g);
+    gpusim_gpu_queue_t *qa, *qa2, *qb, *qc;
+    evres ea = {w, 0, 1, 0}, eb = {w, 0, 1, 0}, ec = {w, 0, 1, 0};
+    gpusim_time_t t;
+    (void)state;
+    ASSERT_OK(gpusim_gpu_queue_new(a, RING, &qa));
+    ASSERT_OK(gpusim_gpu_queue_new(a, RING, &qa2));
+    ASSERT_OK(gpusim_gpu_queue_new(b, RING, &qb));
+    ASSERT_OK(gpusim_gpu_queue_new(c, RING, &qc));
+    put_dispatch(qa, 1000, false);
+    put_dispatch(qb, 1000, false);
+    ASSERT_OK(gpusim_gpu_queue_doorbell(qa));
+    ASSERT_OK(gpusim_gpu_queue_doorbell(qb));
+    ASSERT_OK(gpusim_world_run_until(w, 2 * param("cp_packet")));
+    /* a: saving when killed. */
+    ASSERT_OK(gpusim_gpu_queue_preempt(qa, ev_cb, &ea));
+    ASSERT_OK(gpusim_world_run_until(w, now(w) + stop_slack() + 1000));
+    t = now(w);
+    ASSERT_OK(gpusim_gpu_ctx_kill(a, GPUSIM_EGPUFAULT));
+    assert_int_equal(ea.calls, 0); /* delivered from an event */
+    /* b: its job not yet stopped when killed. */
+    ASSERT_OK(gpusim_gpu_queue_preempt(qb, ev_cb, &eb));
+    ASSERT_OK(gpusim_gpu_ctx_kill(b, GPUSIM_EGPUFAULT));
+    /* c: resuming when killed. */
+    ASSERT_OK(gpusim_gpu_queue_preempt(qc, ev_cb, &ec));
+    ASSERT_OK(gpusim_world_run_until(w, now(w) + param("preempt_save")));
+    assert_int_equal(ec.calls, 1);
+    ASSERT_OK(gpusim_gpu_queue_resume(qc, ev_cb, &ec));
+    ASSERT_OK(gpusim_gpu_ctx_kill(c, GPUSIM_EGPUFAULT));
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(ea.calls, 1);
+    assert_int_equal(ea.status, GPUSIM_ECTXKILLED);
+    assert_int_equal(ea.at, t);
+    assert_int_equal(eb.calls, 1);
+    assert_int_equal(eb.status, GPUSIM_ECTXKILLED);
+    assert_int_equal(eb.at, t);
+    assert_int_equal(ec.calls, 2);
+    assert_int_equal(ec.status, GPUSIM_ECTXKILLED);
+    assert_int_equal(info(qa).state, GPUSIM_GPU_QUEUE_ERROR);
+    assert_int_equal(info(qa).error.code, GPUSIM_EGPUFAULT);
+    assert_int_equal(info(qa2).state, GPUSIM_GPU_QUEUE_ERROR);
+    assert_int_equal(info(qc).state, GPUSIM_GPU_QUEUE_ERROR);
+    assert_int_equal(stat(w, "gpu0", "queue_preemptions"), 1); /* c's */
+    assert_int_equal(stat(w, "gpu0", "queue_resumes"), 0);
+    ASSERT_ERR(gpusim_gpu_queue_preempt(qa, ev_cb, &ea), GPUSIM_ECTXKILLED);
+    ASSERT_ERR(gpusim_gpu_queue_resume(qa, ev_cb, &ea), GPUSIM_ECTXKILLED);
+    assert_null(g->cp->ops); /* the engine answered b's finished preemption too */
+    check(g);
+    gpusim_gpu_free(g);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
+/*
+ * A queue preemption and an eviction of its context are independent holds. Queue first: the
+ * eviction then has nothing left to stop (preempt_save exactly); the restore lets the other
+ * queues go on but not the preempted queue, which goes on only after its own resume. Eviction
+ * first: the queue preemption finds its job stopped (preempt_save exactly); the queue's resume
+ * completes but the queue stays held until the restore.
+ */
+static void test_queue_preempt_and_evict(void **state)
+{
+    static const char *const kv[] = {"preempt_save", "30us", "queue_resume", "15us", NULL};
+    gpusim_world_t *w = test_world(1);
+    gpusim_gpu_t *g = device(w, "gpu0", kv);
+    gpusim_gpu_ctx_t *c = context(g);
+    gpusim_gpu_queue_t *q, *q2;
+    uint64_t cp = param("cp_packet"), save = 30 * GPUSIM_NS_PER_US, resume = 15 * GPUSIM_NS_PER_US;
+    uint64_t units = param("compute_units");
+    evres eq = {w, 0, 1, 0}, ec = {w, 0, 1, 0}, rq = {w, 0, 1, 0}, rc = {w, 0, 1, 0};
+    gpusim_time_t t;
+    hwait h, h2;
+    uint32_t f, f2;
+    (void)state;
+    ASSERT_OK(gpusim_gpu_queue_new(c, RING, &q));
+    ASSERT_OK(gpusim_gpu_queue_new(c, RING, &q2));
+    ASSERT_OK(gpusim_gpu_fence_new(g, 0, &f));
+    ASSERT_OK(gpusim_gpu_fence_new(g, 0, &f2));
+
+    /* Queue preempted, then its context evicted and restored, then the queue resumed. */
+    put_dispatch(q, 1000, false);
+    put_signal(q, f, 1);
+    host_wait(g, f, 1, &h, GPUSIM_TIME_MAX);
+    ASSERT_OK(gpusim_gpu_queue_doorbell(q));
+    ASSERT_OK(gpusim_world_run_until(w, 10 * GPUSIM_NS_PER_US));
+    ASSERT_OK(gpusim_gpu_queue_preempt(q, ev_cb, &eq));
+    ASSERT_OK(gpusim_world_run_until(w, now(w) + 100 * GPUSIM_NS_PER_US));
+    assert_int_equal(eq.calls, 1);
+    t = now(w);
+    ASSERT_OK(gpusim_gpu_ctx_evict(c, ev_cb, &ec));
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(ec.calls, 1);
+    assert_int_equal(ec.at, t + save); /* nothing left running to stop */
+    put_signal(q2, f2, 1);
+    host_wait(g, f2, 1, &h2, GPUSIM_TIME_MAX);
+    ASSERT_OK(gpusim_gpu_queue_doorbell(q2));
+    t = now(w);
+    ASSERT_OK(gpusim_gpu_ctx_restore(c, ev_cb, &rc));
+    ASSERT_OK(gpusim_world_run_until(w, t + 1000 * GPUSIM_NS_PER_US));
+    assert_int_equal(rc.calls, 1);
+    assert_int_equal(h2.at, t + resume + cp); /* the other queue runs after the restore */
+    assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_PREEMPTED);
+    assert_int_equal(info(q2).state, GPUSIM_GPU_QUEUE_IDLE);
+    assert_int_equal(h.calls, 0);
+    assert_int_equal(gpusim__gpu_engine_free_units(g), units); /* its job still held */
+    check(g);
+    t = now(w);
+    ASSERT_OK(gpusim_gpu_queue_resume(q, ev_cb, &rq));
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(rq.at, t + resume);
+    assert_int_equal(h.calls, 1);
+    assert_int_equal(h.status, 0);
+    assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_IDLE);
+
+    /* Context evicted, then the queue preempted and resumed, then the context restored. */
+    put_dispatch(q, 1000, false);
+    put_signal(q, f, 2);
+    host_wait(g, f, 2, &h, GPUSIM_TIME_MAX);
+    ASSERT_OK(gpusim_gpu_queue_doorbell(q));
+    ASSERT_OK(gpusim_world_run_until(w, now(w) + 10 * GPUSIM_NS_PER_US));
+    ASSERT_OK(gpusim_gpu_ctx_evict(c, ev_cb, &ec));
+    ASSERT_OK(gpusim_world_run_until(w, now(w) + 100 * GPUSIM_NS_PER_US));
+    assert_int_equal(ec.calls, 2);
+    t = now(w);
+    ASSERT_OK(gpusim_gpu_queue_preempt(q, ev_cb, &eq));
+    ASSERT_OK(gpusim_world_run_until(w, t + 100 * GPUSIM_NS_PER_US));
+    assert_int_equal(eq.calls, 2);
+    assert_int_equal(eq.status, 0);
+    assert_int_equal(eq.at, t + save); /* its job was stopped already */
+    t = now(w);
+    ASSERT_OK(gpusim_gpu_queue_resume(q, ev_cb, &rq));
+    ASSERT_OK(gpusim_world_run_until(w, t + 1000 * GPUSIM_NS_PER_US));
+    assert_int_equal(rq.calls, 2);
+    assert_int_equal(rq.at, t + resume);
+    assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_PREEMPTED); /* the context still holds it */
+    assert_int_equal(h.calls, 0);
+    assert_int_equal(gpusim__gpu_engine_free_units(g), units);
+    check(g);
+    ASSERT_OK(gpusim_gpu_ctx_restore(c, ev_cb, &rc));
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(rc.calls, 2);
+    assert_int_equal(h.calls, 1);
+    assert_int_equal(h.status, 0);
+    assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_IDLE);
+    assert_int_equal(stat(w, "gpu0", "queue_preemptions"), 2);
+    assert_int_equal(stat(w, "gpu0", "evictions"), 2);
+    assert_null(g->cp->ops);
+    check(g);
+    gpusim_gpu_free(g);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
+/* Freeing a queue (stopping its job, saving, resuming), its context or the device while a queue
+ * preemption or resume is in progress: no callback, no operation left behind, every event-queue
+ * slot given back. */
+static void test_queue_preempt_teardown(void **state)
+{
+    gpusim_world_t *w = test_world(1);
+    size_t reserved = w->queue.reserved, pending = w->queue.n;
+    gpusim_gpu_t *g = device(w, "gpu0", NULL);
+    gpusim_gpu_ctx_t *a = context(g), *b = context(g);
+    gpusim_gpu_queue_t *q1, *q2, *q3, *qb, *q4;
+    evres e1 = {w, 0, 1, 0}, e2 = {w, 0, 1, 0}, e3 = {w, 0, 1, 0}, eb = {w, 0, 1, 0};
+    evres e4 = {w, 0, 1, 0};
+    size_t with_queues;
+    (void)state;
+    ASSERT_OK(gpusim_gpu_queue_new(a, RING, &q1));
+    ASSERT_OK(gpusim_gpu_queue_new(a, RING, &q2));
+    ASSERT_OK(gpusim_gpu_queue_new(a, RING, &q3));
+    ASSERT_OK(gpusim_gpu_queue_new(b, RING, &qb));
+    put_dispatch(q1, 1000, false);
+    put_dispatch(q3, 1, false);
+    put_dispatch(qb, 1000, false);
+    ASSERT_OK(gpusim_gpu_queue_doorbell(q1));
+    ASSERT_OK(gpusim_gpu_queue_doorbell(q3));
+    ASSERT_OK(gpusim_gpu_queue_doorbell(qb));
+    ASSERT_OK(gpusim_world_run_until(w, 2 * param("cp_packet")));
+    ASSERT_OK(gpusim_gpu_queue_preempt(q3, ev_cb, &e3));
+    ASSERT_OK(gpusim_world_run_until(w, now(w) + param("preempt_save") + stop_slack()));
+    assert_int_equal(e3.calls, 1);
+    ASSERT_OK(gpusim_gpu_queue_resume(q3, ev_cb, &e3));  /* q3: resuming */
+    ASSERT_OK(gpusim_gpu_queue_preempt(q2, ev_cb, &e2)); /* q2: no job, saving */
+    ASSERT_OK(gpusim_gpu_queue_preempt(q1, ev_cb, &e1)); /* q1: its job not stopped yet */
+    ASSERT_OK(gpusim_gpu_queue_preempt(qb, ev_cb, &eb)); /* qb: its context goes */
+    check(g);
+    gpusim_gpu_queue_free(q1);
+    gpusim_gpu_queue_free(q2);
+    gpusim_gpu_queue_free(q3);
+    gpusim_gpu_ctx_free(b);
+    check(g);
+    assert_null(g->cp->ops);
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(e1.calls + e2.calls + eb.calls, 0);
+    assert_int_equal(e3.calls, 1);
+    /* A context evicted while its job runs, killed (the eviction ends, the engine's report is
+     * still owed), then freed: the engine drops the report, and the operation goes too. */
+    b = context(g);
+    ASSERT_OK(gpusim_gpu_queue_new(b, RING, &qb));
+    put_dispatch(qb, 1000, false);
+    ASSERT_OK(gpusim_gpu_queue_doorbell(qb));
+    ASSERT_OK(gpusim_world_run_until(w, now(w) + 2 * param("cp_packet")));
+    ASSERT_OK(gpusim_gpu_ctx_evict(b, ev_cb, &eb));
+    ASSERT_OK(gpusim_gpu_ctx_kill(b, GPUSIM_EGPUFAULT));
+    ASSERT_OK(gpusim_world_run_until(w, now(w))); /* the eviction reports ECTXKILLED */
+    assert_int_equal(eb.calls, 1);
+    assert_int_equal(eb.status, GPUSIM_ECTXKILLED);
+    assert_non_null(g->cp->ops); /* waiting for the engine */
+    gpusim_gpu_ctx_free(b);
+    assert_null(g->cp->ops);
+    check(g);
+    with_queues = w->queue.reserved;
+    /* The device freed with a queue preemption in progress. */
+    ASSERT_OK(gpusim_gpu_queue_new(a, RING, &q4));
+    assert_int_equal(w->queue.reserved, with_queues + 1);
+    put_dispatch(q4, 1000, false);
+    ASSERT_OK(gpusim_gpu_queue_doorbell(q4));
+    ASSERT_OK(gpusim_world_run_until(w, now(w) + 2 * param("cp_packet")));
+    ASSERT_OK(gpusim_gpu_queue_preempt(q4, ev_cb, &e4));
+    gpusim_gpu_free(g);
+    assert_int_equal(w->queue.reserved, reserved);
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(e4.calls, 0);
+    assert_int_equal(w->queue.n, pending);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
 /* Two devices in one world: fence handles, queues and kills are per device. */
 static void test_two_devices(void **state)
 {
@@ -1214,8 +1700,8 @@ static void test_teardown_in_flight(void **state)
     ASSERT_NO_LEAK();
 }
 
-/* Every allocation of queue_new, fence_new, evict and restore can fail: GPUSIM_ENOMEM, nothing
- * changed, and the call then succeeds. */
+/* Every allocation of queue_new, fence_new, evict, restore, queue_preempt and queue_resume can
+ * fail: GPUSIM_ENOMEM, nothing changed, and the call then succeeds. */
 static void test_alloc_failures(void **state)
 {
     gpusim_world_t *w = test_world(1);
@@ -1278,6 +1764,34 @@ static void test_alloc_failures(void **state)
     assert_int_equal(ev.calls, 2);
     assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_IDLE);
     check(g);
+    for (long n = 1;; n++) {
+        reserved = w->queue.reserved;
+        gpusim__alloc_fail_nth(n);
+        rc = gpusim_gpu_queue_preempt(q, ev_cb, &ev);
+        gpusim__alloc_fail_nth(0);
+        if (rc == 0)
+            break;
+        assert_int_equal(rc, GPUSIM_ENOMEM);
+        assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_IDLE);
+        assert_int_equal(w->queue.reserved, reserved);
+        check(g);
+    }
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(ev.calls, 3);
+    for (long n = 1;; n++) {
+        gpusim__alloc_fail_nth(n);
+        rc = gpusim_gpu_queue_resume(q, ev_cb, &ev);
+        gpusim__alloc_fail_nth(0);
+        if (rc == 0)
+            break;
+        assert_int_equal(rc, GPUSIM_ENOMEM);
+        assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_PREEMPTED);
+        check(g);
+    }
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(ev.calls, 4);
+    assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_IDLE);
+    check(g);
     gpusim_gpu_free(g);
     gpusim_world_free(w);
     ASSERT_NO_LEAK();
@@ -1302,6 +1816,12 @@ int main(void)
         GPUSIM_TEST(test_evict_running_job),
         GPUSIM_TEST(test_preempt_timeout_resets_device),
         GPUSIM_TEST(test_kill_during_eviction),
+        GPUSIM_TEST(test_queue_preempt_resume_costs),
+        GPUSIM_TEST(test_queue_preempt_running_job),
+        GPUSIM_TEST(test_queue_preempt_timeout_resets_device),
+        GPUSIM_TEST(test_kill_during_queue_preempt),
+        GPUSIM_TEST(test_queue_preempt_and_evict),
+        GPUSIM_TEST(test_queue_preempt_teardown),
         GPUSIM_TEST(test_two_devices),
         GPUSIM_TEST(test_queue_free_abandons),
         GPUSIM_TEST(test_teardown_in_flight),

@@ -1,7 +1,8 @@
 /*
  * tests/test_gpu_engine.c -- the compute and DMA engines (gpu/engine.h): kernel and copy timing
  * against hand-computed figures, waves sharing compute units, faults during a kernel, context
- * kill, preemption and resume, cancellation, validation, and teardown with work in flight.
+ * kill, preemption and resume (of a context, of one job, of both), cancellation, validation, and
+ * teardown with work in flight.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -321,6 +322,281 @@ static void test_preempt_and_resume(void **state)
     ASSERT_NO_LEAK();
 }
 
+/* A report counter for job and context preemptions in the same test. */
+typedef struct stoprec {
+    gpusim_world_t *w;
+    int calls;
+    gpusim_time_t at;
+    const jobrec *watch; /* if set: its done count when the report came */
+    int watch_done;
+} stoprec;
+
+static void on_stop(void *data)
+{
+    stoprec *r = data;
+    r->calls++;
+    r->at = gpusim_world_now(r->w);
+    r->watch_done = r->watch ? r->watch->done : -1;
+}
+
+static void check_ok(const gpusim_gpu_t *g)
+{
+    char msg[256];
+    if (gpusim_gpu_check(g, msg, sizeof msg))
+        fail_msg("gpu check: %s", msg);
+}
+
+/*
+ * Preempting one job stops its waves at their next slice end (within engine_quantum plus the
+ * touch in progress), frees its units for another job of the same context, and after resume the
+ * job ends exactly as late as it was stopped: its end moves by the pause, to the nanosecond.
+ */
+static void test_preempt_job_and_resume(void **state)
+{
+    gpusim_world_t *w = test_world(1);
+    gpusim_gpu_t *g = device(w, "4");
+    gpusim_gpu_ctx_t *a;
+    jobrec ref, ja, jb, idle;
+    stoprec st = {w, 0, 0, NULL, 0};
+    gpusim_time_t t0, alone, tp, tr, touch;
+    const gpusim_time_t pause = 1000 * GPUSIM_NS_PER_US;
+    (void)state;
+    ASSERT_OK(gpusim_gpu_ctx_new(g, NULL, &a));
+    map_run(a, VA, 16, 4096, RW);
+    touch = vram_ns(g, 64) + 50;
+    kernel(&ref, w, a, VA, 16 * PAGE, 4000, 64, 1, 4, 50); /* warms the TLBs */
+    ASSERT_OK(gpusim__gpu_engine_submit(&ref.job, NULL, 0));
+    ASSERT_OK(gpusim_world_run(w));
+    t0 = gpusim_world_now(w);
+    kernel(&ref, w, a, VA, 16 * PAGE, 4000, 64, 1, 4, 50);
+    ASSERT_OK(gpusim__gpu_engine_submit(&ref.job, NULL, 0));
+    ASSERT_OK(gpusim_world_run(w));
+    alone = ref.at - t0;
+    /* Arguments. */
+    kernel(&idle, w, a, VA, 16 * PAGE, 4, 64, 1, 1, 50);
+    ASSERT_ERR(gpusim__gpu_engine_preempt_job(NULL, on_stop, &st), GPUSIM_EINVAL);
+    ASSERT_ERR(gpusim__gpu_engine_preempt_job(&idle.job, on_stop, &st), GPUSIM_ENOENT);
+    gpusim__gpu_engine_resume_job(NULL);
+    gpusim__gpu_engine_resume_job(&idle.job); /* not submitted: nothing */
+    /* The same kernel, preempted a third of the way. */
+    t0 = gpusim_world_now(w);
+    kernel(&ja, w, a, VA, 16 * PAGE, 4000, 64, 1, 4, 50);
+    ASSERT_OK(gpusim__gpu_engine_submit(&ja.job, NULL, 0));
+    ASSERT_OK(gpusim_world_run_until(w, t0 + alone / 3));
+    tp = gpusim_world_now(w);
+    ASSERT_OK(gpusim__gpu_engine_preempt_job(&ja.job, on_stop, &st));
+    ASSERT_ERR(gpusim__gpu_engine_preempt_job(&ja.job, on_stop, &st), GPUSIM_EBUSY);
+    check_ok(g);
+    /* A short kernel of the same context, submitted behind it, gets the freed units. */
+    kernel(&jb, w, a, VA, 16 * PAGE, 8, 64, 1, 4, 50);
+    ASSERT_OK(gpusim__gpu_engine_submit(&jb.job, NULL, 0));
+    ASSERT_OK(gpusim_world_run_until(w, tp + pause));
+    assert_int_equal(st.calls, 1);
+    assert_true(st.at > tp);
+    assert_true(st.at - tp < g->p[GPUSIM__GPU_P_engine_quantum] + touch);
+    assert_int_equal(ja.done, 0);
+    assert_int_equal(jb.done, 1);
+    assert_true(jb.at < tp + pause);
+    assert_int_equal(gpusim__gpu_engine_free_units(g), 4); /* the preempted waves hold none */
+    check_ok(g);
+    tr = gpusim_world_now(w);
+    gpusim__gpu_engine_resume_job(&ja.job);
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(ja.done, 1);
+    ASSERT_OK(ja.status);
+    assert_int_equal(ja.at - t0, alone + (tr - st.at));
+    assert_int_equal(st.calls, 1);
+    check_idle(g);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
+/*
+ * A job preempted both alone and with its context: a wave still running counts toward both
+ * requests (both report when it stops); a request made once the waves have stopped reports at
+ * once, through an event; each resume lifts only its own hold, and the job runs again only when
+ * both are lifted.
+ */
+static void test_preempt_job_and_ctx(void **state)
+{
+    gpusim_world_t *w = test_world(1);
+    gpusim_gpu_t *g = device(w, "2");
+    gpusim_gpu_ctx_t *a;
+    jobrec j;
+    stoprec sj = {w, 0, 0, NULL, 0}, sc = {w, 0, 0, NULL, 0};
+    gpusim_time_t t;
+    (void)state;
+    ASSERT_OK(gpusim_gpu_ctx_new(g, NULL, &a));
+    map_run(a, VA, 16, 4096, RW);
+    kernel(&j, w, a, VA, 16 * PAGE, 20000, 64, 1, 2, 50);
+    ASSERT_OK(gpusim__gpu_engine_submit(&j.job, NULL, 0));
+    ASSERT_OK(gpusim_world_run_until(w, gpusim_world_now(w) + 10 * GPUSIM_NS_PER_US));
+    /* Both requests at the same instant: both wait for the two running waves. */
+    ASSERT_OK(gpusim__gpu_engine_preempt_job(&j.job, on_stop, &sj));
+    ASSERT_OK(gpusim__gpu_engine_preempt_ctx(a, on_stop, &sc));
+    check_ok(g);
+    ASSERT_OK(gpusim_world_run_until(w, gpusim_world_now(w) + 100 * GPUSIM_NS_PER_US));
+    assert_int_equal(sj.calls, 1);
+    assert_int_equal(sc.calls, 1);
+    assert_int_equal(sj.at, sc.at);
+    /* The context resumed: the job is still held by its own preemption. */
+    gpusim__gpu_engine_resume_ctx(a);
+    ASSERT_OK(gpusim_world_run_until(w, gpusim_world_now(w) + 100 * GPUSIM_NS_PER_US));
+    assert_int_equal(gpusim__gpu_engine_free_units(g), 2);
+    assert_int_equal(j.done, 0);
+    check_ok(g);
+    /* The context preempted again while the job is stopped: nothing to wait for, it reports at
+     * once, from an event. */
+    t = gpusim_world_now(w);
+    ASSERT_OK(gpusim__gpu_engine_preempt_ctx(a, on_stop, &sc));
+    assert_int_equal(sc.calls, 1);
+    ASSERT_OK(gpusim_world_run_until(w, t));
+    assert_int_equal(sc.calls, 2);
+    assert_int_equal(sc.at, t);
+    /* The job resumed: still held by the context. */
+    gpusim__gpu_engine_resume_job(&j.job);
+    ASSERT_OK(gpusim_world_run_until(w, gpusim_world_now(w) + 100 * GPUSIM_NS_PER_US));
+    assert_int_equal(gpusim__gpu_engine_free_units(g), 2);
+    assert_int_equal(j.done, 0);
+    /* The job preempted again while held by the context: reports at once as well. */
+    t = gpusim_world_now(w);
+    ASSERT_OK(gpusim__gpu_engine_preempt_job(&j.job, on_stop, &sj));
+    ASSERT_OK(gpusim_world_run_until(w, t));
+    assert_int_equal(sj.calls, 2);
+    gpusim__gpu_engine_resume_job(&j.job);
+    /* Both lifted: it finishes. */
+    gpusim__gpu_engine_resume_ctx(a);
+    assert_int_equal(gpusim__gpu_engine_free_units(g), 0);
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(j.done, 1);
+    ASSERT_OK(j.status);
+    assert_int_equal(sj.calls + sc.calls, 4);
+    check_idle(g);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
+/* An event that preempts a job (for a request at a chosen point in the event order). */
+typedef struct late_job {
+    gpusim_event_t ev;
+    gpusim__gpu_job *job;
+    stoprec *st;
+    int rc;
+} late_job;
+
+static void do_preempt_job(gpusim_world_t *w, gpusim_event_t *ev)
+{
+    late_job *lj = ev->data;
+    (void)w;
+    lj->rc = gpusim__gpu_engine_preempt_job(lj->job, on_stop, lj->st);
+}
+
+/*
+ * Preemption reports that never come: a resume before the waves stopped drops the report, and so
+ * does cancelling a preempted job; no event-queue slot is kept. A job whose slice was its last
+ * ends normally, its report first.
+ */
+static void test_preempt_job_dropped_reports(void **state)
+{
+    gpusim_world_t *w = test_world(1);
+    gpusim_gpu_t *g = device(w, "2");
+    gpusim_gpu_ctx_t *a;
+    jobrec j, k;
+    stoprec sj = {w, 0, 0, NULL, 0}, sk = {w, 0, 0, NULL, 0};
+    gpusim_time_t ts, dur;
+    (void)state;
+    ASSERT_OK(gpusim_gpu_ctx_new(g, NULL, &a));
+    map_run(a, VA, 16, 4096, RW);
+    kernel(&j, w, a, VA, 16 * PAGE, 20000, 64, 1, 2, 50);
+    ASSERT_OK(gpusim__gpu_engine_submit(&j.job, NULL, 0));
+    ASSERT_OK(gpusim_world_run_until(w, gpusim_world_now(w) + 5 * GPUSIM_NS_PER_US));
+    ASSERT_OK(gpusim__gpu_engine_preempt_job(&j.job, on_stop, &sj));
+    gpusim__gpu_engine_resume_job(&j.job); /* before any wave stopped */
+    ASSERT_OK(gpusim__gpu_engine_preempt_job(&j.job, on_stop, &sj));
+    ASSERT_OK(gpusim__gpu_engine_cancel(&j.job)); /* preempted, report not delivered */
+    /* A one-touch kernel preempted in its last slice: it ends, reporting first. */
+    kernel(&k, w, a, VA, 16 * PAGE, 1, 64, 1, 1, 50);
+    sk.watch = &k;
+    ts = gpusim_world_now(w);
+    ASSERT_OK(gpusim__gpu_engine_submit(&k.job, NULL, 0));
+    ASSERT_OK(gpusim_world_run_until(w, gpusim_world_now(w))); /* its one slice is under way */
+    ASSERT_OK(gpusim__gpu_engine_preempt_job(&k.job, on_stop, &sk));
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(sj.calls, 0);
+    assert_int_equal(j.done, 0);
+    assert_int_equal(k.done, 1);
+    ASSERT_OK(k.status);
+    assert_int_equal(sk.calls, 1);
+    assert_int_equal(sk.at, k.at);
+    assert_int_equal(sk.watch_done, 0); /* the report came before done */
+    dur = k.at - ts;
+    ASSERT_ERR(gpusim__gpu_engine_preempt_job(&k.job, on_stop, &sk), GPUSIM_ENOENT);
+    /* Preempted in the very instant it ended, after its end was scheduled: the report is due
+     * after done in the event queue, yet still comes first. */
+    {
+        gpusim_time_t t0;
+        late_job lj;
+        sk.calls = 0;
+        kernel(&k, w, a, VA, 16 * PAGE, 1, 64, 1, 1, 50);
+        ASSERT_OK(gpusim__gpu_engine_submit(&k.job, NULL, 0));
+        ASSERT_OK(gpusim_world_run_until(w, gpusim_world_now(w)));
+        t0 = gpusim_world_now(w);
+        lj.job = &k.job;
+        lj.st = &sk;
+        lj.rc = 1;
+        gpusim_event_init(&lj.ev, do_preempt_job, &lj);
+        ASSERT_OK(gpusim_event_schedule(w, &lj.ev, t0 + dur));
+        ASSERT_OK(gpusim_world_run(w));
+        ASSERT_OK(lj.rc);
+        assert_int_equal(k.done, 1);
+        assert_int_equal(k.at, t0 + dur);
+        assert_int_equal(sk.calls, 1);
+        assert_int_equal(sk.watch_done, 0);
+    }
+    check_idle(g);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
+/* A preempted copy gives the DMA engine back: the next copy runs meanwhile; after resume the
+ * first finishes. */
+static void test_preempt_job_copy(void **state)
+{
+    gpusim_world_t *w = test_world(1);
+    gpusim_gpu_t *g = device(w, NULL);
+    gpusim_gpu_ctx_t *c;
+    jobrec big, small;
+    stoprec st = {w, 0, 0, NULL, 0};
+    static uint64_t f[512];
+    gpusim_time_t tp;
+    (void)state;
+    ASSERT_OK(gpusim_gpu_ctx_new(g, NULL, &c));
+    for (int i = 0; i < 512; i++)
+        f[i] = 512 * 40 + (uint64_t)i;
+    ASSERT_OK(gpusim_gpu_map(c, VA, HUGE, f, GPUSIM_GPU_READ | GPUSIM_GPU_SYSTEM, NULL));
+    map_run(c, VB, 256, 512 * 3, RW); /* 4 KiB-ish chunks on the destination side */
+    copy(&big, w, c, VB, VA, 256 * PAGE);
+    copy(&small, w, c, VB, VA, PAGE);
+    ASSERT_OK(gpusim__gpu_engine_submit(&big.job, NULL, 0));
+    ASSERT_OK(gpusim__gpu_engine_submit(&small.job, NULL, 0));
+    ASSERT_OK(gpusim_world_run_until(w, g->p[GPUSIM__GPU_P_dma_setup] + 1000));
+    tp = gpusim_world_now(w);
+    ASSERT_OK(gpusim__gpu_engine_preempt_job(&big.job, on_stop, &st));
+    ASSERT_OK(gpusim_world_run_until(w, tp + 100 * GPUSIM_NS_PER_US));
+    assert_int_equal(st.calls, 1);
+    assert_int_equal(small.done, 1); /* ran on the DMA engine the big copy gave back */
+    assert_int_equal(big.done, 0);
+    check_ok(g);
+    gpusim__gpu_engine_resume_job(&big.job);
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(big.done, 1);
+    ASSERT_OK(big.status);
+    assert_true(big.at > small.at);
+    check_idle(g);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
 /* A copy host -> VRAM over 2 MiB mappings on both sides moves in one chunk: dma_setup, two
  * translations and the bytes at pcie_h2d_pinned. */
 static void test_copy_timing(void **state)
@@ -628,6 +904,10 @@ int main(void)
         GPUSIM_TEST(test_kernel_faults),
         GPUSIM_TEST(test_kill_isolated),
         GPUSIM_TEST(test_preempt_and_resume),
+        GPUSIM_TEST(test_preempt_job_and_resume),
+        GPUSIM_TEST(test_preempt_job_and_ctx),
+        GPUSIM_TEST(test_preempt_job_dropped_reports),
+        GPUSIM_TEST(test_preempt_job_copy),
         GPUSIM_TEST(test_copy_timing),
         GPUSIM_TEST(test_cancel),
         GPUSIM_TEST(test_submit_rejects),

@@ -18,7 +18,8 @@
  * Work reaches the device through user queues ("Queues"): rings of packets (gpusim/packet.h) that
  * the command processor executes in virtual time, one packet at a time, with timeline fences
  * ("Fences") for ordering between queues and with the host; the driver can evict and restore a
- * context's queues ("Preemption"). Those parts schedule events; callbacks always run from events.
+ * context's queues, or preempt and resume one queue ("Preemption"). Those parts schedule events;
+ * callbacks always run from events.
  *
  * Ownership: devices and contexts are created and freed through this API; a device still alive
  * when its world is freed is freed with it (its contexts too), and a context takes its queues with
@@ -352,8 +353,10 @@ typedef enum gpusim_gpu_queue_state_e {
     GPUSIM_GPU_QUEUE_IDLE = 0,  /**< Every packet published by a doorbell has completed. */
     GPUSIM_GPU_QUEUE_RUNNING,   /**< Fetching or executing a packet (a job on an engine too). */
     GPUSIM_GPU_QUEUE_WAITING,   /**< Blocked on a FENCE_WAIT until its fence reaches the value. */
-    GPUSIM_GPU_QUEUE_PREEMPTED, /**< Its context is being evicted, is evicted or is being
-                                     restored: no packet issues until the restore completes. */
+    GPUSIM_GPU_QUEUE_PREEMPTED, /**< Held: its context is being evicted, is evicted or is
+                                     being restored, or the queue itself is being preempted, is
+                                     preempted or is being resumed. No packet issues until every
+                                     hold is lifted (the restore, the resume completes). */
     GPUSIM_GPU_QUEUE_ERROR      /**< Stopped for good at a packet; the error says why. */
 } gpusim_gpu_queue_state_t;
 
@@ -428,7 +431,10 @@ GPUSIM_EXTERN int gpusim_gpu_queue_info(const gpusim_gpu_queue_t *q, gpusim_gpu_
 
 /* ---- Preemption -------------------------------------------------------------------------- */
 
-/** Runs when an eviction or a restore ends: status 0, or why it failed (see each call). */
+/**
+ * Runs when an eviction, a restore, a queue preemption or a queue resume ends: status 0, or why it
+ * failed (see each call).
+ */
 typedef void (*gpusim_gpu_ctx_cb)(void *data, int status);
 
 /**
@@ -453,6 +459,33 @@ GPUSIM_EXTERN int gpusim_gpu_ctx_evict(gpusim_gpu_ctx_t *ctx, gpusim_gpu_ctx_cb 
  * eviction or restore is in progress) or GPUSIM_ENOMEM.
  */
 GPUSIM_EXTERN int gpusim_gpu_ctx_restore(gpusim_gpu_ctx_t *ctx, gpusim_gpu_ctx_cb cb, void *data);
+
+/**
+ * Preempts one queue alone (other queues of its context go on): from now on it issues no new
+ * packet (a fetch in progress is redone after the resume; a FENCE_WAIT stays blocked); its job, if
+ * one is running, is preempted at its next preemption point; once it has stopped, saving its state
+ * takes preempt_save, then cb(data, 0) runs and the queue stays preempted (state
+ * GPUSIM_GPU_QUEUE_PREEMPTED; doorbells are accepted) until gpusim_gpu_queue_resume(). As for an
+ * eviction, if the preemption has not completed within queue_preempt_timeout of this call the
+ * device is reset (every context on it killed with GPUSIM_ETIMEDOUT) and cb(data,
+ * GPUSIM_ETIMEDOUT) runs; a kill of the context meanwhile gives cb(data, GPUSIM_ECTXKILLED); freeing
+ * the queue or its context drops the preemption (cb never runs). A queue preemption and an eviction
+ * of its context are independent holds, each with its own cost and callback: the queue issues
+ * again only when both are lifted. Returns 0 (cb will run, from an event), GPUSIM_EINVAL,
+ * GPUSIM_ECTXKILLED, GPUSIM_ECANCELED (the queue stopped in error), GPUSIM_EBUSY (the queue is
+ * preempted already, or its preemption or resume is in progress) or GPUSIM_ENOMEM.
+ */
+GPUSIM_EXTERN int gpusim_gpu_queue_preempt(gpusim_gpu_queue_t *q, gpusim_gpu_ctx_cb cb, void *data);
+
+/**
+ * Resumes a preempted queue: after queue_resume, its job continues where it stopped, the queue
+ * issues packets again (work published meanwhile included) and cb(data, 0) runs -- unless its
+ * context is evicted, in which case both wait for the context's restore. A kill meanwhile gives
+ * cb(data, GPUSIM_ECTXKILLED); freeing the queue drops it. Returns 0 (cb will run, from an event),
+ * GPUSIM_EINVAL (NULL, or the queue is not preempted), GPUSIM_ECTXKILLED, GPUSIM_EBUSY (its
+ * preemption or resume is in progress) or GPUSIM_ENOMEM.
+ */
+GPUSIM_EXTERN int gpusim_gpu_queue_resume(gpusim_gpu_queue_t *q, gpusim_gpu_ctx_cb cb, void *data);
 
 /* ---- Fences ------------------------------------------------------------------------------ */
 

@@ -1,9 +1,11 @@
 /*
  * gpu/cp.h -- the command processor: user queues, packet execution, the device fence table,
- * preemption (eviction / restore) with timeout escalation to a device reset. Internal.
+ * preemption (eviction / restore of a context, preemption / resume of one queue) with timeout
+ * escalation to a device reset. Internal.
  *
- * Files: cp.c (device and context state, kills, eviction, restore, reset, checker), queue.c (the
- * queues and the execution of their packets), cp_fence.c (the fence table and its public API).
+ * Files: cp.c (device and context state, kills, checker), cp_preempt.c (eviction, restore, queue
+ * preemption and resume, the timeout and the reset), queue.c (the queues and the execution of their
+ * packets), cp_fence.c (the fence table and its public API).
  * The public API is gpusim/gpu.h, sections "Queues", "Preemption" and "Fences".
  *
  * A queue executes its packets in order, one at a time. Before each packet the command processor
@@ -16,12 +18,19 @@
  * Event-queue slots. Every live queue holds exactly one slot of the world's event queue: its step
  * event while pending (phases FETCH and TLB), the reservation of its fence waiter (phase FENCE), and
  * otherwise a reservation of its own (q->reserved). So nothing that happens inside an event --
- * the next fetch, a wake-up, a kill -- can fail for want of memory. An eviction in progress holds
- * a reservation (or its pending step event) for its completion in the same way.
+ * the next fetch, a wake-up, a kill -- can fail for want of memory. An eviction or a queue
+ * preemption in progress holds a reservation (or its pending step event) for its completion in the
+ * same way.
+ *
+ * Two holds. A queue issues packets only while neither its context (eviction) nor the queue itself
+ * (queue preemption) is stopped, and its job runs only while the engine holds neither the context
+ * nor the job (gpu/engine.h). The two are independent: each has its own request, cost, timeout and
+ * callback, and each resume lifts only its own hold.
  *
  * Invariants (gpusim__gpu_cp_check): every queue is on its context's list, with rptr <= doorbell
  * <= wptr, wptr - rptr <= size, all multiples of 4; its phase matches what it holds (above); a
- * queue in error, or of a context not running, issues no packet (no FETCH phase); the fence table
+ * queue in error, stopped, or of a context not running, issues no packet (no FETCH phase); a
+ * context or queue has an operation exactly while STOPPING or RESUMING, and it names it; the fence table
  * is sorted by handle, every handle below next_handle, and every fence satisfies
  * gpusim__gpu_fence_check.
  */
@@ -64,6 +73,8 @@ struct gpusim_gpu_queue_s {
     bool job_out;                 /* A submitted job whose done has not run yet. */
     bool error;                   /* Stopped in error: err says why; nothing more runs. */
     bool freed;                   /* Freed by the host while job_out: freed when done runs. */
+    int sched;                    /* GPUSIM__CPC_*: its own preemption (not its context's). */
+    gpusim__gpu_cp_op *op;        /* Its preemption or resume in progress, or NULL. */
     gpusim__gpu_packet pkt;       /* The packet in progress (phases TLB, JOB, FENCE). */
     gpusim_event_t ev;            /* Phases FETCH and TLB: the end of the step. */
     gpusim__gpu_job job;          /* Phase JOB. */
@@ -73,12 +84,13 @@ struct gpusim_gpu_queue_s {
     char msg[128];                /* An engine's refusal, pointed to by err.message. */
 };
 
-/* Scheduling state of a context (gpusim__gpu_cp_ctx.sched). */
+/* Scheduling state of a context (eviction, restore) or of one queue (queue preemption, resume):
+ * gpusim__gpu_cp_ctx.sched, gpusim_gpu_queue_s.sched. */
 enum {
-    GPUSIM__CPC_RUN,      /* queues issue packets */
-    GPUSIM__CPC_EVICTING, /* an eviction is stopping the jobs or saving the state */
-    GPUSIM__CPC_EVICTED,  /* stopped; waiting for a restore */
-    GPUSIM__CPC_RESTORING /* queue_resume in progress */
+    GPUSIM__CPC_RUN,      /* not held: queues issue packets */
+    GPUSIM__CPC_STOPPING, /* a preemption is stopping the jobs or saving the state */
+    GPUSIM__CPC_STOPPED,  /* stopped; waiting for a restore / resume */
+    GPUSIM__CPC_RESUMING  /* queue_resume in progress */
 };
 
 /* A context's command-processor state (gpusim_gpu_ctx_t.cp), created on first use. */
@@ -92,12 +104,15 @@ struct gpusim__gpu_cp_ctx {
 
 /* The command processor's statistics, under gpu.<name>.cp. */
 typedef struct gpusim__gpu_cp_stats {
-    gpusim_stat_t *packets;   /* packets completed */
-    gpusim_stat_t *errors;    /* queues stopped in error */
-    gpusim_stat_t *evictions; /* evictions completed */
-    gpusim_stat_t *restores;  /* restores completed */
-    gpusim_stat_t *resets;    /* device resets (preemption timeouts) */
-    gpusim_stat_t *evict_ns;  /* histogram: eviction request to completion */
+    gpusim_stat_t *packets;     /* packets completed */
+    gpusim_stat_t *errors;      /* queues stopped in error */
+    gpusim_stat_t *evictions;   /* evictions completed */
+    gpusim_stat_t *restores;    /* restores completed */
+    gpusim_stat_t *resets;      /* device resets (preemption timeouts) */
+    gpusim_stat_t *evict_ns;    /* histogram: eviction request to completion */
+    gpusim_stat_t *qpreempts;   /* queue preemptions completed */
+    gpusim_stat_t *qresumes;    /* queue resumes completed */
+    gpusim_stat_t *qpreempt_ns; /* histogram: queue preemption request to completion */
 } gpusim__gpu_cp_stats;
 
 /* One entry of the fence table (cp_fence.c). */
@@ -114,7 +129,7 @@ struct gpusim__gpu_cp {
     size_t nfences, capfences;
     uint32_t next_handle;               /* Handle of the next fence. */
     gpusim_gpu_fence_waiter_t *hw_head; /* Host waiters waiting on this device's fences. */
-    gpusim__gpu_cp_op *ops;             /* Evictions and restores not yet finished with. */
+    gpusim__gpu_cp_op *ops;             /* Preemptions and resumes not yet finished with. */
     gpusim_gpu_queue_t *zombies;        /* Freed queues whose job's done is still due. */
     bool resetting;                     /* A device reset is killing the contexts. */
     bool destroying;                    /* The device is being freed: abandon nothing. */
@@ -142,6 +157,28 @@ int gpusim__gpu_cp_check(const gpusim_gpu_t *g, char *buf, size_t len);
 /* The context's state, created if needed. NULL on ENOMEM. */
 gpusim__gpu_cp_ctx *gpusim__gpu_cp_ctx_get(gpusim_gpu_ctx_t *c);
 
+/* ---- cp_preempt.c ---- */
+
+/* A context was killed: its queues' preemptions and resumes, then its eviction or restore, end
+ * with GPUSIM_ECTXKILLED (GPUSIM_ETIMEDOUT during a reset), from their events. */
+void gpusim__gpu_cp_ops_killed(gpusim_gpu_ctx_t *c);
+
+/* A context is being freed (after its queues): its eviction or restore is dropped (the callback
+ * never runs), and so is every wait for the engine's report on it. */
+void gpusim__gpu_cp_ops_ctx_gone(gpusim_gpu_ctx_t *c);
+
+/* A queue is being freed (gpusim_gpu_queue_free, after halting it): its preemption or resume is
+ * dropped (the callback never runs). job_cancelled: its job, if any, was cancelled on the engine,
+ * so the engine will not report its preemption. */
+void gpusim__gpu_cp_queue_gone(gpusim_gpu_queue_t *q, bool job_cancelled);
+
+/* The device is being freed: every operation goes, without callbacks. */
+void gpusim__gpu_cp_ops_destroy(gpusim__gpu_cp *cp);
+
+/* The checker: op is the unfinished operation of context c (q NULL) or of its queue q. */
+bool gpusim__gpu_cp_op_names(const gpusim__gpu_cp_op *op, const gpusim_gpu_ctx_t *c,
+                             const gpusim_gpu_queue_t *q);
+
 /* ---- queue.c ---- */
 
 /* Starts fetching the next packet if the queue may run and has one (call after any change). */
@@ -164,8 +201,8 @@ void gpusim__gpu_queue_abandon_signals(gpusim_gpu_queue_t *q, int err);
 /* Frees a halted queue's memory (ring and struct). */
 void gpusim__gpu_queue_release(gpusim_gpu_queue_t *q);
 
-/* Evicting: a queue whose step is in progress gives it up (a fetch is redone after the restore; a
- * TLB invalidation, already applied, completes). */
+/* Preempting (its context, or the queue alone): a queue whose step is in progress gives it up (a
+ * fetch is redone after the resume; a TLB invalidation, already applied, completes). */
 void gpusim__gpu_queue_park(gpusim_gpu_queue_t *q);
 
 /* ---- cp_fence.c ---- */

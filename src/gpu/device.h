@@ -20,6 +20,7 @@
 
 #include "gpusim.h"
 #include "core/world.h"
+#include "gpu/engine.h"
 #include "gpu/faultbuf.h"
 #include "gpu/params.h"
 #include "gpu/pt.h"
@@ -34,13 +35,8 @@ struct gpusim_gpu_ctx_s {
     void *data;             /* The caller's. */
     gpusim_gpu_ctx_t *prev; /* Neighbours in the device's list, oldest first. */
     gpusim_gpu_ctx_t *next;
-    int error; /* 0 while alive; the error it was killed with. */
-    /* Preemption of the context's jobs (engine.c). */
-    bool preempted;              /* Its jobs may not run (preempt_ctx .. resume_ctx). */
-    uint64_t unstopped;          /* Its waves and copies still to reach a preemption point. */
-    void (*stopped)(void *data); /* Called when unstopped reaches 0 during a preemption. */
-    void *stopped_data;
-    gpusim_event_t stopped_ev;     /* Delivers `stopped`. */
+    int error;                     /* 0 while alive; the error it was killed with. */
+    gpusim__gpu_preempt preempt;   /* preempt_ctx .. resume_ctx of its jobs (gpu/engine.h). */
     struct gpusim__gpu_cp_ctx *cp; /* Command-processor state (gpu/cp.h), created on first use. */
 };
 

@@ -20,8 +20,15 @@
  * and write), host to host the slower PCIe direction. Chunks are timed and faulted exactly as
  * touches. No data moves: the host MM owns contents (data mode) and the GPU model owns timing.
  *
- * Preemption points are slice ends and stalled accesses: preempt_ctx stops the context's waves
- * and copies there and reports when the last one has stopped.
+ * Preemption points are slice ends and stalled accesses. A preemption request (gpu/engine.h:
+ * gpusim__gpu_preempt) is either a context's (preempt_ctx) or a job's (preempt_job); one mechanism
+ * serves both. A unit is held while its context's or its job's request is active: at its next
+ * preemption point it parks, giving its compute unit (or the DMA engine) back, and units of other
+ * jobs take it. When a request is made, every unit it covers that is running (W_RUN) is marked as
+ * waiting for it (a bit per request kind in `waits`) and counted in its `unstopped`; a unit that
+ * reaches a preemption point, or ends, clears its bits and counts down every request it waited
+ * for, and a request that reaches 0 reports through its own event. A parked unit goes back to
+ * work (waves through the ready queue, ahead of new waves) only when neither request holds it.
  *
  * Event-queue slots: every wave and copy holds exactly one slot of its own at all times -- a
  * reservation when its event is not pending -- and every job one more for its done callback, so
@@ -45,6 +52,10 @@
 
 /* Unit states. */
 enum { W_RUN, W_STALL, W_PARK, W_READY };
+
+/* The two preemption requests that may cover a unit: its context's and its job's. */
+enum { REQ_CTX, REQ_JOB, REQ_KINDS };
+#define WAIT_BIT(k) ((uint8_t)(1u << (k)))
 
 typedef struct run run;
 typedef struct unit unit;
@@ -71,7 +82,7 @@ struct unit {
     uint32_t pass;      /* wave: passes done */
     uint64_t sub;       /* bytes of the current touch (or of the copy) already moved */
     bool setup_done;    /* copy: dma_setup charged */
-    bool must_stop;     /* counted in its context's `unstopped` by a preemption */
+    uint8_t waits;      /* WAIT_* bits: preemption requests still counting this unit */
     /* Steady-state fast-forward (waves only). */
     gpusim_time_t pass_start; /* when the current pass began */
     uint64_t pass_epoch;      /* the device's epoch then */
@@ -163,10 +174,20 @@ static void done_event(gpusim_world_t *w, gpusim_event_t *ev)
 {
     run *r = ev->data;
     gpusim__gpu_job *job = r->job;
+    gpusim__gpu_preempt *p = &job->preempt_;
     int status = r->status;
-    (void)w;
     job->run_ = NULL;
     gpusim__arena_free(arena(r->g), r, sizeof *r);
+    /* A preemption requested after the job's end was scheduled reports after it: deliver that
+     * report first, since the job is the submitter's again once done has run. */
+    if (p->stopped && gpusim_event_pending(&p->ev)) {
+        void (*cb)(void *) = p->stopped;
+        (void)gpusim_event_cancel(w, &p->ev);
+        p->stopped = NULL;
+        cb(p->data);
+    }
+    GPUSIM_ASSERT(!p->stopped); /* its last unit has ended: unstopped is 0 */
+    p->active = false;
     job->done(job, status);
 }
 
@@ -224,27 +245,62 @@ static void dispatch_more(gpusim_gpu_t *g);
 static void dma_more(gpusim_gpu_t *g);
 static void unit_event(gpusim_world_t *w, gpusim_event_t *ev);
 
-/* Unit u reached a preemption point (or ended): if a preemption waits for it, count it, and
- * report the last one (its event's slot was reserved by preempt_ctx). */
+/* The request of kind k (REQ_*) that covers unit u. */
+static gpusim__gpu_preempt *unit_req(const unit *u, int k)
+{
+    gpusim__gpu_job *job = u->r->job;
+    return k == REQ_CTX ? &job->ctx->preempt : &job->preempt_;
+}
+
+/* A job may not run: its context or the job itself is preempted. */
+static bool job_held(const gpusim__gpu_job *job)
+{
+    return job->ctx->preempt.active || job->preempt_.active;
+}
+
+static bool unit_held(const unit *u)
+{
+    return job_held(u->r->job);
+}
+
+/* Unit u reached a preemption point (or ended): every request still waiting for it counts it,
+ * and one that has no unit left to wait for reports (its event's slot was reserved at the
+ * request). */
 static void stopped_one(unit *u)
 {
-    gpusim_gpu_ctx_t *c = u->r->job->ctx;
-    if (!u->must_stop)
-        return;
-    u->must_stop = false;
-    GPUSIM_ASSERT(c->unstopped > 0);
-    if (--c->unstopped == 0 && c->stopped)
-        gpusim__event_schedule_reserved(c->gpu->world, &c->stopped_ev, c->gpu->world->now);
+    gpusim_world_t *w = world(u->r->g);
+    for (int k = 0; k < REQ_KINDS; k++) {
+        gpusim__gpu_preempt *p;
+        if (!(u->waits & WAIT_BIT(k)))
+            continue;
+        u->waits &= (uint8_t)~WAIT_BIT(k);
+        p = unit_req(u, k);
+        GPUSIM_ASSERT(p->active && p->unstopped > 0);
+        if (--p->unstopped == 0 && p->stopped)
+            gpusim__event_schedule_reserved(w, &p->ev, w->now);
+    }
 }
 
 static void stopped_event(gpusim_world_t *w, gpusim_event_t *ev)
 {
-    gpusim_gpu_ctx_t *c = ev->data;
-    void (*cb)(void *) = c->stopped;
+    gpusim__gpu_preempt *p = ev->data;
+    void (*cb)(void *) = p->stopped;
     (void)w;
-    c->stopped = NULL;
+    p->stopped = NULL;
     if (cb)
-        cb(c->stopped_data);
+        cb(p->data);
+}
+
+/* Drops request p's report if it has not been delivered: its event, or the reservation for it. */
+static void preempt_drop_report(gpusim_gpu_t *g, gpusim__gpu_preempt *p)
+{
+    if (!p->stopped)
+        return;
+    if (gpusim_event_pending(&p->ev))
+        (void)gpusim_event_cancel(world(g), &p->ev);
+    else
+        gpusim__queue_unreserve(world(g), 1);
+    p->stopped = NULL;
 }
 
 /* Frees a unit (it holds a reservation: its event is not pending) and lets others run. */
@@ -316,7 +372,7 @@ static void req_done(gpusim_gpu_req_t *req, int status, const gpusim_gpu_access_
     }
     /* The access can go ahead now; the next slice starts with it (a TLB hit: the retry filled
      * the TLBs). A preemption that came while it was stalled keeps it parked. */
-    if (u->r->job->ctx->preempted) {
+    if (unit_held(u)) {
         unit_park(g, u);
         return;
     }
@@ -489,7 +545,7 @@ static void unit_event(gpusim_world_t *w, gpusim_event_t *ev)
         dma_more(g);
         return;
     }
-    if (c->preempted) {
+    if (unit_held(u)) {
         unit_park(g, u);
         return;
     }
@@ -518,14 +574,14 @@ static unit *unit_new(gpusim_gpu_t *g, run *r, bool copy)
     return u;
 }
 
-/* Starts waves on free units: preempted waves of resumed contexts first, then new waves. */
+/* Starts waves on free units: preempted waves no longer held first, then new waves. */
 static void dispatch_more(gpusim_gpu_t *g)
 {
     gpusim__gpu_engines *e = g->eng;
     while (e->free_units > 0) {
         unit *u = e->ready;
         run *r;
-        while (u && u->r->job->ctx->preempted)
+        while (u && unit_held(u))
             u = u->next;
         if (u) {
             unit_unlink(&e->ready, u);
@@ -538,7 +594,7 @@ static void dispatch_more(gpusim_gpu_t *g)
             unit_schedule(g, u, 0);
             continue;
         }
-        for (r = e->kernels; r && (r->job->ctx->preempted || r->status); r = r->next)
+        for (r = e->kernels; r && (job_held(r->job) || r->status); r = r->next)
             ;
         if (!r)
             return;
@@ -569,13 +625,13 @@ static void dma_more(gpusim_gpu_t *g)
     unit *u;
     if (e->dma_busy)
         return;
-    for (u = e->live; u; u = u->next) /* a parked copy of a resumed context goes first */
-        if (u->copy && u->state == W_PARK && !u->r->job->ctx->preempted) {
+    for (u = e->live; u; u = u->next) /* a parked copy no longer held goes first */
+        if (u->copy && u->state == W_PARK && !unit_held(u)) {
             e->dma_busy = true;
             unit_schedule(g, u, 0);
             return;
         }
-    for (r = e->copies; r && r->job->ctx->preempted; r = r->next)
+    for (r = e->copies; r && job_held(r->job); r = r->next)
         ;
     if (!r)
         return;
@@ -668,6 +724,7 @@ int gpusim__gpu_engine_submit(gpusim__gpu_job *job, char *msg, size_t msglen)
     if (job->kind == GPUSIM__GPU_JOB_DISPATCH)
         r->pat = pat;
     gpusim_event_init(&r->done_ev, done_event, r);
+    memset(&job->preempt_, 0, sizeof job->preempt_);
     job->run_ = r;
     job->started_ = world(g)->now;
     if (job->kind == GPUSIM__GPU_JOB_DISPATCH) {
@@ -709,6 +766,8 @@ static void run_cancel(run *r)
     gpusim__gpu_engines *e = g->eng;
     unit *u, *next;
     r->ended = true; /* unit_free's run_finish must not schedule done */
+    /* The job's preemption goes with it, report first, so that its units' ends schedule none. */
+    preempt_drop_report(g, &r->job->preempt_);
     fifo_remove(&e->kernels, &e->ktail, r);
     fifo_remove(&e->copies, &e->ctail, r);
     for (u = e->live; u; u = next) {
@@ -725,6 +784,7 @@ static void run_cancel(run *r)
         (void)gpusim_event_cancel(world(g), &r->done_ev);
     else
         gpusim__queue_unreserve(world(g), 1);
+    r->job->preempt_.active = false;
     r->job->run_ = NULL;
     gpusim__arena_free(arena(g), r, sizeof *r);
 }
@@ -743,54 +803,52 @@ int gpusim__gpu_engine_cancel(gpusim__gpu_job *job)
 
 /* ---- preemption ----------------------------------------------------------------------------- */
 
-int gpusim__gpu_engine_preempt_ctx(gpusim_gpu_ctx_t *c, void (*stopped)(void *data), void *data)
+/*
+ * Makes request p (of kind k, REQ_*) active: every running unit it covers is marked to stop at its
+ * next event, and `stopped` is reported when the last of them has (at once if there is none).
+ * Units parked, ready or stalled already are at a preemption point and are not waited for.
+ */
+static int preempt_start(gpusim_gpu_t *g, gpusim__gpu_preempt *p, int k,
+                         void (*stopped)(void *data), void *data)
 {
-    gpusim_gpu_t *g;
     uint64_t n = 0;
-    if (!c)
-        return GPUSIM_EINVAL;
-    if (c->preempted)
+    if (p->active)
         return GPUSIM_EBUSY;
-    g = c->gpu;
     if (stopped && gpusim__queue_reserve(world(g), 1))
         return GPUSIM_ENOMEM;
     gpusim__gpu_engines_disturb(g); /* fast-forwarding waves stop at their real position */
     for (unit *u = g->eng->live; u; u = u->next)
-        if (u->r->job->ctx == c && u->state == W_RUN) {
-            u->must_stop = true; /* it stops at its next event */
+        if (unit_req(u, k) == p && u->state == W_RUN) {
+            u->waits |= WAIT_BIT(k);
             n++;
         }
-    c->preempted = true;
-    c->unstopped = n;
-    c->stopped = stopped;
-    c->stopped_data = data;
-    gpusim_event_init(&c->stopped_ev, stopped_event, c);
+    p->active = true;
+    p->unstopped = n;
+    p->stopped = stopped;
+    p->data = data;
+    gpusim_event_init(&p->ev, stopped_event, p);
     if (stopped && n == 0)
-        gpusim__event_schedule_reserved(world(g), &c->stopped_ev, world(g)->now);
+        gpusim__event_schedule_reserved(world(g), &p->ev, world(g)->now);
     return 0;
 }
 
-void gpusim__gpu_engine_resume_ctx(gpusim_gpu_ctx_t *c)
+/* Ends request p (of kind k): an undelivered report is dropped, and the units it held that nothing
+ * else holds go back to work. */
+static void preempt_end(gpusim_gpu_t *g, gpusim__gpu_preempt *p, int k)
 {
-    gpusim_gpu_t *g;
     unit *u, *next;
-    if (!c || !c->preempted)
+    if (!p->active)
         return;
-    g = c->gpu;
-    if (c->stopped) { /* resumed before the preemption was reported: it never will be */
-        if (gpusim_event_pending(&c->stopped_ev))
-            (void)gpusim_event_cancel(world(g), &c->stopped_ev);
-        else
-            gpusim__queue_unreserve(world(g), 1);
-        c->stopped = NULL;
-    }
-    c->preempted = false;
-    c->unstopped = 0;
+    preempt_drop_report(g, p);
+    p->active = false;
+    p->unstopped = 0;
     gpusim__gpu_engines_disturb(g);
     for (u = g->eng->live; u; u = next) {
         next = u->next;
-        u->must_stop = u->r->job->ctx == c ? false : u->must_stop;
-        if (u->r->job->ctx == c && u->state == W_PARK && !u->copy) {
+        if (unit_req(u, k) != p)
+            continue;
+        u->waits &= (uint8_t)~WAIT_BIT(k);
+        if (u->state == W_PARK && !u->copy && !unit_held(u)) {
             unit_unlink(&g->eng->live, u);
             u->state = W_READY;
             unit_link(&g->eng->ready, u);
@@ -798,6 +856,34 @@ void gpusim__gpu_engine_resume_ctx(gpusim_gpu_ctx_t *c)
     }
     dispatch_more(g);
     dma_more(g);
+}
+
+int gpusim__gpu_engine_preempt_ctx(gpusim_gpu_ctx_t *c, void (*stopped)(void *data), void *data)
+{
+    if (!c)
+        return GPUSIM_EINVAL;
+    return preempt_start(c->gpu, &c->preempt, REQ_CTX, stopped, data);
+}
+
+void gpusim__gpu_engine_resume_ctx(gpusim_gpu_ctx_t *c)
+{
+    if (c)
+        preempt_end(c->gpu, &c->preempt, REQ_CTX);
+}
+
+int gpusim__gpu_engine_preempt_job(gpusim__gpu_job *job, void (*stopped)(void *data), void *data)
+{
+    if (!job)
+        return GPUSIM_EINVAL;
+    if (!job->run_)
+        return GPUSIM_ENOENT;
+    return preempt_start(((run *)job->run_)->g, &job->preempt_, REQ_JOB, stopped, data);
+}
+
+void gpusim__gpu_engine_resume_job(gpusim__gpu_job *job)
+{
+    if (job && job->run_)
+        preempt_end(((run *)job->run_)->g, &job->preempt_, REQ_JOB);
 }
 
 /* ---- life cycle ----------------------------------------------------------------------------- */
@@ -867,14 +953,8 @@ void gpusim__gpu_engines_destroy(gpusim_gpu_t *g)
     if (!g->eng)
         return;
     for (gpusim_gpu_ctx_t *c = g->ctx_head; c; c = c->next)
-        if (c->preempted && c->stopped) {
-            if (gpusim_event_pending(&c->stopped_ev))
-                (void)gpusim_event_cancel(world(g), &c->stopped_ev);
-            else
-                gpusim__queue_unreserve(world(g), 1);
-            c->stopped = NULL;
-        }
-    cancel_all(g, NULL);
+        preempt_drop_report(g, &c->preempt);
+    cancel_all(g, NULL); /* jobs' reports go with them (run_cancel) */
     gpusim__arena_free(arena(g), g->eng, sizeof *g->eng);
     g->eng = NULL;
 }
@@ -882,6 +962,48 @@ void gpusim__gpu_engines_destroy(gpusim_gpu_t *g)
 uint64_t gpusim__gpu_engine_free_units(const gpusim_gpu_t *g)
 {
     return g->eng ? g->eng->free_units : 0;
+}
+
+/* Units on the live list waiting for request p (of kind k). */
+static uint64_t waiting_for(const gpusim__gpu_engines *e, const gpusim__gpu_preempt *p, int k)
+{
+    uint64_t n = 0;
+    for (const unit *u = e->live; u; u = u->next)
+        n += (u->waits & WAIT_BIT(k)) && unit_req(u, k) == p;
+    return n;
+}
+
+/* A request's count matches the units waiting for it, and only an active one waits. */
+static bool preempt_ok(const gpusim__gpu_engines *e, const gpusim__gpu_preempt *p, int k)
+{
+    return (p->active || p->unstopped == 0) && waiting_for(e, p, k) == p->unstopped;
+}
+
+/* The preemption invariants of gpu/engine.h. */
+static bool preempts_ok(const gpusim_gpu_t *g)
+{
+    const gpusim__gpu_engines *e = g->eng;
+    for (const gpusim_gpu_ctx_t *c = g->ctx_head; c; c = c->next)
+        if (!preempt_ok(e, &c->preempt, REQ_CTX))
+            return false;
+    for (const unit *u = e->live; u; u = u->next) {
+        if (!preempt_ok(e, &u->r->job->preempt_, REQ_JOB))
+            return false;
+        if (u->state == W_RUN && unit_held(u) && u->waits == 0)
+            return false; /* held, running, and nobody waiting for it to stop */
+        if (u->state != W_RUN && u->waits != 0)
+            return false; /* at a preemption point, yet counted as running */
+    }
+    for (const unit *u = e->ready; u; u = u->next)
+        if (u->waits != 0)
+            return false;
+    for (const run *r = e->kernels; r; r = r->next)
+        if (!preempt_ok(e, &r->job->preempt_, REQ_JOB))
+            return false;
+    for (const run *r = e->copies; r; r = r->next)
+        if (!preempt_ok(e, &r->job->preempt_, REQ_JOB))
+            return false;
+    return true;
 }
 
 int gpusim__gpu_engines_check(const gpusim_gpu_t *g, char *msg, size_t msglen)
@@ -904,6 +1026,13 @@ int gpusim__gpu_engines_check(const gpusim_gpu_t *g, char *msg, size_t msglen)
             snprintf(msg, msglen, "%s: a unit on the ready list is not a ready wave", g->name);
             return GPUSIM_ECORRUPT;
         }
+    if (!preempts_ok(g)) {
+        snprintf(msg, msglen,
+                 "%s: a preemption request's count of units still to stop is wrong, or a held "
+                 "unit runs without being waited for",
+                 g->name);
+        return GPUSIM_ECORRUPT;
+    }
     if (waves + e->free_units != g->p[GPUSIM__GPU_P_compute_units] || copies > 1 ||
         (copies == 1) != e->dma_busy) {
         snprintf(msg, msglen,

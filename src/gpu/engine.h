@@ -25,6 +25,22 @@ enum { GPUSIM__GPU_JOB_DISPATCH = 1, GPUSIM__GPU_JOB_COPY = 2 };
 
 typedef struct gpusim__gpu_job gpusim__gpu_job;
 
+/*
+ * A preemption request (engine-private): one per context (preempt_ctx) and one per job
+ * (preempt_job). While `active`, the units it covers -- the context's waves and copies, or the
+ * job's -- are held at their next preemption point. `unstopped` counts the units that were running
+ * when it was made and have not reached one yet; `stopped` runs from `ev` when it reaches 0 (at
+ * once, through the event, when it starts at 0), and its event-queue slot is reserved when the
+ * preemption is requested, so that reporting cannot fail.
+ */
+typedef struct gpusim__gpu_preempt {
+    bool active;                 /* Requested and not resumed: its units may not run. */
+    uint64_t unstopped;          /* Its units still to reach a preemption point. */
+    void (*stopped)(void *data); /* Reported when unstopped reaches 0; NULL once delivered. */
+    void *data;                  /* stopped's argument. */
+    gpusim_event_t ev;           /* Delivers `stopped` (a reservation until scheduled). */
+} gpusim__gpu_preempt;
+
 /* Runs once when the job ends: status 0, GPUSIM_ECTXKILLED or GPUSIM_ENOMEM. */
 typedef void (*gpusim__gpu_job_done)(gpusim__gpu_job *job, int status);
 
@@ -38,8 +54,9 @@ struct gpusim__gpu_job {
     /* Engine-private below: set by submit. */
     gpusim__gpu_job *next_; /* In the engine's list of jobs. */
     gpusim__gpu_job *prev_;
-    void *run_;             /* The engine's running state. */
-    gpusim_time_t started_; /* When the engine started it. */
+    void *run_;                   /* The engine's running state. */
+    gpusim_time_t started_;       /* When the engine started it. */
+    gpusim__gpu_preempt preempt_; /* preempt_job's request. */
 };
 
 /*
@@ -54,15 +71,30 @@ int gpusim__gpu_engine_cancel(gpusim__gpu_job *job);
 
 /*
  * Preemption support for the command processor. preempt_ctx makes every job of ctx stop at its
- * next preemption point (the end of the touch or chunk in progress; an access stalled on a fault
- * is a preemption point), keeping its progress; `stopped(data)` runs from an event when all have
- * stopped (at once if none runs). A preempted job does not end: resume_ctx lets the context's jobs
- * continue from where they stopped. The save and restore costs (preempt_save, queue_resume) are
- * the command processor's to charge. Returns 0, GPUSIM_EINVAL, GPUSIM_EBUSY (a preemption of ctx
- * is already in progress) or GPUSIM_ENOMEM.
+ * next preemption point (the end of the slice or chunk in progress; an access stalled on a fault
+ * is a preemption point), keeping its progress and giving its compute unit or the DMA engine back;
+ * `stopped(data)` (may be NULL) runs from an event when all have stopped (through an event at once
+ * if none runs). A preempted job does not end: resume_ctx lets the context's jobs continue from
+ * where they stopped. The save and restore costs (preempt_save, queue_resume) are the command
+ * processor's to charge. Returns 0, GPUSIM_EINVAL, GPUSIM_EBUSY (a preemption of ctx is already in
+ * place) or GPUSIM_ENOMEM.
+ *
+ * preempt_job / resume_job do the same for one submitted job (its waves, or its copy). Returns 0,
+ * GPUSIM_EINVAL, GPUSIM_ENOENT (not submitted, or ended and its done delivered), GPUSIM_EBUSY (the
+ * job is preempted already) or GPUSIM_ENOMEM. A job whose last unit ends while it is preempted
+ * (its slice was its last) ends normally; its stopped report then comes before its done.
+ *
+ * Both at once: a unit is held while its context OR its job is preempted, and resumes only when
+ * neither is. A unit still running counts toward every request waiting for it, and each request
+ * reports when its own last unit has stopped; a unit already stopped (held by the other request,
+ * or stalled on a fault) counts toward none, so the second request may report at once. Resuming
+ * one request drops its report if not yet delivered (stopped never runs) and leaves the other in
+ * place. Cancelling a job drops its request with it; freeing a context drops the context's.
  */
 int gpusim__gpu_engine_preempt_ctx(gpusim_gpu_ctx_t *ctx, void (*stopped)(void *data), void *data);
 void gpusim__gpu_engine_resume_ctx(gpusim_gpu_ctx_t *ctx);
+int gpusim__gpu_engine_preempt_job(gpusim__gpu_job *job, void (*stopped)(void *data), void *data);
+void gpusim__gpu_engine_resume_job(gpusim__gpu_job *job);
 
 /*
  * Something that may change a wave's pass time happened on the device (a page-table change, a TLB
@@ -75,7 +107,9 @@ void gpusim__gpu_engines_disturb(gpusim_gpu_t *g);
 uint64_t gpusim__gpu_engine_free_units(const gpusim_gpu_t *g);
 
 /* Engine invariants: units running waves + free units = compute_units; the DMA engine is busy
- * exactly when a copy holds it; every unit belongs to a live job. 0, or GPUSIM_ECORRUPT with msg. */
+ * exactly when a copy holds it; every unit belongs to a live job; every preemption request's
+ * `unstopped` is the number of units waiting for it, and a running unit that is held waits for one.
+ * 0, or GPUSIM_ECORRUPT with msg. */
 int gpusim__gpu_engines_check(const gpusim_gpu_t *g, char *msg, size_t msglen);
 
 #endif /* GPUSIM_GPU_ENGINE_H */

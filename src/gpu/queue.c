@@ -39,9 +39,10 @@ static void q_rereserve(gpusim_gpu_queue_t *q)
     q->reserved = true;
 }
 
+/* Neither the queue nor its context is held (preempted, or being preempted or resumed). */
 static bool may_issue(const gpusim_gpu_queue_t *q)
 {
-    return !q->error && q->ctx->cp->sched == GPUSIM__CPC_RUN;
+    return !q->error && q->ctx->cp->sched == GPUSIM__CPC_RUN && q->sched == GPUSIM__CPC_RUN;
 }
 
 void gpusim__gpu_queue_kick(gpusim_gpu_queue_t *q)
@@ -313,7 +314,7 @@ static void q_step(gpusim_world_t *w, gpusim_event_t *ev)
         return;
     }
     if (!GPUSIM_ALWAYS(may_issue(q)))
-        return; /* eviction and errors cancel the fetch */
+        return; /* preemptions and errors cancel the fetch */
     rc = gpusim__gpu_packet_decode(q->ring, q->size, q->rptr, q->doorbell, &q->pkt, &perr);
     if (rc != 0) {
         if (rc == GPUSIM_EAGAIN)
@@ -417,7 +418,8 @@ void gpusim_gpu_queue_free(gpusim_gpu_queue_t *q)
         cc->tail = q->prev;
     q->prev = q->next = NULL;
     done = gpusim__gpu_queue_halt(q, true);
-    if (!q->error) /* else its signals were abandoned when it stopped */
+    gpusim__gpu_cp_queue_gone(q, done); /* a preemption or resume in progress is dropped */
+    if (!q->error)                      /* else its signals were abandoned when it stopped */
         gpusim__gpu_queue_abandon_signals(q, GPUSIM_ECANCELED);
     if (!done) {
         /* The engine already ended the job and its done is on its way: free the queue then. */
@@ -468,7 +470,7 @@ int gpusim_gpu_queue_info(const gpusim_gpu_queue_t *q, gpusim_gpu_queue_info_t *
     memset(out, 0, sizeof *out);
     if (q->error)
         out->state = GPUSIM_GPU_QUEUE_ERROR;
-    else if (q->ctx->cp->sched != GPUSIM__CPC_RUN)
+    else if (q->ctx->cp->sched != GPUSIM__CPC_RUN || q->sched != GPUSIM__CPC_RUN)
         out->state = GPUSIM_GPU_QUEUE_PREEMPTED;
     else if (q->phase == GPUSIM__CPQ_FENCE)
         out->state = GPUSIM_GPU_QUEUE_WAITING;
