@@ -65,32 +65,21 @@ void gpusim__gpu_cp_ctx_free(gpusim_gpu_ctx_t *c)
 
 static int register_stats(gpusim__gpu_cp *cp)
 {
-    static const struct {
-        size_t off;
-        gpusim_stat_kind_t kind;
-        const char *unit, *name;
-    } defs[] = {
-        {offsetof(gpusim__gpu_cp_stats, packets), GPUSIM_STAT_COUNTER, "", "packets"},
-        {offsetof(gpusim__gpu_cp_stats, errors), GPUSIM_STAT_COUNTER, "", "queue_errors"},
-        {offsetof(gpusim__gpu_cp_stats, evictions), GPUSIM_STAT_COUNTER, "", "evictions"},
-        {offsetof(gpusim__gpu_cp_stats, restores), GPUSIM_STAT_COUNTER, "", "restores"},
-        {offsetof(gpusim__gpu_cp_stats, resets), GPUSIM_STAT_COUNTER, "", "resets"},
-        {offsetof(gpusim__gpu_cp_stats, evict_ns), GPUSIM_STAT_HISTOGRAM, "ns", "evict_ns"},
-        {offsetof(gpusim__gpu_cp_stats, qpreempts), GPUSIM_STAT_COUNTER, "", "queue_preemptions"},
-        {offsetof(gpusim__gpu_cp_stats, qresumes), GPUSIM_STAT_COUNTER, "", "queue_resumes"},
-        {offsetof(gpusim__gpu_cp_stats, qpreempt_ns), GPUSIM_STAT_HISTOGRAM, "ns",
-         "queue_preempt_ns"},
+    static const gpusim__stat_def defs[] = {
+        {"cp.packets", GPUSIM_STAT_COUNTER, "", offsetof(gpusim__gpu_cp_stats, packets)},
+        {"cp.queue_errors", GPUSIM_STAT_COUNTER, "", offsetof(gpusim__gpu_cp_stats, errors)},
+        {"cp.evictions", GPUSIM_STAT_COUNTER, "", offsetof(gpusim__gpu_cp_stats, evictions)},
+        {"cp.restores", GPUSIM_STAT_COUNTER, "", offsetof(gpusim__gpu_cp_stats, restores)},
+        {"cp.resets", GPUSIM_STAT_COUNTER, "", offsetof(gpusim__gpu_cp_stats, resets)},
+        {"cp.evict_ns", GPUSIM_STAT_HISTOGRAM, "ns", offsetof(gpusim__gpu_cp_stats, evict_ns)},
+        {"cp.queue_preemptions", GPUSIM_STAT_COUNTER, "",
+         offsetof(gpusim__gpu_cp_stats, qpreempts)},
+        {"cp.queue_resumes", GPUSIM_STAT_COUNTER, "", offsetof(gpusim__gpu_cp_stats, qresumes)},
+        {"cp.queue_preempt_ns", GPUSIM_STAT_HISTOGRAM, "ns",
+         offsetof(gpusim__gpu_cp_stats, qpreempt_ns)},
     };
-    for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
-        char name[GPUSIM_STAT_NAME_MAX + 1];
-        int rc;
-        snprintf(name, sizeof name, "%s.cp.%s", cp->gpu->prefix, defs[i].name);
-        rc = gpusim_stat_register(cp->world, name, defs[i].kind, defs[i].unit,
-                                  (gpusim_stat_t **)((char *)&cp->st + defs[i].off));
-        if (rc)
-            return rc;
-    }
-    return 0;
+    return gpusim__stats_register_prefixed(cp->world, cp->gpu->prefix, defs,
+                                           GPUSIM_ARRAY_SIZE(defs), &cp->st);
 }
 
 int gpusim__gpu_cp_init(gpusim_gpu_t *g)

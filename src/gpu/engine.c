@@ -41,6 +41,7 @@
  *
  * Not modelled yet: memory latency (dependent pointer chases are timed like streams).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -410,15 +411,14 @@ int gpusim__gpu_engines_init(gpusim_gpu_t *g)
         return GPUSIM_ENOMEM;
     g->eng->free_units = g->p[GPUSIM__GPU_P_compute_units];
     {
-        char name[GPUSIM_STAT_NAME_MAX + 1];
-        int rc;
-        snprintf(name, sizeof name, "%s.engine.ff_passes", g->prefix);
-        rc = gpusim_stat_register(world(g), name, GPUSIM_STAT_COUNTER, "", &g->eng->st_ff_passes);
-        if (rc == 0) {
-            snprintf(name, sizeof name, "%s.engine.ff_interrupts", g->prefix);
-            rc = gpusim_stat_register(world(g), name, GPUSIM_STAT_COUNTER, "",
-                                      &g->eng->st_ff_interrupts);
-        }
+        static const gpusim__stat_def defs[] = {
+            {"engine.ff_passes", GPUSIM_STAT_COUNTER, "",
+             offsetof(gpusim__gpu_engines, st_ff_passes)},
+            {"engine.ff_interrupts", GPUSIM_STAT_COUNTER, "",
+             offsetof(gpusim__gpu_engines, st_ff_interrupts)},
+        };
+        int rc = gpusim__stats_register_prefixed(world(g), g->prefix, defs, GPUSIM_ARRAY_SIZE(defs),
+                                                 g->eng);
         if (rc) {
             gpusim__arena_free(arena(g), g->eng, sizeof *g->eng);
             g->eng = NULL;
