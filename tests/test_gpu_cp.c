@@ -1702,6 +1702,51 @@ static void test_teardown_in_flight(void **state)
 
 /* Every allocation of queue_new, fence_new, evict, restore, queue_preempt and queue_resume can
  * fail: GPUSIM_ENOMEM, nothing changed, and the call then succeeds. */
+/* The preemption calls, with one signature for sweep(). */
+static int evict_call(void *o, evres *ev)
+{
+    return gpusim_gpu_ctx_evict(o, ev_cb, ev);
+}
+
+static int restore_call(void *o, evres *ev)
+{
+    return gpusim_gpu_ctx_restore(o, ev_cb, ev);
+}
+
+static int qpreempt_call(void *o, evres *ev)
+{
+    return gpusim_gpu_queue_preempt(o, ev_cb, ev);
+}
+
+static int qresume_call(void *o, evres *ev)
+{
+    return gpusim_gpu_queue_resume(o, ev_cb, ev);
+}
+
+/* Fails every allocation point of call(o, ev) in turn: each failure is ENOMEM with the queue still
+ * in `state`, no event-queue slot taken and the device consistent; then the call succeeds and its
+ * callback runs once. */
+static void sweep(gpusim_world_t *w, gpusim_gpu_t *g, gpusim_gpu_queue_t *q,
+                  int (*call)(void *o, evres *ev), void *o, evres *ev, int state)
+{
+    int calls = ev->calls;
+    for (long n = 1;; n++) {
+        size_t reserved = w->queue.reserved;
+        int rc;
+        gpusim__alloc_fail_nth(n);
+        rc = call(o, ev);
+        gpusim__alloc_fail_nth(0);
+        if (rc == 0)
+            break;
+        assert_int_equal(rc, GPUSIM_ENOMEM);
+        assert_int_equal(info(q).state, state);
+        assert_int_equal(w->queue.reserved, reserved);
+        check(g);
+    }
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(ev->calls, calls + 1);
+}
+
 static void test_alloc_failures(void **state)
 {
     gpusim_world_t *w = test_world(1);
@@ -1736,61 +1781,13 @@ static void test_alloc_failures(void **state)
         ASSERT_ERR(gpusim_gpu_fence_value(g, 1, NULL, NULL), GPUSIM_ENOENT);
     }
     assert_int_equal(f, 1);
-    for (long n = 1;; n++) {
-        reserved = w->queue.reserved;
-        gpusim__alloc_fail_nth(n);
-        rc = gpusim_gpu_ctx_evict(c, ev_cb, &ev);
-        gpusim__alloc_fail_nth(0);
-        if (rc == 0)
-            break;
-        assert_int_equal(rc, GPUSIM_ENOMEM);
-        assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_IDLE);
-        assert_int_equal(w->queue.reserved, reserved);
-        check(g);
-    }
-    ASSERT_OK(gpusim_world_run(w));
-    assert_int_equal(ev.calls, 1);
-    for (long n = 1;; n++) {
-        gpusim__alloc_fail_nth(n);
-        rc = gpusim_gpu_ctx_restore(c, ev_cb, &ev);
-        gpusim__alloc_fail_nth(0);
-        if (rc == 0)
-            break;
-        assert_int_equal(rc, GPUSIM_ENOMEM);
-        assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_PREEMPTED);
-        check(g);
-    }
-    ASSERT_OK(gpusim_world_run(w));
-    assert_int_equal(ev.calls, 2);
+    sweep(w, g, q, evict_call, c, &ev, GPUSIM_GPU_QUEUE_IDLE);
+    sweep(w, g, q, restore_call, c, &ev, GPUSIM_GPU_QUEUE_PREEMPTED);
     assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_IDLE);
-    check(g);
-    for (long n = 1;; n++) {
-        reserved = w->queue.reserved;
-        gpusim__alloc_fail_nth(n);
-        rc = gpusim_gpu_queue_preempt(q, ev_cb, &ev);
-        gpusim__alloc_fail_nth(0);
-        if (rc == 0)
-            break;
-        assert_int_equal(rc, GPUSIM_ENOMEM);
-        assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_IDLE);
-        assert_int_equal(w->queue.reserved, reserved);
-        check(g);
-    }
-    ASSERT_OK(gpusim_world_run(w));
-    assert_int_equal(ev.calls, 3);
-    for (long n = 1;; n++) {
-        gpusim__alloc_fail_nth(n);
-        rc = gpusim_gpu_queue_resume(q, ev_cb, &ev);
-        gpusim__alloc_fail_nth(0);
-        if (rc == 0)
-            break;
-        assert_int_equal(rc, GPUSIM_ENOMEM);
-        assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_PREEMPTED);
-        check(g);
-    }
-    ASSERT_OK(gpusim_world_run(w));
+    sweep(w, g, q, qpreempt_call, q, &ev, GPUSIM_GPU_QUEUE_IDLE);
+    sweep(w, g, q, qresume_call, q, &ev, GPUSIM_GPU_QUEUE_PREEMPTED);
+    assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_IDLE);
     assert_int_equal(ev.calls, 4);
-    assert_int_equal(info(q).state, GPUSIM_GPU_QUEUE_IDLE);
     check(g);
     gpusim_gpu_free(g);
     gpusim_world_free(w);
