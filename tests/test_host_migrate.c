@@ -773,6 +773,55 @@ static void test_khugepaged_teardown(void **state)
     fx_free(f);
 }
 
+/*
+ * A process that registers with khugepaged while a pass is under way, behind its cursor, is
+ * scanned by another pass even though the pass in progress collapses nothing (regression: the
+ * pass used to end with "nothing found" and khugepaged stopped for good). b's 64 MiB of empty
+ * THP-eligible memory makes the pass span several wakes (khugepaged_pages covers 8 ranges a
+ * wake); app (slot 0, before b's slot) registers during it.
+ */
+static void test_khugepaged_registration_during_pass(void **state)
+{
+    gpusim_host_config_t cfg;
+    gpusim_process_config_t pc;
+    gpusim_process_t *b;
+    fx *f;
+    gpusim_time_t t0;
+    const uint64_t bbase = UINT64_C(0x80000000);
+    (void)state;
+    base_cfg(&cfg, false, GPUSIM_THP_MADVISE, true);
+    f = fx_new_cfg(&cfg);
+    gpusim_process_config_init(&pc);
+    pc.name = "b";
+    ASSERT_OK(gpusim_process_new(f->h, &pc, &b));
+    /* app's range: 10 pages faulted in 4 KiB (no advice yet, so not THP-eligible). */
+    do_mmap_at(f, H_ADDR, HUGE);
+    ASSERT_OK(do_access(f, H_ADDR, 10 * PAGE, GPUSIM_ACCESS_WRITE, NULL));
+    t0 = gpusim_world_now(f->w);
+    {
+        call c = {.w = f->w};
+        ASSERT_OK(gpusim_process_mmap(b, bbase, 32 * HUGE, RW, FIX, NULL, 0, call_cb, &c));
+        ASSERT_OK(gpusim_world_run_until(f->w, t0 + SEC));
+        ASSERT_OK(gpusim_process_madvise(b, bbase, 32 * HUGE, GPUSIM_MADV_HUGEPAGE, call_cb, &c));
+        ASSERT_OK(gpusim_world_run_until(f->w, t0 + SEC));
+        assert_int_equal(c.done, 2);
+    }
+    /* The first wake (one khugepaged_sleep after b's advice) has scanned part of b. */
+    ASSERT_OK(gpusim_world_run_until(f->w, t0 + param(f, "khugepaged_sleep") + 5 * SEC));
+    assert_int_equal(stat_count(f, "host.thp.collapse"), 0);
+    {
+        call c = {.w = f->w};
+        ASSERT_OK(gpusim_process_madvise(f->p, H_ADDR, HUGE, GPUSIM_MADV_HUGEPAGE, call_cb, &c));
+        ASSERT_OK(gpusim_world_run_until(f->w, t0 + 20 * param(f, "khugepaged_sleep")));
+        assert_int_equal(c.done, 1);
+    }
+    assert_true(pte_at(f, H_ADDR).huge);
+    assert_int_equal(stat_count(f, "host.thp.collapse"), 1);
+    assert_int_equal(gpusim_world_pending(f->w), 0); /* and it stopped again afterwards */
+    check(f);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -790,6 +839,7 @@ int main(void)
         GPUSIM_TEST(test_khugepaged_skips),
         GPUSIM_TEST(test_khugepaged_blocked),
         GPUSIM_TEST(test_khugepaged_teardown),
+        GPUSIM_TEST(test_khugepaged_registration_during_pass),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
