@@ -366,6 +366,49 @@ static void test_migration_entry_munmap(void **state)
     fx_free(f);
 }
 
+static void hook_longterm_pin(fx *f, const gpusim_notifier_range_t *r)
+{
+    probe_begin(f, r);
+    ASSERT_OK(gpusim_process_pin(f->p, r->start, 1, GPUSIM_PIN_WRITE | GPUSIM_PIN_LONGTERM,
+                                 probe.pin_pfn, call_cb, &probe.pin));
+}
+
+/*
+ * A long-term pin that meets a frame compaction is migrating (its MIGRATE held by a mirror) does
+ * not migrate it at the same time: it waits for compaction's move to end, then moves the new frame
+ * out of ZONE_MOVABLE itself. Exactly two MIGRATE announcements cover the page: compaction's and
+ * the pin's (two migrations at once used to announce a third and race for the frame).
+ */
+static void test_migration_one_at_a_time(void **state)
+{
+    gpusim_host_config_t cfg;
+    fx *f;
+    call c = {0};
+    int migrates = 0;
+    (void)state;
+    base_cfg(&cfg, false, GPUSIM_THP_NEVER, false);
+    cfg.movable_bytes = 16 * MIB;
+    f = fx_new_cfg(&cfg);
+    c.w = f->w;
+    fragment(f);
+    f->on_migrate = hook_longterm_pin;
+    f->block = true;
+    f->nlog = 0;
+    ASSERT_OK(gpusim_completion_signal_at(f->w, &f->fence, gpusim_world_now(f->w) + SEC / 1000));
+    ASSERT_OK(gpusim_host_compact(f->h, 0, call_cb, &c));
+    ASSERT_OK(finish(f, &c));
+    assert_int_equal(probe.pin.done, 1);
+    ASSERT_OK(probe.pin.status);
+    assert_false(gpusim__frame_movable(f->h, (uint32_t)probe.pin_pfn[0]));
+    assert_int_equal(probe.pin_pfn[0], pte_at(f, probe.va).pfn);
+    for (int i = 0; i < f->nlog; i++)
+        migrates += f->log[i].event == GPUSIM_NOTIFY_MIGRATE && f->log[i].start == probe.va;
+    assert_int_equal(migrates, 2);
+    ASSERT_OK(gpusim_process_unpin(f->p, probe.pin_pfn, 1, false, NULL));
+    check(f);
+    fx_free(f);
+}
+
 /* ---- compaction ----------------------------------------------------------------------------- */
 
 /* Compaction empties partly used blocks into others, announcing MIGRATE page by page. */
@@ -834,6 +877,7 @@ int main(void)
         GPUSIM_TEST(test_migration_entry_access),
         GPUSIM_TEST(test_migration_entry_pin),
         GPUSIM_TEST(test_migration_entry_munmap),
+        GPUSIM_TEST(test_migration_one_at_a_time),
         GPUSIM_TEST(test_compact_bad_arguments),
         GPUSIM_TEST(test_khugepaged_collapse),
         GPUSIM_TEST(test_khugepaged_skips),
