@@ -189,10 +189,17 @@ static void pass_validated(gpusim__validation *v, int status)
 {
     gpusim_driver_t *d = v->drv;
     reload_state *st = d->pol;
+    if (status == GPUSIM_EFAULT || status == GPUSIM_ESRCH || status == GPUSIM_EPERM) {
+        /* The memory is gone (unmapped, the process exited) or no longer accessible. amdkfd
+         * treats this as success rather than "hanging indefinitely with stalled user mode
+         * queues": the buffer stays unmapped, and a GPU access to it faults (and, not being
+         * expected, kills the context). */
+        v->buf->invalid = false;
+        pass_next(d);
+        return;
+    }
     if (status) {
-        /* The buffer cannot be validated now (unmapped, ...): it stays invalid, and so do the
-         * queues -- a job using it would fault. Try again later. */
-        reschedule(d);
+        reschedule(d); /* out of memory, or collisions for too long: try again later */
         return;
     }
     /* The lock: confirm_valid_user_pages_locked. */

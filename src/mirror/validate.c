@@ -128,6 +128,17 @@ typedef struct map_run {
     int rc;
 } map_run;
 
+static void run_init(map_run *m, gpusim_buffer_t *b)
+{
+    m->buf = b;
+    m->va = 0;
+    m->n = 0;
+    m->write = false;
+    m->flush_lo = m->flush_hi = 0;
+    m->cost = 0;
+    m->rc = 0; /* fr[] is written before it is read */
+}
+
 static void run_flush(map_run *m)
 {
     gpusim_driver_t *d = m->buf->drv;
@@ -201,11 +212,7 @@ int gpusim__map_hmm(gpusim_buffer_t *b, uint64_t start, uint64_t npages, const u
 {
     map_run m;
     bool can_write = (b->flags & GPUSIM_BUFFER_WRITE) != 0;
-    memset(&m, 0, offsetof(map_run, fr));
-    m.buf = b;
-    m.flush_lo = m.flush_hi = 0;
-    m.cost = 0;
-    m.rc = 0;
+    run_init(&m, b);
     for (uint64_t i = 0; i < npages; i++) {
         uint64_t va = start + i * GPUSIM__MPAGE;
         if (!(hmm[i] & GPUSIM_HMM_PFN_VALID)) {
@@ -223,8 +230,7 @@ int gpusim__map_pfns(gpusim_buffer_t *b, uint64_t start, uint64_t npages, const 
                      bool write, gpusim_time_t *cost)
 {
     map_run m;
-    memset(&m, 0, offsetof(map_run, fr));
-    m.buf = b;
+    run_init(&m, b);
     for (uint64_t i = 0; i < npages; i++)
         run_add(&m, start + i * GPUSIM__MPAGE, pfns[i], write);
     return run_end(&m, cost);
