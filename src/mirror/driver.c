@@ -550,11 +550,16 @@ static void job_fence_cb(gpusim_gpu_fence_waiter_t *fw, int status)
 {
     gpusim__job *job = fw->data;
     gpusim_driver_t *d = job->drv;
-    /* Fences of one in-order queue signal in order: this is the running list's head. */
-    GPUSIM_ASSERT(d->run_head == job);
-    d->run_head = job->next;
-    if (!d->run_head)
-        d->run_tail = NULL;
+    gpusim__job **pp = &d->run_head, *prev = NULL;
+    /* Fences of one in-order queue signal in order, so this is normally the head; a failing
+     * queue fails them all, in any order. */
+    while (*pp != job) {
+        prev = *pp;
+        pp = &(*pp)->next;
+    }
+    *pp = job->next;
+    if (d->run_tail == job)
+        d->run_tail = prev;
     d->running--;
     if (job->seq > d->done_seq)
         d->done_seq = job->seq;

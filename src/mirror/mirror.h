@@ -129,7 +129,7 @@ struct gpusim_buffer_s {
     void *cbdata;
     int status;                /* for cb */
     gpusim_waiter_t rm_waiter; /* deferred notifier removal */
-    bool host_busy;            /* a host operation on it has not called back */
+    uint32_t host_busy;        /* validations or pins of it in flight (walking or waiting) */
 };
 
 /* ---- validation: the hmm_range_fault loop -------------------------------------------------- */

@@ -41,7 +41,7 @@ static void pin_done(void *data, int status, uint64_t result)
     gpusim_buffer_t *b = job->desc.buffers[job->step];
     (void)result;
     d->host_ops--;
-    b->host_busy = false;
+    b->host_busy--;
     if (status) {
         gpusim__arena_free(&d->world->arena, job->pins[job->step], b->npages * sizeof(uint64_t));
         job->pins[job->step] = NULL;
@@ -82,7 +82,7 @@ static void pin_next(gpusim__job *job)
         return;
     }
     d->host_ops++;
-    b->host_busy = true;
+    b->host_busy++;
 }
 
 static void pin_prepare(gpusim__job *job)
@@ -125,7 +125,7 @@ static void pp_done(void *data, int status, uint64_t result)
     gpusim_driver_t *d = b->drv;
     (void)result;
     d->host_ops--;
-    b->host_busy = false;
+    b->host_busy--;
     if (status == 0) {
         b->npinned = b->npages;
         gpusim__drv_pinned(d, (int64_t)b->npages);
@@ -147,7 +147,7 @@ static int pp_reg(gpusim_buffer_t *b)
     if (rc)
         return rc;
     d->host_ops++;
-    b->host_busy = true;
+    b->host_busy++;
     return GPUSIM_EINPROGRESS;
 }
 

@@ -32,7 +32,7 @@ static int start_walk(gpusim__validation *v)
     if (rc)
         return rc;
     d->host_ops++;
-    v->buf->host_busy = true;
+    v->buf->host_busy++;
     return 0;
 }
 
@@ -42,6 +42,7 @@ static void begin_woken(gpusim_world_t *w, gpusim_waiter_t *waiter)
     int rc;
     (void)w;
     v->drv->host_ops--;
+    v->buf->host_busy--;
     rc = start_walk(v);
     if (rc) {
         v->busy = false;
@@ -57,6 +58,7 @@ static int attempt(gpusim__validation *v)
         rc = gpusim_notifier_read_begin(v->buf->sub, &v->seq, &v->waiter, begin_woken, v);
         if (rc == GPUSIM_EINPROGRESS) {
             v->drv->host_ops++; /* waiting counts as a call in flight (gpusim_driver_free) */
+            v->buf->host_busy++;
             return 0;
         }
         if (rc)
@@ -71,7 +73,7 @@ static void range_done(void *data, int status, uint64_t result)
     gpusim_driver_t *d = v->drv;
     (void)result;
     d->host_ops--;
-    v->buf->host_busy = false;
+    v->buf->host_busy--;
     gpusim__stat_add(d->st.pages_validated, v->npages);
     if (status == GPUSIM_ERETRY) {
         gpusim__stat_add(d->st.retries, 1);
