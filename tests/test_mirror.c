@@ -233,12 +233,80 @@ static void test_unmap_running_job(void **state)
         unmap_running((gpusim_policy_t)p);
 }
 
+/* Data mode: the CPU drops a page (MADV_DONTNEED) and writes new bytes where it was, then a job
+ * reads the buffer. Under pin-persistent the GPU still reads the pinned frame: stale, and its
+ * bytes differ from what the CPU wrote (data_mismatch). Under refault the GPU refaults the new
+ * page: nothing to report. */
+static void dontneed_then_write(gpusim_policy_t pol, uint64_t *stale, uint64_t *mismatch)
+{
+    mfx f;
+    gpusim_host_config_t hc;
+    gpusim_process_config_t pc;
+    gpusim_driver_config_t dc;
+    gpusim_buffer_t *b;
+    gpusim_job_desc_t j;
+    gpusim_driver_info_t i;
+    call c = {0}, m = {0};
+    uint8_t bytes[16 * 4096];
+    uint64_t va;
+    memset(&f, 0, sizeof f);
+    f.w = test_world(1);
+    gpusim_host_config_init(&hc);
+    hc.ram_bytes = 64 * MIB;
+    hc.swap_bytes = 0;
+    hc.khugepaged = false;
+    hc.data_mode = true;
+    ASSERT_OK(gpusim_host_new(f.w, &hc, &f.h));
+    gpusim_process_config_init(&pc);
+    ASSERT_OK(gpusim_process_new(f.h, &pc, &f.p));
+    ASSERT_OK(gpusim_gpu_new(f.w, NULL, &f.g));
+    gpusim_driver_config_init(&dc, pol);
+    ASSERT_OK(gpusim_driver_new(f.g, f.p, &dc, &f.d));
+    va = mfx_mmap(&f, 0, 16 * MPAGE, 0);
+    memset(bytes, 0xaa, sizeof bytes);
+    ASSERT_OK(
+        gpusim_process_access(f.p, va, sizeof bytes, GPUSIM_ACCESS_WRITE, bytes, call_cb, &c));
+    ASSERT_OK(mfx_wait(&f, &c));
+    b = mfx_register(&f, va, 16 * MPAGE);
+    ASSERT_OK(gpusim_process_madvise(f.p, va, 4 * MPAGE, GPUSIM_MADV_DONTNEED, call_cb, &m));
+    ASSERT_OK(mfx_wait(&f, &m));
+    memset(bytes, 0x55, sizeof bytes);
+    memset(&c, 0, sizeof c);
+    ASSERT_OK(
+        gpusim_process_access(f.p, va, sizeof bytes, GPUSIM_ACCESS_WRITE, bytes, call_cb, &c));
+    ASSERT_OK(mfx_wait(&f, &c));
+    j = mfx_kernel(b, 2, 100);
+    j.kernel.write_pct = 0; /* reads only: the data comparison is for reads */
+    memset(&c, 0, sizeof c);
+    ASSERT_OK(gpusim_driver_submit(f.d, &j, call_cb, &c));
+    ASSERT_OK(mfx_wait(&f, &c));
+    mfx_check(&f);
+    i = mfx_info(&f);
+    assert_int_equal(i.use_after_free, 0);
+    *stale = i.stale;
+    *mismatch = i.data_mismatch;
+    mfx_free(&f);
+}
+
+static void test_data_mode_mismatch(void **state)
+{
+    uint64_t stale, mismatch;
+    (void)state;
+    dontneed_then_write(GPUSIM_POLICY_PIN_PERSISTENT, &stale, &mismatch);
+    assert_true(stale >= 4); /* each of the four dropped pages, at least once */
+    assert_true(mismatch >= 4);
+    assert_true(mismatch <= stale);
+    dontneed_then_write(GPUSIM_POLICY_REFAULT, &stale, &mismatch);
+    assert_int_equal(stale, 0);
+    assert_int_equal(mismatch, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         GPUSIM_TEST(test_policy_names),      GPUSIM_TEST(test_params),
         GPUSIM_TEST(test_bad_arguments),     GPUSIM_TEST(test_job_each_policy),
-        GPUSIM_TEST(test_unmap_running_job),
+        GPUSIM_TEST(test_unmap_running_job), GPUSIM_TEST(test_data_mode_mismatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

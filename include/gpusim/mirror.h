@@ -115,8 +115,9 @@ GPUSIM_EXTERN int gpusim_driver_new(gpusim_gpu_t *gpu, gpusim_process_t *p,
  * Frees a driver: its jobs are abandoned (their callbacks never run), its buffers are unmapped
  * from the GPU and unpinned, their subscriptions removed, its context and queue freed. Returns 0,
  * GPUSIM_EINVAL (NULL) or GPUSIM_EBUSY (a host operation the driver started has not called back,
- * or a notifier invalidation is running over one of its subscriptions: run the world a little and
- * try again). Freeing the world frees its drivers.
+ * a notifier invalidation is running or waiting on the driver, or an eviction or restore of its
+ * queues is in flight: run the world a little and try again). Freeing the world frees its
+ * drivers.
  */
 GPUSIM_EXTERN int gpusim_driver_free(gpusim_driver_t *drv);
 
