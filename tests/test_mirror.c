@@ -301,12 +301,68 @@ static void test_data_mode_mismatch(void **state)
     assert_int_equal(mismatch, 0);
 }
 
+/* fence-reload when preemption is not available: with preempt = 0 an invalidation waits for the
+ * jobs (munmap ends after the job, no eviction); with a preemption that cannot finish in time the
+ * device is reset, the job's context dies, and the invalidation goes on at once. */
+static void reload_degraded(bool no_preempt)
+{
+    mfx f;
+    gpusim_driver_config_t dc;
+    gpusim_gpu_config_t gc;
+    gpusim_buffer_t *b;
+    gpusim_job_desc_t j;
+    gpusim_driver_info_t i;
+    call job = {0}, um = {0};
+    uint64_t va;
+    gpusim_time_t t_unmap;
+    gpusim_driver_config_init(&dc, GPUSIM_POLICY_FENCE_RELOAD);
+    gpusim_gpu_config_init(&gc);
+    if (no_preempt)
+        ASSERT_OK(gpusim_driver_config_set(&dc, "preempt", "0", false, NULL, 0));
+    else /* shorter than the state save: every preemption times out */
+        ASSERT_OK(gpusim_gpu_config_set(&gc, "queue_preempt_timeout", "10us", true, NULL, 0));
+    mfx_init_gpu(&f, 64 * MIB, GPUSIM_POLICY_FENCE_RELOAD, &dc, &gc);
+    va = mfx_mmap(&f, 0, 64 * MPAGE, 0);
+    ASSERT_OK(mfx_touch(&f, va, 64 * MPAGE));
+    b = mfx_register(&f, va, 64 * MPAGE);
+    j = mfx_kernel(b, 1000, 1000);
+    job.w = um.w = f.w;
+    ASSERT_OK(gpusim_driver_submit(f.d, &j, call_cb, &job));
+    ASSERT_OK(gpusim_world_run_until(f.w, gpusim_world_now(f.w) + 10 * GPUSIM_NS_PER_MS));
+    t_unmap = gpusim_world_now(f.w);
+    ASSERT_OK(gpusim_process_munmap(f.p, va, 64 * MPAGE, call_cb, &um));
+    (void)mfx_wait(&f, &job);
+    ASSERT_OK(mfx_wait(&f, &um));
+    mfx_check(&f);
+    i = mfx_info(&f);
+    assert_int_equal(i.use_after_free + i.stale, 0);
+    if (no_preempt) {
+        assert_int_equal(job.status, 0);
+        assert_true(um.at >= job.at);
+        assert_int_equal(i.evictions, 0);
+    } else {
+        assert_int_equal(i.evictions, 1);
+        assert_int_not_equal(job.status, 0);
+        assert_int_equal(gpusim_gpu_ctx_error(gpusim_driver_ctx(f.d)), GPUSIM_ETIMEDOUT);
+        assert_true(um.at < t_unmap + GPUSIM_NS_PER_MS);
+    }
+    mfx_free(&f);
+}
+
+static void test_fence_reload_degraded(void **state)
+{
+    (void)state;
+    reload_degraded(true);
+    reload_degraded(false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        GPUSIM_TEST(test_policy_names),      GPUSIM_TEST(test_params),
-        GPUSIM_TEST(test_bad_arguments),     GPUSIM_TEST(test_job_each_policy),
-        GPUSIM_TEST(test_unmap_running_job), GPUSIM_TEST(test_data_mode_mismatch),
+        GPUSIM_TEST(test_policy_names),          GPUSIM_TEST(test_params),
+        GPUSIM_TEST(test_bad_arguments),         GPUSIM_TEST(test_job_each_policy),
+        GPUSIM_TEST(test_unmap_running_job),     GPUSIM_TEST(test_data_mode_mismatch),
+        GPUSIM_TEST(test_fence_reload_degraded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
