@@ -94,17 +94,6 @@ void gpusim__drv_pinned(gpusim_driver_t *d, int64_t pages)
 
 /* ---- creation and teardown ------------------------------------------------------------------ */
 
-static bool name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 31)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-            return false;
-    return true;
-}
-
 static void release(gpusim_driver_t *d, bool teardown);
 
 static void kick_event(gpusim_world_t *w, gpusim_event_t *ev)
@@ -130,7 +119,7 @@ int gpusim_driver_new(gpusim_gpu_t *gpu, gpusim_process_t *p, const gpusim_drive
     int rc;
     if (!gpu || !p || !cfg || !out || (unsigned)cfg->policy >= GPUSIM_POLICY_COUNT)
         return GPUSIM_EINVAL;
-    if (cfg->name && !name_ok(cfg->name))
+    if (cfg->name && !gpusim__stat_segment_ok(cfg->name, sizeof d->name - 1))
         return GPUSIM_EINVAL;
     for (size_t i = 0; i < GPUSIM__DP_COUNT; i++) {
         const gpusim__param_desc *pd = &gpusim__driver_param_desc[i];
