@@ -19,9 +19,10 @@ typedef struct mfx {
 } mfx;
 
 /* A world (seed 1) with a host of `ram` bytes (16 MiB swap, THP on madvise, no khugepaged), a
- * process, a GPU with the default configuration and a driver of `policy`. `dcfg` may be NULL. */
-static inline void mfx_init(mfx *f, uint64_t ram, gpusim_policy_t policy,
-                            const gpusim_driver_config_t *dcfg)
+ * process, a GPU configured by `gcfg` (NULL: the defaults) and a driver of `policy`. `dcfg` may
+ * be NULL. */
+static inline void mfx_init_gpu(mfx *f, uint64_t ram, gpusim_policy_t policy,
+                                const gpusim_driver_config_t *dcfg, const gpusim_gpu_config_t *gcfg)
 {
     gpusim_host_config_t hc;
     gpusim_process_config_t pc;
@@ -35,12 +36,19 @@ static inline void mfx_init(mfx *f, uint64_t ram, gpusim_policy_t policy,
     ASSERT_OK(gpusim_host_new(f->w, &hc, &f->h));
     gpusim_process_config_init(&pc);
     ASSERT_OK(gpusim_process_new(f->h, &pc, &f->p));
-    ASSERT_OK(gpusim_gpu_new(f->w, NULL, &f->g));
+    ASSERT_OK(gpusim_gpu_new(f->w, gcfg, &f->g));
     if (!dcfg) {
         gpusim_driver_config_init(&dc, policy);
         dcfg = &dc;
     }
     ASSERT_OK(gpusim_driver_new(f->g, f->p, dcfg, &f->d));
+}
+
+/* mfx_init_gpu with the default GPU. */
+static inline void mfx_init(mfx *f, uint64_t ram, gpusim_policy_t policy,
+                            const gpusim_driver_config_t *dcfg)
+{
+    mfx_init_gpu(f, ram, policy, dcfg, NULL);
 }
 
 /* Fails unless the host, the GPU and the driver are consistent. */
