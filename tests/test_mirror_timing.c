@@ -214,6 +214,61 @@ static void test_fence_wait_blocks_for_remaining_time(void **state)
 }
 
 /*
+ * fence-wait, two invalidators waiting on the same job at once (munmap of [16, 32) and a harness
+ * CLEAR of [32, 48), 10 ms into the job): each is blocked for the job's remaining time and then
+ * its own zap, and each kind is charged its own wait.
+ */
+static void test_fence_wait_two_waiters(void **state)
+{
+    gpusim_gpu_config_t gc;
+    mfx f;
+    gpusim_buffer_t *b;
+    gpusim_job_desc_t j;
+    gpusim_driver_info_t i;
+    call job = {0}, um = {0}, oc = {0};
+    gpusim_invalidation_t gi;
+    gpusim_notifier_range_t rg;
+    uint64_t va;
+    gpusim_time_t t0, t_inv;
+    int rc;
+    trun ref;
+    (void)state;
+    timing_gpu(&gc);
+    timed_run(GPUSIM_POLICY_FENCE_WAIT, NULL, &gc, PASSES, COMPUTE, INV_NONE, 0, 0, 0, &ref);
+    mfx_init_gpu(&f, 64 * MIB, GPUSIM_POLICY_FENCE_WAIT, NULL, &gc);
+    va = mfx_mmap(&f, 0, NPAGES * MPAGE, 0);
+    ASSERT_OK(mfx_touch(&f, va, NPAGES * MPAGE));
+    b = mfx_register(&f, va, NPAGES * MPAGE);
+    j = mfx_kernel(b, PASSES, COMPUTE);
+    job.w = um.w = oc.w = f.w;
+    t0 = gpusim_world_now(f.w);
+    ASSERT_OK(gpusim_driver_submit(f.d, &j, call_cb, &job));
+    ASSERT_OK(gpusim_world_run_until(f.w, t0 + INV_AT));
+    t_inv = gpusim_world_now(f.w);
+    ASSERT_OK(gpusim_process_munmap(f.p, va + 16 * MPAGE, 16 * MPAGE, call_cb, &um));
+    rg = (gpusim_notifier_range_t){va + 32 * MPAGE,
+                                   va + 48 * MPAGE,
+                                   GPUSIM_NOTIFY_CLEAR,
+                                   GPUSIM_INVALIDATOR_OTHER,
+                                   true,
+                                   NULL};
+    gpusim_invalidation_init(&gi);
+    rc = gpusim_notifier_invalidate_start(gpusim_process_notifier(f.p), &gi, &rg, other_proceed,
+                                          &oc);
+    assert_int_equal(rc, GPUSIM_EINPROGRESS);
+    ASSERT_OK(mfx_wait(&f, &um));
+    ASSERT_OK(mfx_wait(&f, &oc));
+    ASSERT_OK(mfx_wait(&f, &job));
+    assert_int_equal(job.at - t0, ref.job_end);
+    mfx_check(&f);
+    i = mfx_info(&f);
+    assert_int_equal(i.blocked_ns[GPUSIM_INVALIDATOR_SYSCALL], job.at - t_inv + zap_cost(&gc, 16));
+    assert_int_equal(i.blocked_ns[GPUSIM_INVALIDATOR_OTHER], job.at - t_inv + zap_cost(&gc, 16));
+    assert_int_equal(i.use_after_free + i.stale, 0);
+    mfx_free(&f);
+}
+
+/*
  * fence-reload: the invalidation evicts the process's queues and waits for that only: the time to
  * the job's next preemption point, then preempt_save, then the zap -- far below the job's
  * remaining time. The GPU then stalls for the restore (restore_delay, the re-validation, the
@@ -273,6 +328,34 @@ static void test_fence_reload_blocks_for_preemption(void **state)
         assert_true(delay + t_pre >= r.i.evicted_ns);
         assert_true(delay + t_pre <= r.i.evicted_ns + refill);
     }
+}
+
+/*
+ * fence-reload without preemption (preempt = 0: a device or kernel that cannot preempt) degrades
+ * to waiting for every job of the process, as fence-wait does: blocked_ns.syscall is exactly the
+ * job's remaining time plus the zap, the queues are never evicted, the job is not delayed.
+ */
+static void test_fence_reload_without_preemption_waits_for_jobs(void **state)
+{
+    gpusim_gpu_config_t gc;
+    gpusim_driver_config_t dc;
+    char msg[128];
+    trun ref, r;
+    (void)state;
+    timing_gpu(&gc);
+    gpusim_driver_config_init(&dc, GPUSIM_POLICY_FENCE_RELOAD);
+    ASSERT_OK(gpusim_driver_config_set(&dc, "preempt", "0", false, msg, sizeof msg));
+    timed_run(GPUSIM_POLICY_FENCE_RELOAD, &dc, &gc, PASSES, COMPUTE, INV_NONE, 0, 0, 0, &ref);
+    assert_int_equal(ref.job_status, 0);
+    timed_run(GPUSIM_POLICY_FENCE_RELOAD, &dc, &gc, PASSES, COMPUTE, INV_DONTNEED, INV_AT, FIRST,
+              NINV, &r);
+    assert_int_equal(r.job_status, 0);
+    assert_int_equal(r.job_end, ref.job_end);
+    assert_int_equal(r.i.blocked_ns[GPUSIM_INVALIDATOR_SYSCALL],
+                     ref.job_end - r.inv_at + zap_cost(&gc, NINV));
+    assert_int_equal(r.i.evictions, 0);
+    assert_int_equal(r.i.evicted_ns, 0);
+    assert_int_equal(r.i.use_after_free + r.i.stale, 0);
 }
 
 /*
@@ -473,6 +556,80 @@ static void test_two_devices_pin_blocks_migration(void **state)
     two_devices(false);
 }
 
+/*
+ * The long-term pin of one device migrates the pages another device mirrors: with a ZONE_MOVABLE,
+ * the process's pages are allocated there; gpu1's pin-persistent registration (FOLL_LONGTERM)
+ * moves them out before pinning, announcing MIGRATE over each; gpu0's refault driver, which had
+ * mapped them, zaps them, and its next job refaults the new frames -- the very frames gpu1 pinned.
+ */
+static void test_two_devices_longterm_pin_migrates(void **state)
+{
+    mfx f;
+    gpusim_host_config_t hc;
+    gpusim_process_config_t pc;
+    gpusim_gpu_config_t gc;
+    gpusim_driver_config_t dc;
+    gpusim_gpu_t *g2;
+    gpusim_driver_t *pp;
+    gpusim_buffer_t *b_rf, *b_pp;
+    gpusim_driver_info_t i0, i1, ip;
+    uint64_t va, valid, moved;
+    (void)state;
+    memset(&f, 0, sizeof f);
+    f.w = test_world(1);
+    gpusim_host_config_init(&hc);
+    hc.ram_bytes = 64 * MIB;
+    hc.movable_bytes = 32 * MIB;
+    hc.swap_bytes = 16 * MIB;
+    hc.khugepaged = false;
+    ASSERT_OK(gpusim_host_new(f.w, &hc, &f.h));
+    gpusim_process_config_init(&pc);
+    ASSERT_OK(gpusim_process_new(f.h, &pc, &f.p));
+    ASSERT_OK(gpusim_gpu_new(f.w, NULL, &f.g));
+    gpusim_driver_config_init(&dc, GPUSIM_POLICY_REFAULT);
+    dc.name = "rf";
+    ASSERT_OK(gpusim_driver_new(f.g, f.p, &dc, &f.d));
+    gpusim_gpu_config_init(&gc);
+    gc.name = "gpu1";
+    ASSERT_OK(gpusim_gpu_new(f.w, &gc, &g2));
+    gpusim_driver_config_init(&dc, GPUSIM_POLICY_PIN_PERSISTENT);
+    dc.name = "pp";
+    ASSERT_OK(gpusim_driver_new(g2, f.p, &dc, &pp));
+
+    va = mfx_mmap(&f, 0, NPAGES * MPAGE, 0);
+    ASSERT_OK(mfx_touch(&f, va, NPAGES * MPAGE));
+    b_rf = register_on(&f, f.d, va, NPAGES * MPAGE);
+    ASSERT_OK(run_job(&f, f.d, b_rf));
+    assert_int_equal(gpu_agrees(&f, f.d, va, NPAGES, &valid), NPAGES);
+    ASSERT_OK(gpusim_driver_info(f.d, &i0));
+    b_pp = register_on(&f, pp, va, NPAGES * MPAGE);
+    moved = stat_count(f.w, "host.migrate.longterm_pin");
+    ASSERT_OK(gpusim_driver_info(f.d, &i1));
+    assert_true(moved > 0);
+    assert_int_equal(i1.invalidations - i0.invalidations, moved); /* one MIGRATE per page */
+    assert_int_equal(gpu_agrees(&f, f.d, va, NPAGES, &valid), NPAGES - moved);
+    assert_int_equal(valid, NPAGES - moved);
+    /* Each one-page MIGRATE waited for refault's zap of that page only: one TLB invalidation and
+     * the page's entry, plus, the first time a page of a 64 KiB fragment goes, the other 15
+     * entries of its group (their fragment bit cleared), and the directory entries of the tables
+     * the last page empties. */
+    gpusim_gpu_config_init(&gc);
+    assert_true(i1.blocked_ns[GPUSIM_INVALIDATOR_COMPACTION] >= moved * zap_cost(&gc, 1));
+    assert_true(i1.blocked_ns[GPUSIM_INVALIDATOR_COMPACTION] <=
+                moved * zap_cost(&gc, 16) + 3 * gpu_param(&gc, "pte_update_per_4k"));
+    assert_int_equal(blocked_except(&i1, GPUSIM_INVALIDATOR_COMPACTION), 0);
+    ASSERT_OK(run_job(&f, pp, b_pp));
+    ASSERT_OK(run_job(&f, f.d, b_rf));
+    assert_int_equal(gpu_agrees(&f, f.d, va, NPAGES, &valid), NPAGES);
+    assert_int_equal(gpu_agrees(&f, pp, va, NPAGES, &valid), NPAGES);
+    ASSERT_OK(gpusim_driver_info(f.d, &i1));
+    ASSERT_OK(gpusim_driver_info(pp, &ip));
+    assert_int_equal(i1.use_after_free + i1.stale + ip.use_after_free + ip.stale, 0);
+    check_second(g2, pp);
+    mfx_check(&f);
+    mfx_free(&f);
+}
+
 /* ---- C. determinism ------------------------------------------------------------------------- */
 
 /*
@@ -559,9 +716,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         GPUSIM_TEST(test_fence_wait_blocks_for_remaining_time),
+        GPUSIM_TEST(test_fence_wait_two_waiters),
         GPUSIM_TEST(test_fence_reload_blocks_for_preemption),
+        GPUSIM_TEST(test_fence_reload_without_preemption_waits_for_jobs),
         GPUSIM_TEST(test_refault_blocks_for_tlb_invalidation),
         GPUSIM_TEST(test_two_devices_pin_blocks_migration),
+        GPUSIM_TEST(test_two_devices_longterm_pin_migrates),
         GPUSIM_TEST(test_deterministic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
