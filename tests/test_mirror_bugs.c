@@ -350,11 +350,11 @@ static void test_refusal_oom_reaper(void **state)
         ASSERT_OK(mfx_wait(&f, &c));
         a = c.result;
         memset(&c, 0, sizeof c);
-        ASSERT_OK(gpusim_process_access(unk, a, 4000 * MPAGE, GPUSIM_ACCESS_WRITE, NULL, call_cb,
-                                        &c));
+        ASSERT_OK(
+            gpusim_process_access(unk, a, 4000 * MPAGE, GPUSIM_ACCESS_WRITE, NULL, call_cb, &c));
         ASSERT_OK(mfx_wait(&f, &c));
     }
-    submit(&f, b, 10, 1000, &job); /* 10 x 1024 us: ~10 ms, less than the reaper's 10 passes */
+    submit(&f, b, 10, 1000, &job); /* 10 passes x 1024 touches x 1 us */
     run_for(&f, 100 * US);
     assert_int_equal(job.done, 0);
     rest = f.h->nodes[0].free;
@@ -375,12 +375,12 @@ static void test_refusal_oom_reaper(void **state)
     ASSERT_OK(gpusim_process_info(f.p, &pi));
     assert_true(pi.oom_killed);
     assert_int_equal(pi.state, GPUSIM_PROCESS_DEAD);
-    assert_true(fill.at >= job.at); /* the memory came back when the exit could proceed */
     i = mfx_info(&f);
     assert_true(i.refusals >= 1);
     assert_int_equal(i.refusals, stat_count(&f, "host.oom.reap_skipped_vmas"));
-    assert_true(stat_count(&f, "host.oom.reaped_pages") >= n / 2); /* the other VMA */
-    assert_int_equal(i.jobs_completed, 2 - 1);
+    /* The other VMA was reaped, the buffer's never was. */
+    assert_int_equal(stat_count(&f, "host.oom.reaped_pages"), n);
+    assert_int_equal(i.jobs_completed, 1);
     assert_int_equal(i.use_after_free, 0);
     assert_int_equal(i.stale, 0);
     assert_balanced(&f);
@@ -447,8 +447,13 @@ static void restore_collision(bool during_resume)
     assert_int_equal(gpu_mapped_count(&f, va, n), n);
     t_second = now(&f);
     tinv_open(&f, &x, va, va + 4 * MPAGE);
-    if (during_resume)
-        assert_true(x.at > t_second); /* it waited for the new eviction */
+    if (during_resume) {
+        /* It waited for the resume to complete and for the new eviction that followed. */
+        i = mfx_info(&f);
+        assert_int_equal(i.restores, 1);
+        assert_int_equal(i.evictions, 2);
+        assert_int_equal(queue_state(&f), GPUSIM_GPU_QUEUE_PREEMPTED);
+    }
     assert_int_equal(gpu_mapped_count(&f, va, 4), 0);
     tinv_end(&x);
     /* Until a clean pass has resumed the queues, the job does not run. */
@@ -854,18 +859,18 @@ static void exit_in_flight(gpusim_policy_t pol)
         assert_true(i.use_after_free > 0); /* the checker can fail */
         break;
     case GPUSIM_POLICY_FENCE_WAIT:
+        assert_int_equal(i.use_after_free + i.stale, 0);
         ASSERT_OK(job.status);
         assert_true(ex.at >= job.at); /* the exit waited for the job */
-        assert_int_equal(i.use_after_free + i.stale, 0);
         break;
     case GPUSIM_POLICY_REFAULT:
     case GPUSIM_POLICY_FENCE_RELOAD:
-        assert_int_equal(job.status, GPUSIM_ECTXKILLED);
         assert_int_equal(i.use_after_free + i.stale, 0);
+        assert_int_equal(job.status, GPUSIM_ECTXKILLED);
         break;
     default: /* pin, pin-persistent */
-        ASSERT_OK(job.status);
         assert_int_equal(i.use_after_free, 0);
+        ASSERT_OK(job.status);
         break;
     }
     ASSERT_OK(gpusim_world_run(f.w));
