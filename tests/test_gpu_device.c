@@ -369,6 +369,31 @@ static void test_stale_entries_and_invalidation(void **state)
     ASSERT_NO_LEAK();
 }
 
+/* A cached 4 KiB entry stays coherent when mapping its neighbours merges its page into a 64 KiB
+ * fragment (the translation is unchanged); a cached 64 KiB entry is stale once one of its pages
+ * is remapped elsewhere (the fragment splits). */
+static void test_merged_fragment_not_stale(void **state)
+{
+    gpusim_world_t *w = test_world(1);
+    gpusim_gpu_t *g = small_gpu(w, "g");
+    gpusim_gpu_ctx_t *c;
+    gpusim__gpu_xlate x;
+    char msg[256];
+    (void)state;
+    ASSERT_OK(gpusim_gpu_ctx_new(g, NULL, &c));
+    ASSERT_OK(gpusim_gpu_map(c, VA, PAGE, run_of(64, 1), RW, NULL));
+    ASSERT_OK(xlate(c, VA, &x)); /* a 4 KiB entry */
+    ASSERT_OK(gpusim_gpu_map(c, VA + PAGE, 15 * PAGE, run_of(65, 15), RW, NULL));
+    check_ok(g); /* merged into a fragment: the 4 KiB entry still agrees */
+    ASSERT_OK(gpusim_gpu_tlb_invalidate_ctx(c, NULL));
+    ASSERT_OK(xlate(c, VA, &x)); /* now a 64 KiB entry */
+    ASSERT_OK(gpusim_gpu_map(c, VA + 3 * PAGE, PAGE, run_of(200, 1), RW, NULL));
+    ASSERT_ERR(gpusim_gpu_check(g, msg, sizeof msg), GPUSIM_ECORRUPT);
+    assert_non_null(strstr(msg, "stale"));
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
 /* Contexts are isolated in the TLBs: the same VA translates per context, and invalidating one
  * context leaves the other's entries; a freed context leaves no entry behind. */
 static void test_context_isolation(void **state)
@@ -454,6 +479,7 @@ int main(void)
         GPUSIM_TEST(test_map_protect_unmap),
         GPUSIM_TEST(test_pt_bad_arguments),
         GPUSIM_TEST(test_stale_entries_and_invalidation),
+        GPUSIM_TEST(test_merged_fragment_not_stale),
         GPUSIM_TEST(test_context_isolation),
         GPUSIM_TEST(test_engine_access),
     };

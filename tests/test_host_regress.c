@@ -297,12 +297,58 @@ static void test_fork_child_read_early_huge(void **state)
     fx_free(f);
 }
 
+/* gpusim_world_free with a range_fault (holding its subscription) in flight: the domains are freed
+ * before the host, so the operation's teardown must not release the subscription (it did: a
+ * use-after-free under ASan). */
+static gpusim_notifier_answer_t cb_done(gpusim_notifier_sub_t *sub,
+                                        const gpusim_notifier_range_t *r, uint64_t cur_seq,
+                                        gpusim_completion_t **wait_on)
+{
+    (void)r;
+    (void)wait_on;
+    gpusim_notifier_set_seq(sub, cur_seq);
+    return GPUSIM_NOTIFIER_DONE;
+}
+
+static void test_free_world_with_hmm_in_flight(void **state)
+{
+    gpusim_world_t *w = test_world(1);
+    gpusim_host_config_t hc;
+    gpusim_host_t *h;
+    gpusim_process_t *p;
+    gpusim_process_config_t pc;
+    gpusim_notifier_sub_t *sub;
+    call m = {0}, rf = {0};
+    uint64_t seq, pfns[16];
+    (void)state;
+    gpusim_host_config_init(&hc);
+    hc.ram_bytes = 64 * GPUSIM_MIB;
+    ASSERT_OK(gpusim_host_new(w, &hc, &h));
+    gpusim_process_config_init(&pc);
+    ASSERT_OK(gpusim_process_new(h, &pc, &p));
+    ASSERT_OK(gpusim_process_mmap(p, 0, 16 * 4096, GPUSIM_PROT_READ | GPUSIM_PROT_WRITE,
+                                  GPUSIM_MAP_PRIVATE, NULL, 0, call_cb, &m));
+    ASSERT_OK(gpusim_world_run(w));
+    ASSERT_OK(gpusim_notifier_insert(gpusim_process_notifier(p), m.result, 16 * 4096, cb_done, NULL,
+                                     &sub));
+    ASSERT_OK(gpusim_notifier_read_begin(sub, &seq, NULL, NULL, NULL));
+    ASSERT_OK(gpusim_process_range_fault(p, sub, seq, m.result, 16, GPUSIM_HMM_REQ_FAULT, 0, pfns,
+                                         call_cb, &rf));
+    gpusim_world_free(w); /* the range_fault is still in flight */
+    assert_int_equal(rf.done, 0);
+    ASSERT_NO_LEAK();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        GPUSIM_TEST(test_unpin_duplicate_pfn),        GPUSIM_TEST(test_hmm_sub_removed_in_flight),
-        GPUSIM_TEST(test_hmm_foreign_sub_refused),    GPUSIM_TEST(test_mremap_enomem_new_below),
-        GPUSIM_TEST(test_mremap_enomem_new_above),    GPUSIM_TEST(test_fork_child_written_early),
+        GPUSIM_TEST(test_free_world_with_hmm_in_flight),
+        GPUSIM_TEST(test_unpin_duplicate_pfn),
+        GPUSIM_TEST(test_hmm_sub_removed_in_flight),
+        GPUSIM_TEST(test_hmm_foreign_sub_refused),
+        GPUSIM_TEST(test_mremap_enomem_new_below),
+        GPUSIM_TEST(test_mremap_enomem_new_above),
+        GPUSIM_TEST(test_fork_child_written_early),
         GPUSIM_TEST(test_fork_child_read_early_huge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

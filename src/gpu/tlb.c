@@ -476,7 +476,11 @@ static bool cache_coherent(const gpusim__gpu_tlb_cache *c, const char *what,
                      what, va, e->ctx);
             return false;
         }
-        if (!gpusim__gpu_pt_walk_va(pt, va, &w) || w.size != size ||
+        /* A cached entry may be smaller than the page that now maps it: mapping neighbours
+         * merges 4 KiB entries into a 64 KiB fragment (or a 2 MiB leaf) without changing any
+         * translation, so the 4 KiB entry still says what the table says. A larger one is
+         * stale: its other pages may now differ. */
+        if (!gpusim__gpu_pt_walk_va(pt, va, &w) || w.size < size ||
             (w.pa & GPUSIM__GPU_PTE_FRAME_MASK) != (e->data & GPUSIM__GPU_PTE_FRAME_MASK) ||
             (w.pte & KIND_BITS) != (e->data & KIND_BITS)) {
             snprintf(msg, msglen,

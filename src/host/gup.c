@@ -499,7 +499,9 @@ static int hmm_step(hop *op)
 /* The call is over (done, failed, or its process died): the subscription may be removed again. */
 static void hmm_fini(hop *op)
 {
-    if (op->priv)
+    /* At world teardown the domains were freed before the host (process.c's header): the
+     * subscription went with them. */
+    if (op->priv && !op->h->tearing_down)
         gpusim__notifier_sub_release(op->priv);
 }
 

@@ -404,6 +404,7 @@ typedef struct host_stats {
 
 struct gpusim_host_s {
     gpusim_world_t *world;
+    bool tearing_down; /* host_release is running: notifier domains may already be gone */
     gpusim__owned owned;
     gpusim_host_config_t cfg;
     uint64_t p[HP_COUNT]; /* parameters (copy of cfg.params_) */

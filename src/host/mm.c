@@ -287,6 +287,13 @@ int gpusim_process_munmap(gpusim_process_t *p, uint64_t addr, uint64_t len, gpus
  */
 typedef int (*part_fn)(hop *op, hvma *v, uint64_t s, uint64_t e);
 
+/* Ends the part's announcement if it is open (the part will not be applied). */
+static void parts_close(hop *op)
+{
+    if (gpusim_invalidation_active(&op->inv))
+        gpusim__op_invalidate_end(op);
+}
+
 static int parts_step(hop *op, part_fn apply, bool stop_at_hole)
 {
     gpusim_process_t *p = op->p;
@@ -298,15 +305,20 @@ static int parts_step(hop *op, part_fn apply, bool stop_at_hole)
         if (p->state != GPUSIM_PROCESS_LIVE) {
             /* It died while a part waited with its announcement open (the engine ends an
              * operation only between announcements): not a hole, ESRCH. */
+            parts_close(op);
             op->status = GPUSIM_ESRCH;
             return STEP_DONE;
         }
         v = gpusim__vma_first(p, s, end);
         if (!v) {
+            parts_close(op);
             op->status = GPUSIM_ENOMEM;
             return STEP_DONE;
         }
         if (vma_start(v) > s) {
+            /* A hole -- perhaps made by another thread's munmap while this part waited with its
+             * announcement open: close it; the next part announces its own range. */
+            parts_close(op);
             op->status = GPUSIM_ENOMEM;
             if (stop_at_hole)
                 return STEP_DONE;

@@ -69,6 +69,7 @@ static void host_destroy(gpusim_world_t *w, gpusim__owned *o);
 static void host_release(gpusim_host_t *h)
 {
     gpusim__arena *a = &h->world->arena;
+    h->tearing_down = true; /* operations' fini must not touch the (already freed) domains */
     for (uint32_t i = 0; i < h->nprocs_cap; i++) {
         gpusim_process_t *p = h->procs[i];
         if (!p)

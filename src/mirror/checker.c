@@ -187,8 +187,8 @@ int gpusim_driver_check(const gpusim_driver_t *d, char *msg, size_t msglen)
         if (j->next && j->next->seq <= j->seq)
             return fail(msg, msglen, "running jobs out of order");
     }
-    if (d->preparing)
-        for (unsigned k = 0; k < d->preparing->desc.nbuffers; k++)
+    if (d->preparing) /* buffers [0, step) are pinned; the pin of buffer `step` is in flight */
+        for (unsigned k = 0; k < d->preparing->step && k < d->preparing->desc.nbuffers; k++)
             if (d->preparing->pins[k])
                 pinned += d->preparing->desc.buffers[k]->npages;
     if (pinned != d->pinned_pages)

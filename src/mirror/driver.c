@@ -526,6 +526,7 @@ static void job_end(gpusim__job *job, int status)
     gpusim_host_cb cb = job->cb;
     void *data = job->data;
     uint64_t id = job->id;
+    (void)gpusim_event_cancel(d->world, &job->ev); /* a doorbell still to ring */
     if (d->ops->job_done)
         d->ops->job_done(job);
     gpusim__stat_add(status ? d->st.jobs_failed : d->st.jobs_completed, 1);
@@ -568,7 +569,16 @@ static void job_doorbell(gpusim_world_t *w, gpusim_event_t *ev)
      * an earlier one, or for a restore (counted in evicted_ns), is not counted twice. */
     gpusim__stat_add(d->st.gpu_stall_ns, drv_now(d) - job->t_prepare);
     rc = gpusim_gpu_queue_doorbell(d->queue);
-    (void)rc; /* a killed context: the fence fails and the waiter reports it */
+    if (rc == 0)
+        return;
+    /* The context was killed (or the queue stopped) before these packets were published: their
+     * fences will never be signalled nor failed by the device, so end the jobs here. */
+    while (d->run_head) {
+        gpusim__job *j = d->run_head;
+        (void)gpusim_gpu_fence_waiter_cancel(&j->fw);
+        j->fw.data = j;
+        job_fence_cb(&j->fw, gpusim_gpu_ctx_error(d->ctx) ? GPUSIM_ECTXKILLED : rc);
+    }
 }
 
 /* Writes a prepared job into the ring and attaches it (the commit's last step). Returns 0, or
