@@ -475,13 +475,16 @@ static void retire(epoch *e)
         gpusim_driver_info_t info;
         char msg[512];
         int rc;
-        ASSERT_OK(gpusim_driver_info(e->d, &info));
+        if ((rc = gpusim_driver_info(e->d, &info)) != 0) {
+            fail_now(t, "gpusim_driver_info: %s", gpusim_err_name(rc));
+            return;
+        }
         info_add(&t->res.info, &info);
         if ((info.use_after_free || info.stale) && t->nviol < GPUSIM_ARRAY_SIZE(t->viol)) {
             size_t n = 0;
-            ASSERT_OK(gpusim_driver_violations(e->d, t->viol + t->nviol,
-                                               GPUSIM_ARRAY_SIZE(t->viol) - t->nviol, &n));
-            t->nviol += n;
+            if (gpusim_driver_violations(e->d, t->viol + t->nviol,
+                                         GPUSIM_ARRAY_SIZE(t->viol) - t->nviol, &n) == 0)
+                t->nviol += n;
         }
         if (gpusim_gpu_ctx_error(gpusim_driver_ctx(e->d)) != 0)
             t->res.ctx_kills++;
