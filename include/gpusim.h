@@ -38,6 +38,7 @@
 #include "gpusim/host.h"
 #include "gpusim/gpu.h"
 #include "gpusim/packet.h"
+#include "gpusim/mirror.h"
 
 #undef GPUSIM_H_INSIDE
 

@@ -18,6 +18,17 @@ static bool name_char(char c)
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
 }
 
+bool gpusim__stat_segment_ok(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return false;
+    return true;
+}
+
 /* Lower-case [a-z0-9_] segments joined by single dots, 1..GPUSIM_STAT_NAME_MAX bytes. */
 static bool name_valid(const char *name, size_t *len_out)
 {

@@ -58,6 +58,10 @@ int gpusim__stats_register_table(gpusim_world_t *w, const gpusim__stat_def *defs
 int gpusim__stats_register_prefixed(gpusim_world_t *w, const char *prefix,
                                     const gpusim__stat_def *defs, size_t n, void *base);
 
+/* Whether `s` (not NULL) is one name segment of 1..max bytes of [a-z0-9_]: what an instance name
+ * that becomes part of statistic names (a device, a process, a driver) must be. */
+bool gpusim__stat_segment_ok(const char *s, size_t max);
+
 /* Frees every statistic and the registry. */
 void gpusim__stats_destroy(gpusim__stats *st, gpusim__arena *a);
 

@@ -60,18 +60,6 @@ int gpusim_gpu_param_info(size_t i, gpusim_param_info_t *out)
 
 /* ---- devices -------------------------------------------------------------------------------- */
 
-static bool name_ok(const char *name)
-{
-    size_t n = name ? strlen(name) : 0;
-    if (n == 0 || n > GPUSIM__GPU_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
-              name[i] == '_'))
-            return false;
-    return true;
-}
-
 static void ctx_release(gpusim_gpu_ctx_t *c)
 {
     gpusim_gpu_t *g = c->gpu;
@@ -121,7 +109,8 @@ int gpusim_gpu_new(gpusim_world_t *w, const gpusim_gpu_config_t *cfg, gpusim_gpu
         gpusim_gpu_config_init(&def);
         cfg = &def;
     }
-    if (!name_ok(cfg->name) || cfg->engines == 0 || cfg->engines > GPUSIM_GPU_MAX_ENGINES)
+    if (!cfg->name || !gpusim__stat_segment_ok(cfg->name, GPUSIM__GPU_NAME_MAX) ||
+        cfg->engines == 0 || cfg->engines > GPUSIM_GPU_MAX_ENGINES)
         return GPUSIM_EINVAL;
     /* Statistics outlive devices: a name used before in this world would merge two devices'
      * figures, so it is refused. */

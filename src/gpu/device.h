@@ -87,6 +87,12 @@ struct gpusim_gpu_s {
     size_t ntraces;                    /* Traces registered. */
     size_t traces_cap;                 /* Slots allocated. */
     struct gpusim__gpu_cp *cp;         /* Queues, fences, preemption (gpu/cp.h; owned). */
+    /* Told of every access an engine makes once it is translated (the coherence checker of
+     * src/mirror/); NULL: none. One branch per access when unset. */
+    void (*access_hook)(void *data, gpusim_gpu_ctx_t *c, uint64_t va, bool write,
+                        const gpusim_gpu_access_t *a);
+    void *access_hook_data;
+    void *mirror; /* src/mirror/'s per-device state, owned by it; NULL until a driver exists */
 };
 
 /* device.c: the trace registered under id, or NULL. */

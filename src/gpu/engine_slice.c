@@ -98,13 +98,13 @@ static int unit_access(gpusim_gpu_t *g, unit *u, unsigned engine, uint64_t va, b
     if (spent > 0) {
         rc = gpusim_gpu_access(c, engine, va, write, a);
         if (rc == 0)
-            return 0;
+            goto done;
         if (rc == GPUSIM_EGPUFAULT && !c->error)
             return 1;
     }
     rc = gpusim_gpu_touch(c, engine, va, write, &u->req, req_done, u, a);
     if (rc == 0)
-        return 0;
+        goto done;
     if (rc == GPUSIM_EINPROGRESS) {
         u->state = W_STALL;
         gpusim__eng_stopped_one(u); /* a stalled access is a preemption point */
@@ -112,6 +112,10 @@ static int unit_access(gpusim_gpu_t *g, unit *u, unsigned engine, uint64_t va, b
     }
     gpusim__eng_unit_die(g, u, rc == GPUSIM_ECTXKILLED ? GPUSIM_ECTXKILLED : GPUSIM_ENOMEM);
     return -1;
+done:
+    if (g->access_hook)
+        g->access_hook(g->access_hook_data, c, va, write, a);
+    return 0;
 }
 
 /* A wave's slice. */

@@ -299,17 +299,6 @@ gpusim_process_t *gpusim__proc(const gpusim_host_t *h, uint32_t slot)
     return slot < h->nprocs_cap ? h->procs[slot] : NULL;
 }
 
-static bool name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 31)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-            return false;
-    return true;
-}
-
 int gpusim__process_create(gpusim_host_t *h, const gpusim_process_config_t *cfg,
                            gpusim_process_t **out)
 {
@@ -318,7 +307,7 @@ int gpusim__process_create(gpusim_host_t *h, const gpusim_process_config_t *cfg,
     char name[32], stat[GPUSIM_STAT_NAME_MAX + 1];
     uint32_t slot;
     int rc;
-    if (!cfg || cfg->node >= h->nnodes || (cfg->name && !name_ok(cfg->name)))
+    if (!cfg || cfg->node >= h->nnodes || (cfg->name && !gpusim__stat_segment_ok(cfg->name, 31)))
         return GPUSIM_EINVAL;
     for (slot = 0; slot < h->nprocs_cap && h->procs[slot]; slot++)
         ;

@@ -282,6 +282,24 @@ int gpusim_notifier_invalidate_end(gpusim_invalidation_t *inv)
     gpusim_notifier_t *n = inv->notifier_;
     inv->state_ = INV_IDLE;
     inv->notifier_ = NULL;
+    for (gpusim__notifier_watch *wt = n->watches; wt; wt = wt->next)
+        wt->changed(wt, &inv->range_);
     leave(n);
     return 0;
+}
+
+void gpusim__notifier_watch_add(gpusim_notifier_t *n, gpusim__notifier_watch *w)
+{
+    w->next = n->watches;
+    n->watches = w;
+}
+
+void gpusim__notifier_watch_del(gpusim_notifier_t *n, gpusim__notifier_watch *w)
+{
+    for (gpusim__notifier_watch **pp = &n->watches; *pp; pp = &(*pp)->next)
+        if (*pp == w) {
+            *pp = w->next;
+            w->next = NULL;
+            return;
+        }
 }

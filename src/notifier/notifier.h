@@ -75,9 +75,25 @@ struct gpusim_notifier_s {
     uint64_t next_order;                /* Tie-breaker for the next subscription. */
     gpusim_notifier_sub_t *in_callback; /* Subscription whose callback is running, or NULL. */
     bool seq_set; /* The running callback called set_seq (checked after each callback). */
-    gpusim_completion_t phase_end; /* Signalled when seq returns to even; then reset. */
+    gpusim_completion_t phase_end;          /* Signalled when seq returns to even; then reset. */
+    struct gpusim__notifier_watch *watches; /* Told of every change once it is made. */
     notifier_stats st;
 };
+
+/*
+ * A watch: told, at each gpusim_notifier_invalidate_end() of the domain, of the range whose
+ * translations the invalidator has just changed. It is how the coherence checker learns that the
+ * host changed memory a device may still be using through a driver that did not subscribe (or did
+ * not act): it costs the domain nothing and changes no sequence, unlike a subscription. A watch
+ * must not start or end invalidations of the domain from `changed`.
+ */
+typedef struct gpusim__notifier_watch gpusim__notifier_watch;
+struct gpusim__notifier_watch {
+    void (*changed)(gpusim__notifier_watch *w, const gpusim_notifier_range_t *r);
+    gpusim__notifier_watch *next;
+};
+void gpusim__notifier_watch_add(gpusim_notifier_t *n, gpusim__notifier_watch *w);
+void gpusim__notifier_watch_del(gpusim_notifier_t *n, gpusim__notifier_watch *w);
 
 /* Appends a subscription to the deferred FIFO. */
 void gpusim__notifier_defer(gpusim_notifier_t *n, gpusim_notifier_sub_t *sub);
