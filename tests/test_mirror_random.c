@@ -36,6 +36,7 @@
 #include "test_util.h"
 
 #include "core/compiler.h"
+#include "mirror/mirror.h" /* the driver's state, printed when a run does not drain */
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -119,11 +120,11 @@ static const unsigned act_weight[A_COUNT] = {
 };
 
 /* Job outcomes. */
-enum { J_OK, J_EFAULT, J_CTXKILLED, J_ESRCH, J_ETIMEDOUT, J_ENOMEM, J_OTHER, J_COUNT };
-static const char *const job_names[J_COUNT] = {"ok",        "EFAULT", "ECTXKILLED", "ESRCH",
-                                               "ETIMEDOUT", "ENOMEM", "other"};
+enum { J_OK, J_EFAULT, J_EPERM, J_CTXKILLED, J_ESRCH, J_ETIMEDOUT, J_ENOMEM, J_OTHER, J_COUNT };
+static const char *const job_names[J_COUNT] = {"ok",    "EFAULT",    "EPERM",  "ECTXKILLED",
+                                               "ESRCH", "ETIMEDOUT", "ENOMEM", "other"};
 
-enum { B_NONE, B_REG, B_READY, B_FAILED, B_UNREG };
+enum { BS_NONE, BS_REG, BS_READY, BS_FAILED, BS_UNREG };
 
 /* Everything a run produces; compared whole (memcmp) by the determinism test: uint64_t only. */
 typedef struct run_result {
@@ -136,6 +137,7 @@ typedef struct run_result {
     uint64_t act_errors[A_COUNT]; /* their steps that failed (call time or status) */
     uint64_t checks;
     uint64_t ctx_kills;
+    uint64_t other_status; /* the last job status counted as J_OTHER, negated */
     uint64_t end_time;
 } run_result;
 
@@ -148,7 +150,7 @@ typedef struct bslot {
     struct epoch *e;
     int ix;
     gpusim_buffer_t *b;
-    int state; /* B_* */
+    int state; /* BS_* */
     int tries; /* registrations attempted */
 } bslot;
 
@@ -309,14 +311,14 @@ static void reg_cb(void *data, int status, uint64_t result)
     bslot *bs = data;
     (void)result;
     bs->e->host_out--;
-    if (bs->state != B_REG) {
+    if (bs->state != BS_REG) {
         fail_now(bs->e->t, "registration callback for a buffer in state %d", bs->state);
         return;
     }
     if (status == 0) {
-        bs->state = B_READY;
+        bs->state = BS_READY;
     } else {
-        bs->state = B_FAILED;
+        bs->state = BS_FAILED;
         bs->e->t->res.reg_failed++;
     }
 }
@@ -328,7 +330,7 @@ static void unreg_cb(void *data, int status, uint64_t result)
     bs->e->host_out--;
     if (status != 0)
         fail_now(bs->e->t, "unregister reported %s", gpusim_err_name(status));
-    bs->state = B_NONE;
+    bs->state = BS_NONE;
     bs->b = NULL;
 }
 
@@ -340,7 +342,7 @@ static void reg(epoch *e, int i)
                                     bufspec[i].write ? GPUSIM_BUFFER_WRITE : 0, &bs->b, reg_cb, bs);
     bs->tries++;
     if (rc == 0) {
-        bs->state = B_REG;
+        bs->state = BS_REG;
         e->host_out++;
     } else if (rc == GPUSIM_ECTXKILLED || rc == GPUSIM_ESRCH) {
         e->dying = true;
@@ -383,7 +385,7 @@ static void epoch_start(rt *t, gpusim_process_t *p)
     e->t = t;
     e->id = t->nep++;
     for (int i = 0; i < NBUF; i++)
-        e->buf[i] = (bslot){e, i, NULL, B_NONE, 0};
+        e->buf[i] = (bslot){e, i, NULL, BS_NONE, 0};
     t->cur = e;
     gpusim_event_init(&e->ev, build_step, e);
     if (p) {
@@ -522,15 +524,15 @@ static void tend(rt *t)
         return;
     for (int i = 0; i < NBUF && !e->dying; i++) {
         bslot *bs = &e->buf[i];
-        if (bs->state == B_FAILED) {
+        if (bs->state == BS_FAILED) {
             int rc = gpusim_driver_unregister(bs->b, unreg_cb, bs);
             if (rc == 0) {
-                bs->state = B_UNREG;
+                bs->state = BS_UNREG;
                 e->host_out++;
             } else if (rc != GPUSIM_EBUSY) {
                 fail_now(t, "gpusim_driver_unregister: %s", gpusim_err_name(rc));
             }
-        } else if (bs->state == B_NONE && bs->tries < 8) {
+        } else if (bs->state == BS_NONE && bs->tries < 8) {
             reg(e, i);
         }
     }
@@ -542,7 +544,7 @@ static int ready_buffer(rt *t, epoch *e, bool want_write)
 {
     int cand[NBUF], n = 0;
     for (int i = 0; i < NBUF; i++)
-        if (e->buf[i].state == B_READY && (!want_write || bufspec[i].write))
+        if (e->buf[i].state == BS_READY && (!want_write || bufspec[i].write))
             cand[n++] = i;
     return n ? cand[rnd(t, (uint64_t)n)] : -1;
 }
@@ -585,8 +587,8 @@ static int make_job(rt *t, epoch *e, gpusim_job_desc_t *job)
         k->touches_per_pass = k->pattern == GPUSIM_PATTERN_SEQUENTIAL
                                   ? n * PAGE / k->bytes_per_touch
                                   : 1 + rnd(t, 2 * n);
-        k->touches_per_pass = GPUSIM_MIN(k->touches_per_pass, UINT64_C(4096));
-        k->compute_ns_per_touch = 100 + (uint32_t)rnd(t, 900);
+        k->touches_per_pass = GPUSIM_MIN(k->touches_per_pass, UINT64_C(2048));
+        k->compute_ns_per_touch = 20 + (uint32_t)rnd(t, 280);
         k->write_pct = bufspec[b].write ? (uint8_t)rnd(t, 60) : 0;
         k->seed = k->pattern == GPUSIM_PATTERN_RANDOM ? gpusim_rng_next(&t->rng) : 0;
         k->waves = 1 + (uint32_t)rnd(t, 16);
@@ -617,6 +619,9 @@ static void job_cb(void *data, int status, uint64_t id)
     case GPUSIM_EFAULT:
         j = J_EFAULT;
         break;
+    case GPUSIM_EPERM:
+        j = J_EPERM;
+        break;
     case GPUSIM_ECTXKILLED:
         j = J_CTXKILLED;
         break;
@@ -631,6 +636,7 @@ static void job_cb(void *data, int status, uint64_t id)
         break;
     default:
         j = J_OTHER;
+        t->res.other_status = (uint64_t) - (int64_t)status;
         break;
     }
     t->res.jobs[j]++;
@@ -1055,6 +1061,47 @@ typedef struct run_cfg {
     gpusim_time_t time; /* virtual time of activity */
 } run_cfg;
 
+/* What a driver is doing (internal state), for a run that does not drain. */
+static void describe_driver(const epoch *e)
+{
+    const gpusim_driver_t *d = e->d;
+    gpusim_gpu_queue_info_t qi;
+    unsigned pend = 0;
+    if (!d)
+        return;
+    for (const gpusim__job *j = d->pend_head; j; j = j->next)
+        pend++;
+    memset(&qi, 0, sizeof qi);
+    (void)gpusim_gpu_queue_info(d->queue, &qi);
+    print_message(
+        "  driver %s (epoch %d%s%s): %u pending, %s, %" PRIu64 " running, seq done %" PRIu64
+        " next %" PRIu64 ", host_ops %u, waits %s; evicted %d evict_done %d restoring %d "
+        "evict_busy %d restore_ev %s; ctx error %s; queue state %d rptr %" PRIu64
+        " doorbell %" PRIu64 "\n",
+        d->name, e->id, e->dying ? ", dying" : "", e->retired ? ", retired" : "", pend,
+        d->preparing ? "one preparing" : "none preparing", d->running, d->done_seq, d->next_seq,
+        d->host_ops, d->waits ? "yes" : "none", d->evicted, d->evict_done, d->restoring,
+        d->evict_busy, gpusim_event_pending(&d->restore_ev) ? "pending" : "idle",
+        gpusim_err_name(gpusim_gpu_ctx_error(d->ctx)), (int)qi.state, qi.rptr, qi.doorbell);
+    if (d->preparing) {
+        const gpusim__validation *v = &d->preparing->v;
+        gpusim_process_info_t pi;
+        memset(&pi, 0, sizeof pi);
+        (void)gpusim_process_info(d->proc, &pi);
+        print_message(
+            "    preparing job %" PRIu64 ": step %u, validation busy %d, read_begin waiting %d, "
+            "buffer 0x%" PRIx64 "; process %s state %d; notifier seq %" PRIu64 ", active %zu\n",
+            d->preparing->id, d->preparing->step, v->busy, gpusim_waiter_waiting(&v->waiter),
+            v->buf ? v->buf->va : 0, gpusim_process_name(d->proc), (int)pi.state,
+            gpusim_notifier_seq(gpusim_process_notifier(d->proc)),
+            gpusim_notifier_active(gpusim_process_notifier(d->proc)));
+    }
+    for (const gpusim_buffer_t *b = d->buf_head; b; b = b->next)
+        print_message("    buffer 0x%" PRIx64 "+0x%" PRIx64
+                      ": state %d invalid %d last_seq %" PRIu64 " users %u host_busy %u\n",
+                      b->va, b->len, b->state, b->invalid, b->last_seq, b->users, b->host_busy);
+}
+
 static void describe_violations(const rt *t)
 {
     for (size_t i = 0; i < t->nviol; i++) {
@@ -1114,6 +1161,8 @@ static void run(const run_cfg *rc, run_result *out)
                  "%d host calls outstanding%s",
                  t->ops_out, e ? e->id : -1, e ? e->jobs_out : 0, e ? e->host_out : 0,
                  e && e->building ? ", building" : "");
+        for (int i = 0; i < t->nep; i++)
+            describe_driver(&t->ep[i]);
     }
     if (!t->failure[0]) {
         if (t->cur) {
@@ -1156,6 +1205,7 @@ static void run(const run_cfg *rc, run_result *out)
 static void res_add(run_result *sum, const run_result *r)
 {
     gpusim_driver_info_t info = sum->info;
+    uint64_t other = sum->other_status;
     uint64_t a[sizeof *sum / sizeof(uint64_t)], b[sizeof *sum / sizeof(uint64_t)];
     _Static_assert(sizeof(run_result) % sizeof(uint64_t) == 0, "run_result is uint64_t only");
     info_add(&info, &r->info);
@@ -1165,6 +1215,7 @@ static void res_add(run_result *sum, const run_result *r)
         a[i] += b[i];
     memcpy(sum, a, sizeof a);
     sum->info = info;
+    sum->other_status = r->other_status ? r->other_status : other; /* not a sum */
 }
 
 static void summary(gpusim_policy_t policy, int seeds, const run_result *s)
@@ -1173,8 +1224,10 @@ static void summary(gpusim_policy_t policy, int seeds, const run_result *s)
     size_t at = 0;
     for (int j = 0; j < J_COUNT; j++)
         if (s->jobs[j])
-            at += (size_t)snprintf(jobs + at, sizeof jobs - at, "%s%s %" PRIu64, at ? ", " : "",
-                                   job_names[j], s->jobs[j]);
+            at += (size_t)snprintf(jobs + at, sizeof jobs - at, "%s%s%s%s %" PRIu64, at ? ", " : "",
+                                   job_names[j], j == J_OTHER ? " " : "",
+                                   j == J_OTHER ? gpusim_err_name(-(int)s->other_status) : "",
+                                   s->jobs[j]);
     print_message("%-14s %d seeds: %" PRIu64 " jobs (%s), %" PRIu64 " drivers (%" PRIu64
                   " contexts killed), checked %" PRIu64 ", uaf %" PRIu64 ", stale %" PRIu64
                   "; invalidations %" PRIu64 ", faults %" PRIu64 ", evictions %" PRIu64
@@ -1253,12 +1306,22 @@ static void test_deterministic(void **state)
     }
 }
 
-/* GPUSIM_MIRROR_SOAK=N: N more seeds (1000 onwards) for every policy. */
+/* GPUSIM_MIRROR_SOAK=N: N more seeds (1000 onwards) for every policy. GPUSIM_MIRROR_RUN=
+ * policy:seed runs that one (to reproduce a failure). */
 static void test_soak(void **state)
 {
     const char *env = getenv("GPUSIM_MIRROR_SOAK");
+    const char *one = getenv("GPUSIM_MIRROR_RUN");
     long n = env ? strtol(env, NULL, 10) : 0;
     (void)state;
+    if (one && strchr(one, ':')) {
+        char name[32];
+        gpusim_policy_t p;
+        size_t len = (size_t)(strchr(one, ':') - one);
+        snprintf(name, sizeof name, "%.*s", (int)len, one);
+        ASSERT_OK(gpusim_policy_from_name(name, &p));
+        policy_seeds(p, strtoull(strchr(one, ':') + 1, NULL, 10), 1);
+    }
     if (n <= 0)
         skip();
     for (int p = 0; p < GPUSIM_POLICY_COUNT; p++)
