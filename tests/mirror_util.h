@@ -18,29 +18,45 @@ typedef struct mfx {
     gpusim_driver_t *d;
 } mfx;
 
+/* The host configuration mfx_init uses: `ram` bytes, 16 MiB swap, THP on madvise, no khugepaged.
+ * Change fields (data_mode, swap_bytes, ...) before mfx_init_cfg. */
+static inline void mfx_host_config(gpusim_host_config_t *hc, uint64_t ram)
+{
+    gpusim_host_config_init(hc);
+    hc->ram_bytes = ram;
+    hc->swap_bytes = 16 * GPUSIM_MIB;
+    hc->khugepaged = false;
+}
+
+/* A world (seed 1) with a host configured by `hc`, a process, a GPU configured by `gc` (NULL: the
+ * defaults) and a driver of `policy` (`dcfg` NULL: its defaults). */
+static inline void mfx_init_cfg(mfx *f, const gpusim_host_config_t *hc,
+                                const gpusim_gpu_config_t *gc, gpusim_policy_t policy,
+                                const gpusim_driver_config_t *dcfg)
+{
+    gpusim_process_config_t pc;
+    gpusim_driver_config_t dc;
+    memset(f, 0, sizeof *f);
+    f->w = test_world(1);
+    ASSERT_OK(gpusim_host_new(f->w, hc, &f->h));
+    gpusim_process_config_init(&pc);
+    ASSERT_OK(gpusim_process_new(f->h, &pc, &f->p));
+    ASSERT_OK(gpusim_gpu_new(f->w, gc, &f->g));
+    if (!dcfg) {
+        gpusim_driver_config_init(&dc, policy);
+        dcfg = &dc;
+    }
+    ASSERT_OK(gpusim_driver_new(f->g, f->p, dcfg, &f->d));
+}
+
 /* A world (seed 1) with a host of `ram` bytes (16 MiB swap, THP on madvise, no khugepaged), a
  * process, a GPU (`gcfg`, NULL: the defaults) and a driver of `policy` (`dcfg` may be NULL). */
 static inline void mfx_init_gpu(mfx *f, uint64_t ram, gpusim_policy_t policy,
                                 const gpusim_driver_config_t *dcfg, const gpusim_gpu_config_t *gcfg)
 {
     gpusim_host_config_t hc;
-    gpusim_process_config_t pc;
-    gpusim_driver_config_t dc;
-    memset(f, 0, sizeof *f);
-    f->w = test_world(1);
-    gpusim_host_config_init(&hc);
-    hc.ram_bytes = ram;
-    hc.swap_bytes = 16 * GPUSIM_MIB;
-    hc.khugepaged = false;
-    ASSERT_OK(gpusim_host_new(f->w, &hc, &f->h));
-    gpusim_process_config_init(&pc);
-    ASSERT_OK(gpusim_process_new(f->h, &pc, &f->p));
-    ASSERT_OK(gpusim_gpu_new(f->w, gcfg, &f->g));
-    if (!dcfg) {
-        gpusim_driver_config_init(&dc, policy);
-        dcfg = &dc;
-    }
-    ASSERT_OK(gpusim_driver_new(f->g, f->p, dcfg, &f->d));
+    mfx_host_config(&hc, ram);
+    mfx_init_cfg(f, &hc, gcfg, policy, dcfg);
 }
 
 static inline void mfx_init(mfx *f, uint64_t ram, gpusim_policy_t policy,

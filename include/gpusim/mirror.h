@@ -218,7 +218,9 @@ typedef struct gpusim_driver_info_s {
     gpusim_time_t submit_wait_ns; /**< Time jobs waited between submission and the doorbell. */
     gpusim_time_t evicted_ns;     /**< Time the queues were evicted (fence-reload). */
     gpusim_time_t fault_stall_ns; /**< Time from a fault being raised to its replay, per fault. */
-    gpusim_time_t gpu_stall_ns;   /**< submit_wait_ns + evicted_ns + fault_stall_ns. */
+    gpusim_time_t gpu_stall_ns;   /**< Time GPU work waited for the driver: each job's
+                                       preparation (pins, validation, PTE writes) up to its
+                                       doorbell, plus evicted_ns, plus fault_stall_ns. */
     gpusim_time_t blocked_ns[GPUSIM_INVALIDATOR_COUNT]; /**< Time this driver's callbacks kept
                                                              each kind of invalidator waiting. */
     uint64_t checked;                                   /**< GPU accesses the checker examined. */

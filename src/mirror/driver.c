@@ -564,7 +564,9 @@ static void job_doorbell(gpusim_world_t *w, gpusim_event_t *ev)
     int rc;
     (void)w;
     gpusim__stat_add(d->st.submit_wait_ns, drv_now(d) - job->t_submit);
-    gpusim__stat_add(d->st.gpu_stall_ns, drv_now(d) - job->t_submit);
+    /* Only the driver's preparation stalls the GPU's work here: time the job spent waiting for
+     * an earlier one, or for a restore (counted in evicted_ns), is not counted twice. */
+    gpusim__stat_add(d->st.gpu_stall_ns, drv_now(d) - job->t_prepare);
     rc = gpusim_gpu_queue_doorbell(d->queue);
     (void)rc; /* a killed context: the fence fails and the waiter reports it */
 }
@@ -646,6 +648,7 @@ void gpusim__drv_kick(gpusim_driver_t *d)
         job->next = NULL;
         d->preparing = job;
         job->cost = 0;
+        job->t_prepare = drv_now(d);
         if (gpusim_gpu_ctx_error(d->ctx))
             gpusim__job_prepared(job, GPUSIM_ECTXKILLED);
         else if (d->ops->prepare)

@@ -183,6 +183,7 @@ struct gpusim__job {
     uint64_t id;  /* submission number */
     uint64_t seq; /* fence value once written; 0 before */
     gpusim_time_t t_submit;
+    gpusim_time_t t_prepare; /* when its preparation began */
     gpusim_host_cb cb;
     void *data;
     gpusim_gpu_fence_waiter_t fw;

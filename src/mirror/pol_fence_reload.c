@@ -216,6 +216,7 @@ static void pass_next(gpusim_driver_t *d)
 {
     reload_state *st = d->pol;
     gpusim_buffer_t *b;
+    int rc;
     for (b = d->buf_head; b && !(b->invalid && b->state != B_UNREGISTERING); b = b->next)
         ;
     if (!b) {
@@ -242,8 +243,9 @@ static void pass_next(gpusim_driver_t *d)
     st->v.hmm = st->hmm;
     st->v.t0 = 0;
     st->v.done = pass_validated;
-    if (gpusim__validate(&st->v) != 0)
-        reschedule(d);
+    rc = gpusim__validate(&st->v);
+    if (rc)
+        pass_validated(&st->v, rc); /* refused at once (the process is gone): as if it came back */
 }
 
 static void worker(gpusim_world_t *w, gpusim_event_t *ev)
