@@ -186,12 +186,53 @@ static void test_published_by_earlier_doorbell(void **state)
     mfx_free(&f);
 }
 
+/* pin: job 1 runs on buffer A (its pins P1). The application replaces A's memory (P2). Job 2
+ * names A and B, and B's pin fails (unmapped). Job 2 used to map A as soon as A was pinned, then
+ * fail on B and release P2 -- leaving job 1's PTEs on P2, which a second munmap then freed under
+ * the running job 1 (use-after-free). Buffers are now mapped only once all are pinned. */
+static void test_pin_failed_job_maps_nothing(void **state)
+{
+    mfx f;
+    gpusim_buffer_t *a, *b;
+    gpusim_job_desc_t j1, j2;
+    call c1 = {0}, c2 = {0};
+    uint64_t va;
+    (void)state;
+    mfx_init(&f, 64 * MIB, GPUSIM_POLICY_PIN, NULL);
+    va = mfx_mmap(&f, 0, 32 * MPAGE, 0);
+    ASSERT_OK(mfx_touch(&f, va, 32 * MPAGE));
+    a = mfx_register(&f, va, 16 * MPAGE);
+    b = mfx_register(&f, va + 16 * MPAGE, 16 * MPAGE);
+    j1 = mfx_kernel(a, 1000, 1000);
+    ASSERT_OK(gpusim_driver_submit(f.d, &j1, call_cb, &c1));
+    ASSERT_OK(gpusim_world_run_until(f.w, gpusim_world_now(f.w) + GPUSIM_NS_PER_MS));
+    ASSERT_OK(mfx_munmap(&f, va + 16 * MPAGE, 16 * MPAGE)); /* B's memory is gone */
+    ASSERT_OK(mfx_munmap(&f, va, 16 * MPAGE));
+    assert_int_equal(mfx_mmap(&f, va, 16 * MPAGE, GPUSIM_MAP_FIXED), va);
+    ASSERT_OK(mfx_touch(&f, va, 16 * MPAGE)); /* A's new frames */
+    j2 = mfx_kernel(a, 1, 100);
+    j2.buffers[1] = b;
+    j2.nbuffers = 2;
+    ASSERT_OK(gpusim_driver_submit(f.d, &j2, call_cb, &c2));
+    ASSERT_ERR(mfx_wait(&f, &c2), GPUSIM_EFAULT);
+    ASSERT_OK(mfx_munmap(&f, va, 16 * MPAGE)); /* frees A's new frames */
+    ASSERT_OK(mfx_wait(&f, &c1));
+    assert_int_equal(mfx_info(&f).use_after_free, 0);
+    assert_true(mfx_info(&f).stale > 0); /* job 1 reads its pinned P1: stale, as pinning is */
+    mfx_check(&f);
+    mfx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        GPUSIM_TEST(test_refault_fragment_tlb), GPUSIM_TEST(test_pin_check_in_flight),
-        GPUSIM_TEST(test_reload_exit),          GPUSIM_TEST(test_mprotect_hole_closes_invalidation),
-        GPUSIM_TEST(test_kill_before_doorbell), GPUSIM_TEST(test_published_by_earlier_doorbell),
+        GPUSIM_TEST(test_refault_fragment_tlb),
+        GPUSIM_TEST(test_pin_check_in_flight),
+        GPUSIM_TEST(test_reload_exit),
+        GPUSIM_TEST(test_mprotect_hole_closes_invalidation),
+        GPUSIM_TEST(test_kill_before_doorbell),
+        GPUSIM_TEST(test_published_by_earlier_doorbell),
+        GPUSIM_TEST(test_pin_failed_job_maps_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

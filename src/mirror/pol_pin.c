@@ -49,11 +49,6 @@ static void pin_done(void *data, int status, uint64_t result)
         return;
     }
     gpusim__drv_pinned(d, (int64_t)b->npages);
-    if (gpusim__map_pfns(b, b->va, b->npages, job->pins[job->step],
-                         (b->flags & GPUSIM_BUFFER_WRITE) != 0, &job->cost)) {
-        gpusim__job_prepared(job, GPUSIM_ENOMEM);
-        return;
-    }
     job->step++;
     pin_next(job);
 }
@@ -64,7 +59,16 @@ static void pin_next(gpusim__job *job)
     gpusim_buffer_t *b;
     int rc;
     if (job->step == job->desc.nbuffers) {
-        gpusim__job_prepared(job, 0);
+        /* Every buffer is pinned: map them all now, in the event that commits the job. Mapping
+         * one as soon as it is pinned would let a job that then fails to pin the next leave its
+         * frames in PTEs that a running job uses, and release them (a use-after-free). */
+        int err = 0;
+        for (unsigned i = 0; i < job->desc.nbuffers && !err; i++) {
+            b = job->desc.buffers[i];
+            err = gpusim__map_pfns(b, b->va, b->npages, job->pins[i],
+                                   (b->flags & GPUSIM_BUFFER_WRITE) != 0, &job->cost);
+        }
+        gpusim__job_prepared(job, err);
         return;
     }
     b = job->desc.buffers[job->step];
