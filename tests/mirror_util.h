@@ -127,6 +127,17 @@ static inline gpusim_buffer_t *mfx_register(mfx *f, uint64_t va, uint64_t len)
     return b;
 }
 
+/* A populated buffer: mmap `pages` pages anywhere, write every page, register them writable.
+ * Sets *va (may be NULL). */
+static inline gpusim_buffer_t *mfx_buffer(mfx *f, uint64_t pages, uint64_t *va)
+{
+    uint64_t a = mfx_mmap(f, 0, pages * MPAGE, 0);
+    ASSERT_OK(mfx_touch(f, a, pages * MPAGE));
+    if (va)
+        *va = a;
+    return mfx_register(f, a, pages * MPAGE);
+}
+
 /* A job: a kernel sweeping the buffer in order `passes` times, one 64-byte touch per page, with
  * `compute_ns` of compute per touch and 25 % writes. */
 static inline gpusim_job_desc_t mfx_kernel(gpusim_buffer_t *b, uint32_t passes, uint32_t compute_ns)

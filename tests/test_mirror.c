@@ -119,9 +119,7 @@ static void run_one(gpusim_policy_t pol)
     call c = {0};
     uint64_t va;
     mfx_init(&f, 64 * MIB, pol, NULL);
-    va = mfx_mmap(&f, 0, 64 * MPAGE, 0);
-    ASSERT_OK(mfx_touch(&f, va, 64 * MPAGE));
-    b = mfx_register(&f, va, 64 * MPAGE);
+    b = mfx_buffer(&f, 64, &va);
     j = mfx_kernel(b, 3, 100);
     ASSERT_OK(gpusim_driver_submit(f.d, &j, call_cb, &c));
     ASSERT_OK(mfx_wait(&f, &c));
@@ -175,9 +173,7 @@ static void unmap_running(gpusim_policy_t pol)
     uint64_t va;
     gpusim_time_t t0, t_unmap;
     mfx_init(&f, 64 * MIB, pol, NULL);
-    va = mfx_mmap(&f, 0, 64 * MPAGE, 0);
-    ASSERT_OK(mfx_touch(&f, va, 64 * MPAGE));
-    b = mfx_register(&f, va, 64 * MPAGE);
+    b = mfx_buffer(&f, 64, &va);
     j = mfx_kernel(b, 1000, 1000); /* 1000 passes x 64 touches x 1 us */
     job.w = um.w = f.w;
     t0 = gpusim_world_now(f.w);
@@ -322,9 +318,7 @@ static void reload_degraded(bool no_preempt)
     else /* shorter than the state save: every preemption times out */
         ASSERT_OK(gpusim_gpu_config_set(&gc, "queue_preempt_timeout", "10us", true, NULL, 0));
     mfx_init_gpu(&f, 64 * MIB, GPUSIM_POLICY_FENCE_RELOAD, &dc, &gc);
-    va = mfx_mmap(&f, 0, 64 * MPAGE, 0);
-    ASSERT_OK(mfx_touch(&f, va, 64 * MPAGE));
-    b = mfx_register(&f, va, 64 * MPAGE);
+    b = mfx_buffer(&f, 64, &va);
     j = mfx_kernel(b, 1000, 1000);
     job.w = um.w = f.w;
     ASSERT_OK(gpusim_driver_submit(f.d, &j, call_cb, &job));

@@ -52,9 +52,7 @@ static void test_pin_check_in_flight(void **state)
     char msg[256];
     (void)state;
     mfx_init(&f, 64 * MIB, GPUSIM_POLICY_PIN, NULL);
-    va = mfx_mmap(&f, 0, 64 * MPAGE, 0);
-    ASSERT_OK(mfx_touch(&f, va, 64 * MPAGE));
-    b = mfx_register(&f, va, 64 * MPAGE);
+    b = mfx_buffer(&f, 64, &va);
     j = mfx_kernel(b, 1, 100);
     ASSERT_OK(gpusim_driver_submit(f.d, &j, call_cb, &c));
     while (!c.done && gpusim_world_pending(f.w) > 0) {
@@ -79,9 +77,7 @@ static void test_reload_exit(void **state)
     uint64_t va;
     (void)state;
     mfx_init(&f, 64 * MIB, GPUSIM_POLICY_FENCE_RELOAD, NULL);
-    va = mfx_mmap(&f, 0, 64 * MPAGE, 0);
-    ASSERT_OK(mfx_touch(&f, va, 64 * MPAGE));
-    b = mfx_register(&f, va, 64 * MPAGE);
+    b = mfx_buffer(&f, 64, &va);
     j = mfx_kernel(b, 1000, 1000);
     ASSERT_OK(gpusim_driver_submit(f.d, &j, call_cb, &c));
     ASSERT_OK(gpusim_world_run_until(f.w, gpusim_world_now(f.w) + 10 * GPUSIM_NS_PER_MS));
@@ -109,9 +105,7 @@ static void test_mprotect_hole_closes_invalidation(void **state)
     gpusim_notifier_t *n;
     (void)state;
     mfx_init(&f, 64 * MIB, GPUSIM_POLICY_FENCE_WAIT, NULL);
-    va = mfx_mmap(&f, 0, 64 * MPAGE, 0);
-    ASSERT_OK(mfx_touch(&f, va, 64 * MPAGE));
-    b = mfx_register(&f, va, 64 * MPAGE);
+    b = mfx_buffer(&f, 64, &va);
     n = gpusim_process_notifier(f.p);
     j = mfx_kernel(b, 100, 1000);
     ASSERT_OK(gpusim_driver_submit(f.d, &j, call_cb, &c));
@@ -140,9 +134,7 @@ static void test_kill_before_doorbell(void **state)
     uint64_t va;
     (void)state;
     mfx_init(&f, 64 * MIB, GPUSIM_POLICY_NONE, NULL);
-    va = mfx_mmap(&f, 0, 64 * MPAGE, 0);
-    ASSERT_OK(mfx_touch(&f, va, 64 * MPAGE));
-    b = mfx_register(&f, va, 64 * MPAGE);
+    b = mfx_buffer(&f, 64, &va);
     j = mfx_kernel(b, 1, 100);
     ASSERT_OK(gpusim_driver_submit(f.d, &j, call_cb, &c));
     while (!(f.d->run_head && gpusim_event_pending(&f.d->run_head->ev)))
