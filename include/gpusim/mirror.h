@@ -188,8 +188,10 @@ typedef struct gpusim_job_desc_s {
  * longer than retry_timeout), or the error that made its preparation fail (GPUSIM_EFAULT: a page
  * of a buffer is not mapped; GPUSIM_ENOMEM; GPUSIM_ESRCH: the process is gone). `id` is the job's
  * number (1, 2, ...). The descriptor is copied. Returns 0 (cb will run), GPUSIM_EINVAL (NULL,
- * a bad kernel or copy, a range outside the named buffers, a buffer of another driver or being
- * unregistered, too many or no buffers), GPUSIM_ECTXKILLED, GPUSIM_ESRCH or GPUSIM_ENOMEM.
+ * a bad kernel or copy, a range outside the named buffers, a buffer of another driver, being
+ * unregistered or whose registration failed, too many or no buffers, one named twice),
+ * GPUSIM_EBUSY (a named buffer's registration has not reported yet), GPUSIM_ECTXKILLED,
+ * GPUSIM_ESRCH or GPUSIM_ENOMEM. On error nothing was submitted.
  */
 GPUSIM_EXTERN int gpusim_driver_submit(gpusim_driver_t *drv, const gpusim_job_desc_t *job,
                                        gpusim_host_cb cb, void *data);
