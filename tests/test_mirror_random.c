@@ -1095,13 +1095,12 @@ static void describe_driver(const epoch *e)
     (void)gpusim_gpu_queue_info(d->queue, &qi);
     print_message(
         "  driver %s (epoch %d%s%s): %u pending, %s, %" PRIu64 " running, seq done %" PRIu64
-        " next %" PRIu64 ", host_ops %u, waits %s; evicted %d evict_done %d restoring %d "
-        "evict_busy %d restore_ev %s; ctx error %s; queue state %d rptr %" PRIu64
-        " doorbell %" PRIu64 "\n",
+        " next %" PRIu64 ", host_ops %u, waits %s; evict_done %d evict_busy %d"
+        " restore_ev %s; ctx error %s; queue state %d rptr %" PRIu64 " doorbell %" PRIu64 "\n",
         d->name, e->id, e->dying ? ", dying" : "", e->retired ? ", retired" : "", pend,
         d->preparing ? "one preparing" : "none preparing", d->running, d->done_seq, d->next_seq,
-        d->host_ops, d->waits ? "yes" : "none", d->evicted, d->evict_done, d->restoring,
-        d->evict_busy, gpusim_event_pending(&d->restore_ev) ? "pending" : "idle",
+        d->host_ops, d->waits ? "yes" : "none", d->evict_done, d->evict_busy,
+        gpusim_event_pending(&d->restore_ev) ? "pending" : "idle",
         gpusim_err_name(gpusim_gpu_ctx_error(d->ctx)), (int)qi.state, qi.rptr, qi.doorbell);
     if (d->preparing) {
         const gpusim__validation *v = &d->preparing->v;

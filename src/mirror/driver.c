@@ -686,6 +686,13 @@ int gpusim_driver_submit(gpusim_driver_t *d, const gpusim_job_desc_t *desc, gpus
     job = gpusim__arena_zalloc(arena(d), sizeof *job);
     if (!job)
         return GPUSIM_ENOMEM;
+    /* Preparation starts from an event, so that the callback never runs inside this call; the
+     * event is scheduled first, so that failing to changes nothing. */
+    if (!gpusim_event_pending(&d->kick_ev) &&
+        gpusim_event_schedule(d->world, &d->kick_ev, drv_now(d)) != 0) {
+        gpusim__arena_free(arena(d), job, sizeof *job);
+        return GPUSIM_ENOMEM;
+    }
     job->drv = d;
     job->desc = *desc;
     job->id = ++d->next_id;
@@ -703,24 +710,6 @@ int gpusim_driver_submit(gpusim_driver_t *d, const gpusim_job_desc_t *desc, gpus
         d->pend_head = job;
     d->pend_tail = job;
     gpusim__stat_add(d->st.jobs_submitted, 1);
-    /* Preparation starts from an event, so that the callback never runs inside this call. */
-    if (!gpusim_event_pending(&d->kick_ev) &&
-        gpusim_event_schedule(d->world, &d->kick_ev, drv_now(d)) != 0) {
-        d->pend_tail = NULL; /* undo: the job is the tail */
-        for (gpusim__job **pp = &d->pend_head; *pp; pp = &(*pp)->next)
-            if (*pp == job) {
-                *pp = NULL;
-                break;
-            }
-        for (gpusim__job *j = d->pend_head; j; j = j->next)
-            d->pend_tail = j;
-        for (unsigned i = 0; i < desc->nbuffers; i++)
-            desc->buffers[i]->users--;
-        d->st.jobs_submitted->u.count--;
-        d->next_id--;
-        gpusim__arena_free(arena(d), job, sizeof *job);
-        return GPUSIM_ENOMEM;
-    }
     return 0;
 }
 

@@ -327,9 +327,7 @@ struct gpusim_driver_s {
     gpusim__inv_wait *waits;
 
     /* fence-reload */
-    bool evicted;    /* the queues are quiesced (or being quiesced) */
     bool evict_done; /* ... and the eviction has completed */
-    bool restoring;  /* the restore worker is running a pass */
     bool evict_busy; /* a gpu ctx_evict / ctx_restore call is in flight */
     gpusim_time_t evicted_since;
     gpusim_event_t restore_ev;

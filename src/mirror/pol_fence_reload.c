@@ -30,12 +30,10 @@ enum { RUNNING, EVICTING, EVICTED, RESTORING };
 
 typedef struct reload_state {
     int state;
-    bool again;           /* an invalidation came during RESTORING: evict when it completes */
-    gpusim_buffer_t *cur; /* restore pass: the buffer being validated */
+    bool again; /* an invalidation came during RESTORING: evict when it completes */
     gpusim__validation v;
     uint64_t *hmm; /* [hmm_n] */
     uint64_t hmm_n;
-    uint64_t seqs_n; /* buffers validated in this pass */
     gpusim_time_t cost;
     gpusim_event_t resume_ev; /* after the pass's PTE writes */
 } reload_state;
@@ -88,7 +86,6 @@ static int start_eviction(gpusim_driver_t *d, reload_state *st)
     } else {
         return rc;
     }
-    d->evicted = true;
     d->evicted_since = drv_now(d);
     gpusim__stat_add(d->st.evictions, 1);
     schedule_worker(d);
@@ -137,7 +134,6 @@ static void restored(void *data, int status)
     reload_state *st = d->pol;
     d->evict_busy = false;
     st->state = RUNNING;
-    d->evicted = false;
     gpusim__stat_add(d->st.evicted_ns, drv_now(d) - d->evicted_since);
     gpusim__stat_add(d->st.gpu_stall_ns, drv_now(d) - d->evicted_since);
     if (status == 0)
