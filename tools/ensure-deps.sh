@@ -21,6 +21,9 @@ pkg-config
 libcmocka-dev
 libuv1-dev
 libjemalloc-dev
+libinih-dev
+libjansson-dev
+gnuplot-nox
 clang-format
 "
 

@@ -1,0 +1,3 @@
+/* gpusim-bench.c -- stub, being written. */
+#include "sim.h"
+int main(void) { return 0; }
