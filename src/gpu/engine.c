@@ -55,6 +55,7 @@ static void done_event(gpusim_world_t *w, gpusim_event_t *ev)
     gpusim__gpu_job *job = r->job;
     gpusim__gpu_preempt *p = &job->preempt_;
     int status = r->status;
+    gpusim__gpu_engines *e = r->g->eng;
     job->run_ = NULL;
     gpusim__arena_free(arena(r->g), r, sizeof *r);
     /* A preemption requested after the job's end was scheduled reports after it: deliver that
@@ -67,6 +68,7 @@ static void done_event(gpusim_world_t *w, gpusim_event_t *ev)
     }
     GPUSIM_ASSERT(!p->stopped); /* its last unit has ended: unstopped is 0 */
     p->active = false;
+    gpusim__stat_add(e->st_busy_ns, w->now - job->started_);
     job->done(job, status);
 }
 
@@ -416,6 +418,9 @@ int gpusim__gpu_engines_init(gpusim_gpu_t *g)
              offsetof(gpusim__gpu_engines, st_ff_passes)},
             {"engine.ff_interrupts", GPUSIM_STAT_COUNTER, "",
              offsetof(gpusim__gpu_engines, st_ff_interrupts)},
+            {"engine.busy_ns", GPUSIM_STAT_COUNTER, "ns", offsetof(gpusim__gpu_engines, st_busy_ns)},
+            {"engine.dma_bytes", GPUSIM_STAT_COUNTER, "bytes",
+             offsetof(gpusim__gpu_engines, st_dma_bytes)},
         };
         int rc = gpusim__stats_register_prefixed(world(g), g->prefix, defs, GPUSIM_ARRAY_SIZE(defs),
                                                  g->eng);

@@ -71,6 +71,8 @@ struct gpusim__gpu_engines {
     uint64_t nff;                /* units fast-forwarding */
     gpusim_stat_t *st_ff_passes; /* gpu.<name>.engine.ff_passes: passes not simulated */
     gpusim_stat_t *st_ff_interrupts; /* gpu.<name>.engine.ff_interrupts */
+    gpusim_stat_t *st_busy_ns;       /* gpu.<name>.engine.busy_ns: sum of jobs' start-to-end */
+    gpusim_stat_t *st_dma_bytes;     /* gpu.<name>.engine.dma_bytes: bytes copies moved */
 };
 
 static inline gpusim__arena *arena(const gpusim_gpu_t *g)

@@ -221,6 +221,7 @@ static void copy_slice(gpusim_gpu_t *g, unit *u)
         n = GPUSIM_MIN(n, ad.page_size - (d & (ad.page_size - 1)));
         spent += as.cost + ad.cost + n * GPUSIM_NS_PER_S / copy_bw(g, &as, &ad);
         u->sub += n;
+        gpusim__stat_add(g->eng->st_dma_bytes, n);
     }
     gpusim__eng_unit_schedule(g, u, spent);
 }

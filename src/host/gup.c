@@ -8,7 +8,8 @@
  * (check_and_migrate_movable_pages), and then the pin is taken:
  *   - the 4 KiB page's pincount is raised (for a page of a 2 MiB compound frame: that subpage's
  *     pincount, and the HEAD's refcount -- host.h "Counts of a frame"), and the frame's refcount;
- *   - h->pinned_frames counts 4 KiB pages with pincount > 0; the process gets MMF_HAS_PINNED;
+ *   - h->pinned_frames counts 4 KiB pages with pincount > 0 (gauge host.pin.frames, with its peak);
+ *     the process gets MMF_HAS_PINNED;
  *   - the shared zero page is never really pinned (Linux: try_grab_folio skips it): its pfn is
  *     returned, and unpinning it does nothing.
  * Anonymous pages: GUP pins only exclusive anonymous pages; a read pin of a COW-shared one (mapped
@@ -51,7 +52,7 @@ static void pin_one(gpusim_host_t *h, uint32_t pfn, uint32_t head)
     if (pfn == HOST_ZERO_PFN)
         return;
     if (f->pincount++ == 0)
-        h->pinned_frames++;
+        gpusim__stat_set(h->st.pinned_frames, (int64_t)++h->pinned_frames);
     frame_of(h, head)->refcount++;
 }
 
@@ -71,7 +72,7 @@ static void unpin_one(gpusim_host_t *h, uint32_t pfn, bool dirty)
     head = page_head(h, pfn);
     GPUSIM_ASSERT(f->pincount > 0);
     if (--f->pincount == 0)
-        h->pinned_frames--;
+        gpusim__stat_set(h->st.pinned_frames, (int64_t)--h->pinned_frames);
     if (dirty) {
         f->flags |= FF_DIRTY;
         frame_of(h, head)->flags |= FF_DIRTY; /* set_page_dirty on the folio */

@@ -397,7 +397,7 @@ typedef struct host_stats {
     gpusim_stat_t *kswapd_wakeups, *direct_reclaim, *direct_reclaim_stall;
     gpusim_stat_t *oom_kills, *oom_reaped, *oom_reap_skipped, *oom_failed;
     gpusim_stat_t *migrate_ok, *migrate_failed_pinned, *migrate_longterm, *migrate_waits;
-    gpusim_stat_t *pin_pages, *unpin_pages, *pin_limit_refused;
+    gpusim_stat_t *pin_pages, *unpin_pages, *pin_limit_refused, *pinned_frames;
     gpusim_stat_t *hmm_calls, *hmm_faults, *hmm_retries;
     gpusim_stat_t *frames_free; /* gauge */
 } host_stats;

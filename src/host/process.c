@@ -54,6 +54,7 @@ static int register_stats(gpusim_world_t *w, host_stats *st)
         ST(pin_pages, GPUSIM_STAT_COUNTER, "", "host.pin.pages"),
         ST(unpin_pages, GPUSIM_STAT_COUNTER, "", "host.pin.unpinned"),
         ST(pin_limit_refused, GPUSIM_STAT_COUNTER, "", "host.pin.limit_refused"),
+        ST(pinned_frames, GPUSIM_STAT_GAUGE, "pages", "host.pin.frames"),
         ST(hmm_calls, GPUSIM_STAT_COUNTER, "", "host.hmm.calls"),
         ST(hmm_faults, GPUSIM_STAT_COUNTER, "", "host.hmm.faults"),
         ST(hmm_retries, GPUSIM_STAT_COUNTER, "", "host.hmm.retries"),
