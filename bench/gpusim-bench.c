@@ -1,3 +1,6 @@
 /* gpusim-bench.c -- stub, being written. */
 #include "sim.h"
-int main(void) { return 0; }
+int main(void)
+{
+    return 0;
+}

@@ -10,17 +10,21 @@
 #include <stddef.h>
 #include <string.h>
 
-#define F(path, member) {path, offsetof(sim_result, member)}
+#define F(path, member)                                                                            \
+    {                                                                                              \
+        path, offsetof(sim_result, member)                                                         \
+    }
 #define SIM__SUMMARY(NAME, name)                                                                   \
-    F("notifier.blocked_by." #name ".count",                                                      \
+    F("notifier.blocked_by." #name ".count",                                                       \
       notifier.blocked_by[GPUSIM_INVALIDATOR_##NAME].count),                                       \
-        F("notifier.blocked_by." #name ".total",                                                  \
+        F("notifier.blocked_by." #name ".total",                                                   \
           notifier.blocked_by[GPUSIM_INVALIDATOR_##NAME].total),                                   \
-        F("notifier.blocked_by." #name ".p50",                                                    \
+        F("notifier.blocked_by." #name ".p50",                                                     \
           notifier.blocked_by[GPUSIM_INVALIDATOR_##NAME].p50),                                     \
-        F("notifier.blocked_by." #name ".p99",                                                    \
+        F("notifier.blocked_by." #name ".p99",                                                     \
           notifier.blocked_by[GPUSIM_INVALIDATOR_##NAME].p99),                                     \
-        F("notifier.blocked_by." #name ".max", notifier.blocked_by[GPUSIM_INVALIDATOR_##NAME].max),
+        F("notifier.blocked_by." #name ".max",                                                     \
+          notifier.blocked_by[GPUSIM_INVALIDATOR_##NAME].max),
 
 static const sim_field sim_fields[] = {
     F("sim_time_ns", sim_time_ns),
@@ -48,8 +52,7 @@ static const sim_field sim_fields[] = {
     F("host.swap_ins", host.swap_ins),
     F("notifier.invalidations", notifier.invalidations),
     F("notifier.blocked_ns", notifier.blocked_ns),
-    GPUSIM_INVALIDATOR_MAP(SIM__SUMMARY)
-    F("checker.accesses", checker.accesses),
+    GPUSIM_INVALIDATOR_MAP(SIM__SUMMARY) F("checker.accesses", checker.accesses),
     F("checker.use_after_free", checker.use_after_free),
     F("checker.stale", checker.stale),
 };

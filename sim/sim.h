@@ -45,11 +45,11 @@ typedef struct sim_setting {
 } sim_setting;
 
 typedef struct sim_gpu_desc {
-    char name[SIM_NAME_MAX];      /* [gpu NAME]; "gpu0" for a bare [gpu] */
-    gpusim_gpu_config_t cfg;      /* engines, replayable, cost parameters (cfg.name = name) */
-    bool policy_fixed;            /* `policy =` given: this device's drivers ignore the run's */
-    gpusim_policy_t policy;       /* ... and use this one */
-    gpusim_driver_config_t drv;   /* driver parameters for drivers on this device (policy is
+    char name[SIM_NAME_MAX];    /* [gpu NAME]; "gpu0" for a bare [gpu] */
+    gpusim_gpu_config_t cfg;    /* engines, replayable, cost parameters (cfg.name = name) */
+    bool policy_fixed;          /* `policy =` given: this device's drivers ignore the run's */
+    gpusim_policy_t policy;     /* ... and use this one */
+    gpusim_driver_config_t drv; /* driver parameters for drivers on this device (policy is
                                      set by the runner) */
     unsigned line;
 } sim_gpu_desc;
@@ -62,11 +62,11 @@ typedef struct sim_process_desc {
 
 typedef struct sim_buffer_desc {
     char name[SIM_NAME_MAX];
-    unsigned process;  /* index into processes */
-    uint64_t size;     /* bytes, 4 KiB multiple, > 0 */
-    bool hugepage;     /* madvise(MADV_HUGEPAGE) before first touch */
-    bool populate;     /* written by the CPU before registration (default true) */
-    bool writable;     /* GPU may write it (GPUSIM_BUFFER_WRITE, default true) */
+    unsigned process; /* index into processes */
+    uint64_t size;    /* bytes, 4 KiB multiple, > 0 */
+    bool hugepage;    /* madvise(MADV_HUGEPAGE) before first touch */
+    bool populate;    /* written by the CPU before registration (default true) */
+    bool writable;    /* GPU may write it (GPUSIM_BUFFER_WRITE, default true) */
     unsigned line;
 } sim_buffer_desc;
 
@@ -74,10 +74,10 @@ typedef enum sim_job_kind { SIM_JOB_KERNEL = 0, SIM_JOB_COPY = 1 } sim_job_kind;
 
 typedef struct sim_job_desc {
     char name[SIM_NAME_MAX];
-    unsigned gpu;                          /* index into gpus */
+    unsigned gpu; /* index into gpus */
     sim_job_kind kind;
     unsigned buffers[GPUSIM_JOB_MAX_BUFFERS]; /* indices into buffers, all of one process */
-    unsigned nbuffers;                     /* >= 1 */
+    unsigned nbuffers;                        /* >= 1 */
     /* KERNEL: the kernel runs over buffers[0]; kernel.buffer_va is filled in by the runner, every
      * other field comes from the file (touches_per_pass defaults to the buffer's pages). */
     gpusim_kernel_desc_t kernel;
@@ -108,20 +108,20 @@ typedef enum sim_activity_type {
 typedef struct sim_activity_desc {
     char name[SIM_NAME_MAX];
     sim_activity_type type;
-    unsigned process;       /* index into processes (the buffer's, when a buffer is named) */
-    int buffer;             /* index into buffers, or -1 (PRESSURE, COMPACT, EXIT) */
-    uint64_t offset, len;   /* range within the buffer; len 0 = to the buffer's end */
-    gpusim_time_t at;       /* first occurrence */
-    gpusim_time_t every;    /* period; 0 = once */
-    uint64_t count;         /* occurrences when every > 0; 0 = until the run ends */
-    gpusim_madvise_t advice;    /* MADVISE */
-    unsigned prot;              /* MPROTECT: GPUSIM_PROT_* */
-    uint64_t parent_writes;     /* FORK */
-    uint64_t child_writes;      /* FORK */
-    uint64_t bytes;             /* PRESSURE */
-    uint64_t rate;              /* PRESSURE: bytes/s, 0 = at once */
-    gpusim_time_t hold;         /* MPROTECT, MREMAP, FORK, PRESSURE */
-    unsigned node;              /* COMPACT */
+    unsigned process;        /* index into processes (the buffer's, when a buffer is named) */
+    int buffer;              /* index into buffers, or -1 (PRESSURE, COMPACT, EXIT) */
+    uint64_t offset, len;    /* range within the buffer; len 0 = to the buffer's end */
+    gpusim_time_t at;        /* first occurrence */
+    gpusim_time_t every;     /* period; 0 = once */
+    uint64_t count;          /* occurrences when every > 0; 0 = until the run ends */
+    gpusim_madvise_t advice; /* MADVISE */
+    unsigned prot;           /* MPROTECT: GPUSIM_PROT_* */
+    uint64_t parent_writes;  /* FORK */
+    uint64_t child_writes;   /* FORK */
+    uint64_t bytes;          /* PRESSURE */
+    uint64_t rate;           /* PRESSURE: bytes/s, 0 = at once */
+    gpusim_time_t hold;      /* MPROTECT, MREMAP, FORK, PRESSURE */
+    unsigned node;           /* COMPACT */
     unsigned line;
 } sim_activity_desc;
 
@@ -130,15 +130,15 @@ typedef enum sim_cmp { SIM_LT, SIM_LE, SIM_GT, SIM_GE, SIM_EQ, SIM_NE } sim_cmp;
 
 /* One side of an expectation: factor x metric[@policy], or a constant (metric[0] == '\0'). */
 typedef struct sim_term {
-    double factor;            /* 1 when not written; the constant itself when metric is empty */
-    char metric[64];          /* a record path: "gpu.stall_ns", "notifier.blocked_by.kswapd.max" */
+    double factor;             /* 1 when not written; the constant itself when metric is empty */
+    char metric[64];           /* a record path: "gpu.stall_ns", "notifier.blocked_by.kswapd.max" */
     char policy[SIM_NAME_MAX]; /* "@policy": the record of that policy, same scenario and seed;
                                   "" = the record being checked */
 } sim_term;
 
 /* "POLICIES: LHS OP RHS", e.g. "pin: sim_time_ns > 2 * sim_time_ns@pin-persistent". */
 typedef struct sim_expect {
-    char text[SIM_TEXT_MAX];  /* as written (trimmed); also the record's expectation text */
+    char text[SIM_TEXT_MAX]; /* as written (trimmed); also the record's expectation text */
     bool policies[GPUSIM_POLICY_COUNT]; /* which policies' records it applies to ("*": all) */
     sim_term lhs, rhs;
     sim_cmp op;
@@ -153,7 +153,7 @@ typedef struct sim_scenario {
     gpusim_time_t duration;         /* stop the run here at the latest (default 60 s) */
     gpusim_host_config_t host;      /* [host] */
     sim_gpu_desc gpus[SIM_MAX_GPUS];
-    unsigned ngpus;                 /* >= 1 (a scenario without [gpu] gets gpu0 defaults) */
+    unsigned ngpus; /* >= 1 (a scenario without [gpu] gets gpu0 defaults) */
     sim_process_desc processes[SIM_MAX_PROCESSES];
     unsigned nprocesses;
     sim_buffer_desc buffers[SIM_MAX_BUFFERS];
@@ -216,12 +216,12 @@ typedef struct sim_result {
     char policy[SIM_NAME_MAX];
     char preset[SIM_NAME_MAX];
     uint64_t seed;
-    int status;                 /* 0, or the run failed: error says why (exit status 1) */
+    int status; /* 0, or the run failed: error says why (exit status 1) */
     char error[SIM_TEXT_MAX];
     uint64_t sim_time_ns, wall_time_ns, events; /* the first numeric field (sim_result_fields) */
     struct {
-        uint64_t jobs_completed, jobs_failed, busy_ns, stall_ns, faults, fault_batches,
-            tlb_misses, tlb_invalidations, preemptions, dma_bytes, contexts_killed;
+        uint64_t jobs_completed, jobs_failed, busy_ns, stall_ns, faults, fault_batches, tlb_misses,
+            tlb_invalidations, preemptions, dma_bytes, contexts_killed;
     } gpu;
     struct {
         uint64_t pinned_pages_peak, reclaimed_pages, reclaim_skipped_pinned, alloc_stall_ns,
@@ -261,8 +261,7 @@ int sim_results_write_json(FILE *f, const sim_result *recs, size_t n);
 
 /* Reads such a file back. *recs is malloc'd (free() it). Returns 0, or an error with
  * "path: message" in err (not JSON, a missing or mistyped field). */
-int sim_results_read_json(const char *path, sim_result **recs, size_t *n, char *err,
-                          size_t errlen);
+int sim_results_read_json(const char *path, sim_result **recs, size_t *n, char *err, size_t errlen);
 
 /*
  * Runs scenario `s` under `policy` with `seed` in a new world, to the end of its jobs and
@@ -273,8 +272,8 @@ int sim_results_read_json(const char *path, sim_result **recs, size_t *n, char *
  * ECANCELED) with *out unspecified. Deterministic: same (s, policy, seed) => same *out, apart
  * from wall_time_ns.
  */
-int sim_run(const sim_scenario *s, gpusim_policy_t policy, uint64_t seed,
-            const volatile int *stop, sim_result *out);
+int sim_run(const sim_scenario *s, gpusim_policy_t policy, uint64_t seed, const volatile int *stop,
+            sim_result *out);
 
 /* ---- expectations ------------------------------------------------------------------------- */
 

@@ -418,7 +418,8 @@ int gpusim__gpu_engines_init(gpusim_gpu_t *g)
              offsetof(gpusim__gpu_engines, st_ff_passes)},
             {"engine.ff_interrupts", GPUSIM_STAT_COUNTER, "",
              offsetof(gpusim__gpu_engines, st_ff_interrupts)},
-            {"engine.busy_ns", GPUSIM_STAT_COUNTER, "ns", offsetof(gpusim__gpu_engines, st_busy_ns)},
+            {"engine.busy_ns", GPUSIM_STAT_COUNTER, "ns",
+             offsetof(gpusim__gpu_engines, st_busy_ns)},
             {"engine.dma_bytes", GPUSIM_STAT_COUNTER, "bytes",
              offsetof(gpusim__gpu_engines, st_dma_bytes)},
         };
