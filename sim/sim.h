@@ -263,16 +263,41 @@ int sim_results_write_json(FILE *f, const sim_result *recs, size_t n);
  * "path: message" in err (not JSON, a missing or mistyped field). */
 int sim_results_read_json(const char *path, sim_result **recs, size_t *n, char *err, size_t errlen);
 
+/* ---- traces (Chrome trace-event JSON, opens in Perfetto) --------------------------------- */
+
+/* The trace of one run, held in memory until written. */
+typedef struct sim_trace sim_trace;
+
+/* A new, empty trace; `label` names its process in the viewer ("steady-reuse/pin/1"). NULL on
+ * ENOMEM. */
+sim_trace *sim_trace_new(const char *label);
+void sim_trace_free(sim_trace *t);
+/* Records the world's own spans (invalidations, fault batches, preemptions, jobs, ...) through
+ * its trace hook from now on. Returns 0 or a negative error. */
+int sim_trace_attach(sim_trace *t, gpusim_world_t *w);
+/* A span of the runner's own (the application's host activity): track, name, [begin, end). */
+void sim_trace_span(sim_trace *t, const char *track, const char *name, gpusim_time_t begin,
+                    gpusim_time_t end);
+/* Writes traces[0..n) as one Chrome trace-event JSON document, one process per run, one thread
+ * per track. Returns 0 or GPUSIM_ENOSPC. */
+int sim_trace_write(FILE *f, sim_trace *const *traces, size_t n);
+
+/* ---- running ------------------------------------------------------------------------------ */
+
+typedef struct sim_run_opts {
+    const volatile int *stop; /* polled between slices of simulated time; non-zero: abandon */
+    sim_trace *trace;         /* record the run's spans here (NULL: no trace) */
+} sim_run_opts;
+
 /*
  * Runs scenario `s` under `policy` with `seed` in a new world, to the end of its jobs and
  * activities or to s->duration, and fills *out (expectations are listed, not evaluated: met = -1).
- * `stop` (may be NULL) is polled between slices of simulated time; when it becomes non-zero the
- * run is abandoned and sim_run returns GPUSIM_ECANCELED. Returns 0 (the run happened; out->status
- * says whether the scenario itself failed, e.g. a job refused) or a negative error (ENOMEM,
- * ECANCELED) with *out unspecified. Deterministic: same (s, policy, seed) => same *out, apart
- * from wall_time_ns.
+ * opts may be NULL. When *opts->stop becomes non-zero the run is abandoned and sim_run returns
+ * GPUSIM_ECANCELED. Returns 0 (the run happened; out->status says whether the scenario itself
+ * failed, e.g. a job refused) or a negative error (ENOMEM, ECANCELED) with *out unspecified.
+ * Deterministic: same (s, policy, seed) => same *out, apart from wall_time_ns.
  */
-int sim_run(const sim_scenario *s, gpusim_policy_t policy, uint64_t seed, const volatile int *stop,
+int sim_run(const sim_scenario *s, gpusim_policy_t policy, uint64_t seed, const sim_run_opts *opts,
             sim_result *out);
 
 /* ---- expectations ------------------------------------------------------------------------- */
