@@ -81,6 +81,8 @@ typedef struct sim_job_desc {
     /* KERNEL: the kernel runs over buffers[0]; kernel.buffer_va is filled in by the runner, every
      * other field comes from the file (touches_per_pass defaults to the buffer's pages). */
     gpusim_kernel_desc_t kernel;
+    bool seed_fixed; /* `pattern_seed =` given; else the runner derives kernel.seed from
+                               the run's seed and the job (RANDOM, HOTCOLD, CHASE) */
     /* COPY: copy_bytes from buffers[0] to buffers[1] (offset 0 in each). */
     uint64_t copy_bytes;
     gpusim_time_t start;    /* first submission */
