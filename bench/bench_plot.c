@@ -206,7 +206,7 @@ static int write_script(const char *path, const char *name, const bench_group *g
           "set style histogram clustered gap 1\n"
           "set style fill solid 0.85 border -1\n"
           "set boxwidth 0.8\n"
-          "set xtics rotate by -30 nomirror\n"
+          "set xtics rotate by 30 right nomirror\n"
           "set grid ytics\n"
           "set key off\n",
           f);

@@ -10,7 +10,8 @@
  * table is written and required back without touching this file; jansson keeps insertion order,
  * so the same records always give the same bytes (what makes sharded and unsharded runs
  * comparable). JSON integers are signed 64-bit in jansson: a value above INT64_MAX (none is
- * expected: that is 292 years in ns) is written as a real and read back from one.
+ * expected: that is 292 years in ns) is written as a real and read back from one, approximately
+ * (a double holds 53 bits); everything below is exact.
  */
 #include "sim.h"
 
@@ -157,10 +158,12 @@ static int get_u64(reader *rd, json_t *obj, const char *key, const char *path, u
         *out = (uint64_t)json_integer_value(v);
         return 0;
     }
-    /* The writer's form for values beyond INT64_MAX. */
+    /* The writer's form for values beyond INT64_MAX: a double, so approximate; 2^64 is what
+     * UINT64_MAX rounds to. */
     if (json_is_real(v) && json_real_value(v) >= 9223372036854775808.0 &&
-        json_real_value(v) < 18446744073709551616.0) {
-        *out = (uint64_t)json_real_value(v);
+        json_real_value(v) <= 18446744073709551616.0) {
+        double d = json_real_value(v);
+        *out = d >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)d;
         return 0;
     }
     return fail(rd, "%s: not a non-negative integer", path);
