@@ -151,6 +151,56 @@ static int setup_world(sim_run_state *r, uint64_t seed)
     return 0;
 }
 
+/* Writes buffer i page by page, each page followed by its share of filler pages, then unmaps the
+ * filler: the buffer's frames end up `fragment` percent diluted in the blocks they occupy. Every
+ * write is waited for, so the allocation order is exactly the interleaving. */
+static int populate_fragmented(sim_run_state *r, unsigned i)
+{
+    const sim_buffer_desc *b = &r->s->buffers[i];
+    gpusim_process_t *p = r->procs[b->process];
+    uint64_t pages = b->size / GPUSIM_HOST_PAGE_SIZE, owed = 0, used = 0;
+    uint64_t filler_pages = pages * b->fragment / (100 - b->fragment) + 1;
+    int rc =
+        setup_call(r,
+                   gpusim_process_mmap(p, SIM_FILLER_BASE, filler_pages * GPUSIM_HOST_PAGE_SIZE,
+                                       GPUSIM_PROT_READ | GPUSIM_PROT_WRITE,
+                                       GPUSIM_MAP_PRIVATE | GPUSIM_MAP_FIXED, NULL, 0, setup_cb, r),
+                   "mapping the filler of buffer", b->name);
+    if (rc || (rc = setup_wait(r, "mapping a filler")) != 0)
+        return rc;
+    for (uint64_t k = 0; k < pages && !rc; k++) {
+        uint64_t n;
+        rc = setup_call(r,
+                        gpusim_process_access(p, r->buf_va[i] + k * GPUSIM_HOST_PAGE_SIZE,
+                                              GPUSIM_HOST_PAGE_SIZE, GPUSIM_ACCESS_WRITE, NULL,
+                                              setup_cb, r),
+                        "populating buffer", b->name);
+        if (rc || (rc = setup_wait(r, "populating a fragmented buffer")) != 0)
+            return rc;
+        owed += b->fragment; /* filler pages per buffer page: fragment / (100 - fragment) */
+        n = owed / (100 - b->fragment);
+        owed -= n * (100 - b->fragment);
+        if (n > filler_pages - used)
+            n = filler_pages - used;
+        if (n == 0)
+            continue;
+        rc = setup_call(r,
+                        gpusim_process_access(p, SIM_FILLER_BASE + used * GPUSIM_HOST_PAGE_SIZE,
+                                              n * GPUSIM_HOST_PAGE_SIZE, GPUSIM_ACCESS_WRITE, NULL,
+                                              setup_cb, r),
+                        "writing the filler of buffer", b->name);
+        used += n;
+        if (!rc)
+            rc = setup_wait(r, "populating a fragmented buffer");
+    }
+    if (!rc)
+        rc = setup_call(r,
+                        gpusim_process_munmap(p, SIM_FILLER_BASE,
+                                              filler_pages * GPUSIM_HOST_PAGE_SIZE, setup_cb, r),
+                        "unmapping the filler of buffer", b->name);
+    return rc ? rc : setup_wait(r, "unmapping a filler");
+}
+
 /* Maps every buffer, advises it, and writes it from the CPU when it is to be populated. */
 static int setup_buffers(sim_run_state *r)
 {
@@ -179,7 +229,9 @@ static int setup_buffers(sim_run_state *r)
         return rc;
     for (unsigned i = 0; i < s->nbuffers && !rc; i++) {
         const sim_buffer_desc *b = &s->buffers[i];
-        if (b->populate)
+        if (b->populate && b->fragment)
+            rc = populate_fragmented(r, i);
+        else if (b->populate)
             rc = setup_call(r,
                             gpusim_process_access(r->procs[b->process], r->buf_va[i], b->size,
                                                   GPUSIM_ACCESS_WRITE, NULL, setup_cb, r),
@@ -237,10 +289,11 @@ static void job_ended(void *data, int status, uint64_t id)
     const sim_job_desc *job = &r->s->jobs[js->index];
     (void)id;
     js->ended++;
-    /* A failed job ends its stream, as a failed submission ioctl would end the application's
-     * loop: a killed context or a gone process can run nothing more, and resubmitting at once
-     * after EFAULT would only fail again in zero time. */
-    if (status)
+    /* A killed context or a gone process can run nothing more. Another failure (EFAULT: a
+     * submission that met a hole) ends a back-to-back stream, as a failed ioctl would end the
+     * application's loop (resubmitting at once would fail again in zero time); a periodic stream
+     * goes on at its next tick. */
+    if (status == GPUSIM_ECTXKILLED || status == GPUSIM_ESRCH || (status && job->interval == 0))
         js->stopped = true;
     if (!js->stopped && job->interval == 0 && js->submitted < job->repeat)
         job_submit(js);

@@ -101,7 +101,7 @@ static void act_call(sim_activity_state *a, int rc)
 static void act_hold_event(gpusim_world_t *w, gpusim_event_t *ev)
 {
     (void)w;
-    act_next(ev->data);
+    act_cb(ev->data, 0, 0);
 }
 
 static void act_timer(sim_activity_state *a, gpusim_time_t after)

@@ -14,11 +14,13 @@
 
 /* Where buffers are mapped: one region per process, each buffer 2 MiB aligned (so THP can back
  * it) with a 2 MiB guard gap. Pressure processes map at SIM_HOG_BASE, mremap moves ranges to
- * SIM_AWAY_BASE + activity x SIM_AWAY_STRIDE and back. */
+ * SIM_AWAY_BASE + activity x SIM_AWAY_STRIDE and back; the filler of a fragmented buffer lives
+ * at SIM_FILLER_BASE while the buffer is populated. */
 #define SIM_BUFFER_BASE (UINT64_C(1) << 36) /* 64 GiB */
 #define SIM_HOG_BASE    (UINT64_C(1) << 40)
 #define SIM_AWAY_BASE   (UINT64_C(1) << 44)
 #define SIM_AWAY_STRIDE (UINT64_C(1) << 38)
+#define SIM_FILLER_BASE (UINT64_C(1) << 45)
 #define SIM_HUGE        (UINT64_C(2) << 20)
 
 typedef struct sim_run_state sim_run_state;
