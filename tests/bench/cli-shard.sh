@@ -42,4 +42,15 @@ mismatch "different runs" "$tmp/s0.json" "$tmp/o1.json" "$tmp/s2.json"
 "$bench" run "$data/tiny.ini" "$data/tiny2.ini" --seeds 7,8 --format json --shard 1/3 \
     --output "$tmp/p1.json"
 mismatch "different runs" "$tmp/s0.json" "$tmp/p1.json" "$tmp/s2.json"
-echo "ok: shards merge into the unsharded run; bad shard sets refused"
+
+# The Slurm script, its tasks played here by hand: three array tasks, then the merge job.
+sbatch=$data/../../bench/slurm/gpusim-bench.sbatch
+for i in 0 1 2; do
+    (cd "$tmp" && SLURM_ARRAY_TASK_ID=$i SLURM_ARRAY_JOB_ID=77 SHARDS=3 GPUSIM_BENCH="$bench" \
+        ARGS="$data/tiny.ini $data/tiny2.ini --seeds 2" sh "$sbatch") ||
+        fail "sbatch task $i exited $?"
+done
+(cd "$tmp" && MERGE=1 RESULTS=gpusim-bench-results/77 GPUSIM_BENCH="$bench" sh "$sbatch" \
+    >"$tmp/merge.log") || fail "sbatch merge exited $?: $(cat "$tmp/merge.log")"
+same_results "$tmp/all.json" "$tmp/gpusim-bench-results/77/results.json"
+echo "ok: shards merge into the unsharded run; bad shard sets refused; the Slurm script works"
