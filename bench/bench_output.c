@@ -115,20 +115,29 @@ static void write_table(FILE *f, const sim_result *recs, size_t n)
           "pinned pages; uaf, stale: coherence violations; expect: expectations met / total.\n",
           f);
 
-    /* What needs a reader's attention, below the table. */
-    unsigned unevaluated = 0;
+    /* What needs a reader's attention, below the table: failed runs, then unmet expectations,
+     * each list cut at LIST_MAX lines so that a large sweep stays readable. */
+    enum { LIST_MAX = 20 };
+    unsigned unevaluated = 0, failed = 0, notmet = 0;
     for (size_t i = 0; i < n; i++) {
         const sim_result *r = &recs[i];
-        if (r->status != 0)
+        if (r->status != 0 && failed++ < LIST_MAX)
             fprintf(f, "FAILED   %s/%s/%" PRIu64 ": %s\n", r->scenario, r->policy, r->seed,
                     r->error);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const sim_result *r = &recs[i];
         for (unsigned e = 0; e < r->nexpectations && e < SIM_MAX_EXPECT; e++) {
-            if (r->expectations[e].met == 0)
+            if (r->expectations[e].met == 0 && notmet++ < LIST_MAX)
                 fprintf(f, "NOT MET  %s/%s/%" PRIu64 ": %s\n", r->scenario, r->policy, r->seed,
                         r->expectations[e].text);
             unevaluated += r->expectations[e].met < 0;
         }
     }
+    if (failed > LIST_MAX)
+        fprintf(f, "... %u failed runs in all\n", failed);
+    if (notmet > LIST_MAX)
+        fprintf(f, "... %u expectation outcomes not met in all\n", notmet);
     if (unevaluated)
         fprintf(f,
                 "%u expectation outcome(s) not evaluated: a record they compare with was not run\n",

@@ -151,6 +151,8 @@ static int plan_runs(run_ctx *c)
 {
     const bench_opts *o = c->o;
     uint64_t per_scenario = (uint64_t)o->nseeds * o->npolicies;
+    if (c->nsc == 0)
+        return usage_error("no scenario to run");
     if (per_scenario > BENCH_MAX_COMBI / c->nsc) {
         char msg[160];
         snprintf(msg, sizeof msg, "more than %d combinations of scenario, seed and policy",
