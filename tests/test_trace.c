@@ -237,6 +237,14 @@ static void test_fence_wait_munmap(void **state)
     assert_int_equal(inv->arg, i.blocked_ns[GPUSIM_INVALIDATOR_SYSCALL]);
     assert_true(inv->end - inv->begin >= inv->arg);
     assert_int_equal(r.n, 3); /* nothing else happened */
+
+    /* A job over the buffer whose memory is gone: its preparation fails, and says why. */
+    memset(&job, 0, sizeof job);
+    ASSERT_OK(gpusim_driver_submit(f.d, &j, call_cb, &job));
+    assert_int_equal(mfx_wait(&f, &job), GPUSIM_EFAULT);
+    prep = one(&r, dt, "prepare job 2");
+    assert_string_equal(prep->arg_name, "error");
+    assert_int_equal(prep->arg, (uint64_t) - (int64_t)GPUSIM_EFAULT);
     rec_free(&r);
     mfx_free(&f);
 }
@@ -348,6 +356,61 @@ static void test_fence_reload_evict_restore(void **state)
     (void)state;
     reload_run(&r);
     rec_free(&r);
+}
+
+/* fence-reload: a second invalidation of the buffer while the first restore pass validates it
+ * makes that pass collide: it is reported not clean, and the next one, clean, resumes the queues
+ * and ends the eviction. */
+static void test_fence_reload_retry(void **state)
+{
+    mfx f;
+    recorder r;
+    gpusim_buffer_t *b;
+    gpusim_job_desc_t j;
+    gpusim_driver_info_t i;
+    call job = {0}, ic = {0}, ic2 = {0};
+    uint64_t va, delay;
+    gpusim_time_t t_inv;
+    const rspan *ev, *p1, *p2;
+    char dt[48];
+    gpusim_driver_config_t dc;
+    (void)state;
+    gpusim_driver_config_init(&dc, GPUSIM_POLICY_FENCE_RELOAD);
+    ASSERT_OK(gpusim_driver_config_get(&dc, "restore_delay", &delay));
+    mfx_init(&f, 64 * MIB, GPUSIM_POLICY_FENCE_RELOAD, &dc);
+    rec_attach(&r, f.w);
+    b = mfx_buffer(&f, 64, &va);
+    j = mfx_kernel(b, 1000, 1000);
+    ASSERT_OK(gpusim_driver_submit(f.d, &j, call_cb, &job));
+    ASSERT_OK(gpusim_world_run_until(f.w, gpusim_world_now(f.w) + 10 * MS));
+    t_inv = gpusim_world_now(f.w);
+    ASSERT_OK(gpusim_process_madvise(f.p, va, 8 * MPAGE, GPUSIM_MADV_DONTNEED, call_cb, &ic));
+    /* The restore worker starts its pass at t_inv + restore_delay; invalidate right after. */
+    ASSERT_OK(gpusim_world_run_until(f.w, t_inv + delay));
+    ASSERT_OK(gpusim_process_madvise(f.p, va + 8 * MPAGE, 8 * MPAGE, GPUSIM_MADV_DONTNEED, call_cb,
+                                     &ic2));
+    ASSERT_OK(mfx_wait(&f, &job));
+    ASSERT_OK(mfx_wait(&f, &ic));
+    ASSERT_OK(mfx_wait(&f, &ic2));
+    mfx_check(&f);
+    i = mfx_info(&f);
+    assert_int_equal(i.evictions, 1);
+    assert_int_equal(i.restores, 1);
+    assert_int_equal(i.restore_retries, 1);
+    driver_track(&f, dt, sizeof dt);
+    ev = one(&r, dt, "evict");
+    assert_int_equal(count(&r, dt, "restore"), 2);
+    p1 = nth(&r, dt, "restore", 0);
+    p2 = nth(&r, dt, "restore", 1);
+    assert_int_equal(p1->begin, t_inv + delay);
+    assert_string_equal(p1->arg_name, "clean");
+    assert_int_equal(p1->arg, 0);
+    assert_true(p2->begin >= p1->end + delay);
+    assert_int_equal(p2->arg, 1);
+    assert_int_equal(p2->end, ev->end);
+    assert_int_equal(ev->end - ev->begin, i.evicted_ns);
+    rec_free(&r);
+    mfx_free(&f);
 }
 
 /* The same world and inputs report the same spans in the same order. */
@@ -519,8 +582,11 @@ static void test_host_pressure(void **state)
     assert_int_equal(count(&r, "exit", "invalidate release"), 0); /* held: never ended */
 
     assert_true(count(&r, "direct_reclaim", "direct reclaim hog") >= 1);
-    for (size_t k = 0; (s = nth(&r, "direct_reclaim", "direct reclaim hog", k)) != NULL; k++)
-        stall += s->end - s->begin;
+    for (size_t k = 0; (s = nth(&r, "direct_reclaim", "direct reclaim hog", k)) != NULL; k++) {
+        assert_string_equal(s->arg_name, "stall_ns");
+        assert_true(s->end - s->begin >= s->arg);
+        stall += s->arg;
+    }
     assert_true(stall > 0);
     assert_int_equal(stall, stat(w, "host.direct_reclaim.stall_ns").sum);
     assert_true(count(&r, "kswapd", "reclaim node0") >= 1);
@@ -567,10 +633,11 @@ static void test_kswapd_reclaims(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        GPUSIM_TEST(test_set_and_remove),  GPUSIM_TEST(test_fence_wait_munmap),
-        GPUSIM_TEST(test_refault_batches), GPUSIM_TEST(test_fence_reload_evict_restore),
-        GPUSIM_TEST(test_deterministic),   GPUSIM_TEST(test_copy_and_reset),
-        GPUSIM_TEST(test_host_pressure),   GPUSIM_TEST(test_kswapd_reclaims),
+        GPUSIM_TEST(test_set_and_remove),     GPUSIM_TEST(test_fence_wait_munmap),
+        GPUSIM_TEST(test_refault_batches),    GPUSIM_TEST(test_fence_reload_evict_restore),
+        GPUSIM_TEST(test_fence_reload_retry), GPUSIM_TEST(test_deterministic),
+        GPUSIM_TEST(test_copy_and_reset),     GPUSIM_TEST(test_host_pressure),
+        GPUSIM_TEST(test_kswapd_reclaims),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

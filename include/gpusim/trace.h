@@ -17,8 +17,9 @@
  *                              "... refused": a non-        got); only invalidations that
  *                              blockable range refused      reached a subscription
  *   "kswapd"                   "reclaim node<N>"            reclaimed (pages), wake to sleep
- *   "direct_reclaim"           "direct reclaim <process>"   -: an allocation stall (the sample of
- *                                                           host.direct_reclaim.stall_ns)
+ *   "direct_reclaim"           "direct reclaim <process>"   stall_ns: an allocation stall (the
+ *                                                           sample host.direct_reclaim.stall_ns
+ *                                                           got)
  *   "oom_killer"               "oom kill <process>"         pages: the victim's footprint
  *   "oom_reaper"               "reap <process>"             pages zapped (a pass takes no time)
  *   "<gpu>.compute"            "kernel ctx<id>"             error (negated code) if it failed

@@ -45,7 +45,7 @@
  *   pageout  madvise(MADV_PAGEOUT) walks its range and makes each page mapped by this process
  *            alone the victim, ignoring the accessed bit, with the operation's own invalidation.
  * Trace (core/trace.h): a kswapd run, wake-up to sleep with the pages it reclaimed, and each
- * allocation stall (the interval host.direct_reclaim.stall_ns records) are reported as spans.
+ * allocation stall (with the sample host.direct_reclaim.stall_ns records) are reported as spans.
  *
  * Every victim is revalidated after each wait (frame generation, the entry still mapping it, no
  * new pin), because anything may have happened meanwhile; a victim that changed is left alone.
@@ -921,6 +921,7 @@ static void stall_begin(hop *op)
     /* The operation's own clock is now + cost (costs are charged when it next schedules), so
      * measuring from it counts both the time it was blocked and the reclaim work it did. */
     op->stall_since = now_of(op->h) + op->cost;
+    op->stall_at = now_of(op->h);
     if (op->p)
         op->p->info.alloc_stalls++;
 }
@@ -934,7 +935,10 @@ void gpusim__op_stall_end(hop *op)
     d = now_of(h) + op->cost - op->stall_since;
     op->counted_stall = false;
     (void)gpusim__stat_record(h->st.direct_reclaim_stall, d);
-    GPUSIM_TRACE(h->world, "direct_reclaim", op->stall_since, op->stall_since + d, NULL, 0,
+    /* The span runs in event time, from the step that stalled, so that it holds the reclaim's
+     * invalidations (which begin then, before the operation's own clock); stall_ns is the
+     * sample recorded above. */
+    GPUSIM_TRACE(h->world, "direct_reclaim", op->stall_at, op->stall_since + d, "stall_ns", d,
                  "direct reclaim %s", op->p ? op->p->name : "(host)");
     if (op->p) {
         op->p->info.alloc_stall_ns += d;
