@@ -249,38 +249,66 @@ static void test_fence_wait_munmap(void **state)
     mfx_free(&f);
 }
 
-/* refault: every fault batch is reported on the driver's track, with this driver's faults in it:
- * as many spans as fault_batches, and as many faults as were served. */
+/* refault, two drivers on one GPU whose jobs fault at the same time: every fault batch is
+ * reported on the track of each driver with faults in it, with that driver's faults only (as
+ * many spans as its fault_batches, as many faults as it served), from the fetch to the end of the
+ * replay (fault_replay is made 1 ms, longer than everything else a batch costs). */
 static void test_refault_batches(void **state)
 {
-    mfx f;
+    mfx f, f2;
     recorder r;
-    gpusim_buffer_t *b;
-    gpusim_job_desc_t j;
-    gpusim_driver_info_t i;
-    call c = {0};
-    uint64_t faults = 0;
-    const rspan *s;
-    char dt[48];
+    gpusim_gpu_config_t gc;
+    gpusim_driver_config_t dc;
+    gpusim_process_config_t pc;
+    gpusim_buffer_t *b, *b2;
+    gpusim_job_desc_t j, j2;
+    call c = {0}, c2 = {0};
+    size_t mixed = 0;
     (void)state;
-    mfx_init(&f, 64 * MIB, GPUSIM_POLICY_REFAULT, NULL);
+    gpusim_gpu_config_init(&gc);
+    ASSERT_OK(gpusim_gpu_config_set(&gc, "fault_replay", "1ms", true, NULL, 0));
+    mfx_init_gpu(&f, 64 * MIB, GPUSIM_POLICY_REFAULT, NULL, &gc);
+    f2 = f;
+    gpusim_process_config_init(&pc);
+    pc.name = "second";
+    ASSERT_OK(gpusim_process_new(f.h, &pc, &f2.p));
+    gpusim_driver_config_init(&dc, GPUSIM_POLICY_REFAULT);
+    ASSERT_OK(gpusim_driver_new(f.g, f2.p, &dc, &f2.d));
     rec_attach(&r, f.w);
     b = mfx_buffer(&f, 64, NULL);
+    b2 = mfx_buffer(&f2, 64, NULL);
     j = mfx_kernel(b, 3, 100);
+    j2 = mfx_kernel(b2, 3, 100);
+    j.kernel.waves = j2.kernel.waves = 4;
     ASSERT_OK(gpusim_driver_submit(f.d, &j, call_cb, &c));
+    ASSERT_OK(gpusim_driver_submit(f2.d, &j2, call_cb, &c2));
     ASSERT_OK(mfx_wait(&f, &c));
+    ASSERT_OK(mfx_wait(&f, &c2));
     ASSERT_OK(gpusim_world_run(f.w));
-    i = mfx_info(&f);
-    assert_true(i.fault_batches > 0);
-    driver_track(&f, dt, sizeof dt);
-    assert_int_equal(count(&r, dt, "fault batch"), i.fault_batches);
-    for (size_t n = 0; (s = nth(&r, dt, "fault batch", n)) != NULL; n++) {
-        assert_string_equal(s->arg_name, "faults");
-        assert_true(s->arg > 0);
-        assert_true(s->end > s->begin); /* fetch and replay take time */
-        faults += s->arg;
+    for (int k = 0; k < 2; k++) {
+        const mfx *fx = k ? &f2 : &f;
+        gpusim_driver_info_t i = mfx_info(fx);
+        uint64_t faults = 0;
+        gpusim_time_t longest = 0;
+        const rspan *s;
+        char dt[48];
+        assert_true(i.fault_batches > 0);
+        driver_track(fx, dt, sizeof dt);
+        assert_int_equal(count(&r, dt, "fault batch"), i.fault_batches);
+        for (size_t n = 0; (s = nth(&r, dt, "fault batch", n)) != NULL; n++) {
+            assert_string_equal(s->arg_name, "faults");
+            assert_true(s->arg > 0);
+            faults += s->arg;
+            longest = s->end - s->begin > longest ? s->end - s->begin : longest;
+            /* the other driver's batch at the same moment: the two shared it */
+            for (size_t m = 0; m < r.n; m++)
+                mixed += strcmp(r.v[m].track, dt) && !strcmp(r.v[m].name, "fault batch") &&
+                         r.v[m].begin == s->begin;
+        }
+        assert_int_equal(faults, i.faults);
+        assert_true(longest >= MS); /* the replay is in the span */
     }
-    assert_int_equal(faults, i.faults);
+    assert_true(mixed > 0);
     rec_free(&r);
     mfx_free(&f);
 }
@@ -491,6 +519,77 @@ static void test_copy_and_reset(void **state)
     mfx_free(&f);
 }
 
+/* ---- the notifier alone ---------------------------------------------------------------------- */
+
+static gpusim_completion_t seven_us;
+
+/* Refuses non-blockable ranges; makes blockable ones wait 7 us. */
+static gpusim_notifier_answer_t slow_sub(gpusim_notifier_sub_t *sub,
+                                         const gpusim_notifier_range_t *rg, uint64_t cur_seq,
+                                         gpusim_completion_t **wait_on)
+{
+    gpusim_world_t *w = gpusim_notifier_sub_data(sub);
+    gpusim_notifier_set_seq(sub, cur_seq);
+    if (!rg->blockable)
+        return GPUSIM_NOTIFIER_WOULD_BLOCK;
+    gpusim_completion_init(&seven_us, NULL);
+    ASSERT_OK(gpusim_completion_signal_at(w, &seven_us, gpusim_world_now(w) + 7000));
+    *wait_on = &seven_us;
+    return GPUSIM_NOTIFIER_WAIT;
+}
+
+static void end_inv(gpusim_world_t *w, gpusim_invalidation_t *inv, int status)
+{
+    (void)w;
+    ASSERT_OK(status);
+    ASSERT_OK(gpusim_notifier_invalidate_end(inv));
+}
+
+/* Through the public notifier API (invalidator OTHER): a refused non-blockable invalidation is
+ * reported as refused, at once; a blockable one from its start to its end with the 7 us the
+ * subscriber made it wait; one that overlaps no subscription is not reported. */
+static void test_notifier_spans(void **state)
+{
+    gpusim_world_t *w = test_world(1);
+    gpusim_notifier_t *n;
+    gpusim_notifier_sub_t *sub;
+    gpusim_invalidation_t inv;
+    gpusim_notifier_range_t rg = {0x10000, 0x20000, GPUSIM_NOTIFY_UNMAP, GPUSIM_INVALIDATOR_OTHER,
+                                  false,   NULL};
+    recorder r;
+    const rspan *s;
+    (void)state;
+    ASSERT_OK(gpusim_notifier_new(w, &n));
+    ASSERT_OK(gpusim_notifier_insert(n, 0x10000, 0x10000, slow_sub, w, &sub));
+    rec_attach(&r, w);
+    ASSERT_OK(gpusim_world_run_until(w, 1000));
+    gpusim_invalidation_init(&inv);
+    ASSERT_ERR(gpusim_notifier_invalidate_start(n, &inv, &rg, end_inv, NULL), GPUSIM_EWOULDBLOCK);
+    s = one(&r, "other", "invalidate unmap refused");
+    assert_int_equal(s->begin, 1000);
+    assert_int_equal(s->end, 1000);
+    assert_string_equal(s->arg_name, "blocked_ns");
+    assert_int_equal(s->arg, 0);
+
+    rg.blockable = true;
+    rg.event = GPUSIM_NOTIFY_CLEAR;
+    ASSERT_ERR(gpusim_notifier_invalidate_start(n, &inv, &rg, end_inv, NULL), GPUSIM_EINPROGRESS);
+    ASSERT_OK(gpusim_world_run(w));
+    s = one(&r, "other", "invalidate clear");
+    assert_int_equal(s->begin, 1000);
+    assert_int_equal(s->end, 8000);
+    assert_int_equal(s->arg, 7000);
+
+    rg.start = 0x40000; /* nobody there */
+    rg.end = 0x50000;
+    ASSERT_OK(gpusim_notifier_invalidate_start(n, &inv, &rg, end_inv, NULL));
+    ASSERT_OK(gpusim_notifier_invalidate_end(&inv));
+    assert_int_equal(r.n, 2);
+    gpusim_world_free(w);
+    rec_free(&r);
+    ASSERT_NO_LEAK();
+}
+
 /* ---- host actors ----------------------------------------------------------------------------- */
 
 /* A subscription that holds the address space's RELEASE for ever (a device that never stops), so
@@ -584,7 +683,10 @@ static void test_host_pressure(void **state)
     assert_true(count(&r, "direct_reclaim", "direct reclaim hog") >= 1);
     for (size_t k = 0; (s = nth(&r, "direct_reclaim", "direct reclaim hog", k)) != NULL; k++) {
         assert_string_equal(s->arg_name, "stall_ns");
+        /* From the stalling step: earlier than the operation's own clock by the work it had
+         * charged then (less than a quantum of it). */
         assert_true(s->end - s->begin >= s->arg);
+        assert_true(s->end - s->begin - s->arg < MS);
         stall += s->arg;
     }
     assert_true(stall > 0);
@@ -636,8 +738,8 @@ int main(void)
         GPUSIM_TEST(test_set_and_remove),     GPUSIM_TEST(test_fence_wait_munmap),
         GPUSIM_TEST(test_refault_batches),    GPUSIM_TEST(test_fence_reload_evict_restore),
         GPUSIM_TEST(test_fence_reload_retry), GPUSIM_TEST(test_deterministic),
-        GPUSIM_TEST(test_copy_and_reset),     GPUSIM_TEST(test_host_pressure),
-        GPUSIM_TEST(test_kswapd_reclaims),
+        GPUSIM_TEST(test_copy_and_reset),     GPUSIM_TEST(test_notifier_spans),
+        GPUSIM_TEST(test_host_pressure),      GPUSIM_TEST(test_kswapd_reclaims),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
