@@ -708,6 +708,7 @@ static void test_kswapd_reclaims(void **state)
     gpusim_process_t *p;
     recorder r;
     uint64_t reclaimed = 0;
+    gpusim_time_t last_end = 0;
     const rspan *s;
     (void)state;
     gpusim_host_config_init(&hc);
@@ -723,6 +724,8 @@ static void test_kswapd_reclaims(void **state)
     assert_true(count(&r, "kswapd", "reclaim node0") >= 1);
     for (size_t k = 0; (s = nth(&r, "kswapd", "reclaim node0", k)) != NULL; k++) {
         assert_string_equal(s->arg_name, "reclaimed");
+        assert_true(s->begin > last_end); /* runs, wake-up to sleep, one after another */
+        last_end = s->end;
         reclaimed += s->arg;
     }
     assert_true(reclaimed > 0);
