@@ -238,7 +238,10 @@ static void test_two_traces(void **state)
     sim_trace_span(t[0], "app", "instant", 20000, 20000);    /* zero length */
     sim_trace_span(t[0], "app", "tab\there \"q\" \\ \n", 30000, 30001);
     sim_trace_span(t[0], "app", "backwards", 50000, 40000); /* end < begin: an instant */
-    sim_trace_span(t[0], NULL, "ignored", 0, 1);            /* bad input: nothing */
+    sim_trace_span(t[0], "app", "short", 60000, 61000);     /* same begin as the next: */
+    sim_trace_span(t[0], "app", "long", 60000, 70000);      /* the longer one encloses */
+    sim_trace_span(t[0], "app", "ctl \x1f", 80000, 80001);
+    sim_trace_span(t[0], NULL, "ignored", 0, 1); /* bad input: nothing */
     sim_trace_span(t[0], "app", NULL, 0, 1);
     sim_trace_span(NULL, "app", "ignored", 0, 1);
     at = traced_world(t[1]);
@@ -277,6 +280,9 @@ static void test_two_traces(void **state)
     assert_int_equal(geti(span_named(ev, 1, "backwards"), "tid"), app);
     assert_non_null(strstr(text, "\"ts\":50.000,\"dur\":0.000,\"name\":\"backwards\""));
     assert_non_null(span_named(ev, 1, "tab\there \"q\" \\ \n"));
+    assert_non_null(span_named(ev, 1, "ctl \x1f"));
+    assert_int_equal(geti(span_named(ev, 1, "short"), "tid"), app);
+    assert_int_equal(geti(span_named(ev, 1, "long"), "tid"), app);
     assert_null(span_named(ev, 1, "ignored"));
 
     /* The world's invalidation: begun at the munmap, blocked 5 us. */
