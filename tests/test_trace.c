@@ -244,7 +244,7 @@ static void test_fence_wait_munmap(void **state)
     assert_int_equal(mfx_wait(&f, &job), GPUSIM_EFAULT);
     prep = one(&r, dt, "prepare job 2");
     assert_string_equal(prep->arg_name, "error");
-    assert_int_equal(prep->arg, (uint64_t) - (int64_t)GPUSIM_EFAULT);
+    assert_int_equal(prep->arg, (uint64_t)(-(int64_t)GPUSIM_EFAULT));
     rec_free(&r);
     mfx_free(&f);
 }
@@ -510,11 +510,11 @@ static void test_copy_and_reset(void **state)
     assert_int_equal(reset->arg, 1);
     s = one(&r, "gpu0.cp", "evict ctx1");
     assert_string_equal(s->arg_name, "error");
-    assert_int_equal(s->arg, (uint64_t) - (int64_t)GPUSIM_ETIMEDOUT);
+    assert_int_equal(s->arg, (uint64_t)(-(int64_t)GPUSIM_ETIMEDOUT));
     assert_int_equal(s->end, reset->end);
     s = one(&r, "gpu0.compute", "kernel ctx1");
     assert_string_equal(s->arg_name, "error");
-    assert_int_equal(s->arg, (uint64_t) - (int64_t)GPUSIM_ECTXKILLED);
+    assert_int_equal(s->arg, (uint64_t)(-(int64_t)GPUSIM_ECTXKILLED));
     rec_free(&r);
     mfx_free(&f);
 }

@@ -187,7 +187,7 @@ static void trace_op(gpusim_world_t *w, const gpusim__gpu_cp_op *op, int status)
         [OP_QRESUME] = "resume queue",
     };
     gpusim__trace_span(w, op->cp->gpu->track_cp, op->started, w->now, status ? "error" : NULL,
-                       (uint64_t) - (int64_t)status, "%s ctx%u", what[op->kind],
+                       (uint64_t)(-(int64_t)status), "%s ctx%u", what[op->kind],
                        (unsigned)gpusim_gpu_ctx_id(op->ctx));
 }
 

@@ -65,15 +65,11 @@ struct gpusim_gpu_s {
     gpusim_world_t *world;                 /* Allocation context and clock. */
     char name[GPUSIM__GPU_NAME_MAX + 1];   /* [a-z0-9_] */
     char prefix[GPUSIM__GPU_NAME_MAX + 8]; /* "gpu.<name>": statistics prefix */
-    /* Trace tracks (core/trace.h): "<name>.compute", "<name>.dma", "<name>.cp". */
-    char track_compute[GPUSIM__GPU_NAME_MAX + 9];
-    char track_dma[GPUSIM__GPU_NAME_MAX + 5];
-    char track_cp[GPUSIM__GPU_NAME_MAX + 4];
-    uint64_t p[GPUSIM__GPU_P_COUNT]; /* Cost parameters. */
-    unsigned engines;                /* L1 TLBs. */
-    gpusim__gpu_vram *vram;          /* Device memory (owned). */
-    gpusim__gpu_tlb *tlb;            /* L1s, L2, page-walk cache (owned). */
-    gpusim_gpu_ctx_t *ctx_head;      /* Contexts, oldest first. */
+    uint64_t p[GPUSIM__GPU_P_COUNT];       /* Cost parameters. */
+    unsigned engines;                      /* L1 TLBs. */
+    gpusim__gpu_vram *vram;                /* Device memory (owned). */
+    gpusim__gpu_tlb *tlb;                  /* L1s, L2, page-walk cache (owned). */
+    gpusim_gpu_ctx_t *ctx_head;            /* Contexts, oldest first. */
     gpusim_gpu_ctx_t *ctx_tail;
     uint32_t next_ctx_id;               /* Id of the next context (never reused). */
     bool replayable;                    /* Faults stall and replay (else they kill). */
@@ -97,6 +93,10 @@ struct gpusim_gpu_s {
                         const gpusim_gpu_access_t *a);
     void *access_hook_data;
     void *mirror; /* src/mirror/'s per-device state, owned by it; NULL until a driver exists */
+    /* Trace tracks (core/trace.h): "<name>.compute", "<name>.dma", "<name>.cp". */
+    char track_compute[GPUSIM__GPU_NAME_MAX + 9];
+    char track_dma[GPUSIM__GPU_NAME_MAX + 5];
+    char track_cp[GPUSIM__GPU_NAME_MAX + 4];
 };
 
 /* device.c: the trace registered under id, or NULL. */

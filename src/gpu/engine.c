@@ -58,7 +58,7 @@ static void trace_job(gpusim_world_t *w, const gpusim__gpu_job *job, int status)
 {
     const gpusim_gpu_t *g = job->ctx->gpu;
     const char *arg_name = status ? "error" : NULL;
-    uint64_t arg = (uint64_t) - (int64_t)status;
+    uint64_t arg = (uint64_t)(-(int64_t)status);
     if (job->kind == GPUSIM__GPU_JOB_DISPATCH) {
         gpusim__trace_span(w, g->track_compute, job->started_, w->now, arg_name, arg,
                            "kernel ctx%u", (unsigned)gpusim_gpu_ctx_id(job->ctx));

@@ -641,7 +641,7 @@ void gpusim__job_prepared(gpusim__job *job, int status)
     if (status) {
         gpusim__stat_add(d->st.submit_wait_ns, drv_now(d) - job->t_submit);
         GPUSIM_TRACE(d->world, d->track, job->t_prepare, drv_now(d), "error",
-                     (uint64_t) - (int64_t)status, "prepare job %llu", (unsigned long long)job->id);
+                     (uint64_t)(-(int64_t)status), "prepare job %llu", (unsigned long long)job->id);
         job_end(job, status);
     } else if (job_write(job) != 0) {
         job_end(job, GPUSIM_ENOMEM); /* cannot happen: kick bounds the jobs in the ring */

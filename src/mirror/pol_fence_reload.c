@@ -139,7 +139,7 @@ static void restored(void *data, int status)
     reload_state *st = d->pol;
     /* The pass that resumed the queues, and the whole eviction, end here. */
     GPUSIM_TRACE(d->world, d->track, st->pass_start, drv_now(d), status ? "error" : "clean",
-                 status ? (uint64_t) - (int64_t)status : 1, "restore");
+                 status ? (uint64_t)(-(int64_t)status) : 1, "restore");
     GPUSIM_TRACE(d->world, d->track, d->evicted_since, drv_now(d), NULL, 0, "evict");
     d->evict_busy = false;
     st->state = RUNNING;
