@@ -41,4 +41,15 @@ nowall "$tmp/s2.json" | grep -v '"seed"' >"$tmp/s2"
 if cmp -s "$tmp/s1" "$tmp/s2"; then
     fail "seeds 1 and 2 gave the same figures"
 fi
+# --trace: one process per run, labelled scenario/policy/seed, in combination order whatever
+# --jobs; the trace holds simulated time only, so it is byte-identical too.
+"$bench" run "$data/tiny.ini" --policy refault,pin --seeds 2 --jobs 1 --trace "$tmp/t1.trace" \
+    >/dev/null || fail "run --trace exited $?"
+"$bench" run "$data/tiny.ini" --policy refault,pin --seeds 2 --jobs 4 --trace "$tmp/t4.trace" \
+    >/dev/null || fail "run --trace exited $?"
+grep -q '"traceEvents"' "$tmp/t1.trace" || fail "the trace is not a trace-event file"
+grep -o '"bench-tiny/[a-z-]*/[0-9]*"' "$tmp/t1.trace" | uniq | tr '\n' ' ' >"$tmp/labels"
+[ "$(cat "$tmp/labels")" = '"bench-tiny/refault/1" "bench-tiny/pin/1" "bench-tiny/refault/2" "bench-tiny/pin/2" ' ] ||
+    fail "trace processes: $(cat "$tmp/labels")"
+cmp -s "$tmp/t1.trace" "$tmp/t4.trace" || fail "the trace differs between --jobs 1 and --jobs 4"
 echo "ok: deterministic across runs and --jobs, in combination order"

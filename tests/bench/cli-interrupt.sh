@@ -30,4 +30,26 @@ n=$(records "$tmp/partial.json")
 # The records written are the first ones, complete: combination order, status 0.
 "$check" "$tmp/partial.json" | head -1 | grep -q '^0 bench-slow pin 1 0 ' ||
     fail "first record: $("$check" "$tmp/partial.json" | head -1)"
-echo "ok: SIGINT wrote $n of $total runs and exited 130"
+
+# A run in flight is abandoned through the stop flag, not waited for: bench-tiny (milliseconds)
+# and bench-slow start together on two threads; once bench-tiny is done, SIGINT must end
+# bench-slow early, leaving exactly one record.
+"$bench" run "$data/tiny.ini" "$data/slow.ini" --policy pin --jobs 2 --progress --format json \
+    --output "$tmp/flight.json" 2>"$tmp/progress2" &
+pid=$!
+i=0
+until grep -q "1/2 runs done" "$tmp/progress2" 2>/dev/null; do
+    i=$((i + 1))
+    [ $i -le 6000 ] || { kill "$pid"; fail "bench-tiny did not complete within 10 minutes"; }
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+done
+kill -INT "$pid" 2>/dev/null || true
+set +e
+wait "$pid"
+rc=$?
+set -e
+[ "$rc" -eq 130 ] || fail "exit status $rc after SIGINT with a run in flight, not 130"
+[ "$(records "$tmp/flight.json")" -eq 1 ] ||
+    fail "the run in flight was not abandoned: $(records "$tmp/flight.json") records"
+echo "ok: SIGINT wrote $n of $total runs and exited 130; a run in flight is abandoned"
