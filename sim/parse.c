@@ -12,7 +12,7 @@
  * says how); (2) when a section ends, the checks that need all of its keys run (required keys,
  * keys that do not apply to the section's `type =` or `kernel =`); (3) at the end of the file,
  * names are resolved to indices, defaults that depend on other sections are filled, and the
- * implicit gpu0 and process "app" are added. Errors stop at the first: the context keeps one
+ * implicit gpu0 and process "app" are added. Phases 2 and 3 are in parse_check.c. Errors stop at the first: the context keeps one
  * message, and the reader hands out nothing more once it is set.
  *
  * Invariants: on success every index in *out is valid, every name unique in its kind, and each
@@ -27,56 +27,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_SECTIONS                                                                               \
-    (3 + SIM_MAX_GPUS + SIM_MAX_PROCESSES + SIM_MAX_BUFFERS + SIM_MAX_JOBS + SIM_MAX_ACTIVITIES)
-_Static_assert(SIM_MAX_GPUS <= 64 && SIM_MAX_PROCESSES <= 64 && SIM_MAX_BUFFERS <= 64 &&
-                   SIM_MAX_JOBS <= 64 && SIM_MAX_ACTIVITIES <= 64,
-               "pctx.by_index holds 64 of each kind");
-#define MAX_DYN_KEYS 160 /* parameters set by name in one section (more than the tables hold) */
-
-typedef struct sect {
-    sim__sect_kind kind;
-    unsigned index;             /* into the scenario's array of that kind (0 for single sections) */
-    unsigned line;              /* of the header */
-    unsigned kl[SIM__KEYS_MAX]; /* line of each fixed key given, by table index; 0: not given */
-} sect;
-
-typedef struct pctx {
-    const char *fname;
-    sim_scenario *s;
-    /* input: a FILE (getline into buf) or text */
-    FILE *f;
-    const char *text;
-    char *buf;
-    size_t bufcap;
-    unsigned lineno;
-    /* the first error */
-    int rc;
-    char *err;
-    size_t errlen;
-    /* sections */
-    sect sects[MAX_SECTIONS];
-    unsigned nsects;
-    sect *cur;
-    int single[SIM__S_COUNT];        /* sects index of [scenario], [host], [expect]; -1 */
-    int by_index[SIM__S_COUNT][64];  /* sects index of (kind, i) */
-    char dyn[MAX_DYN_KEYS][48];      /* parameter keys seen in the current section */
-    unsigned dyn_line[MAX_DYN_KEYS]; /* ... and their lines */
-    unsigned ndyn;
-    sim__buffer_pending bufp[SIM_MAX_BUFFERS];
-    sim__job_pending jobp[SIM_MAX_JOBS];
-    sim__activity_pending actp[SIM_MAX_ACTIVITIES];
-} pctx;
-
-static const char *const sect_names[SIM__S_COUNT] = {
+const char *const sim__sect_names[SIM__S_COUNT] = {
     "scenario", "host", "gpu", "process", "buffer", "job", "activity", "expect",
 };
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static int
-fail(pctx *c, unsigned line, const char *fmt, ...)
+int sim__fail(sim__pctx *c, unsigned line, const char *fmt, ...)
 {
     if (c->rc != 0)
         return c->rc;
@@ -96,179 +51,28 @@ fail(pctx *c, unsigned line, const char *fmt, ...)
 }
 
 /* A setter's failure: "key: why", unless the library's message already starts with the key. */
-static int fail_key(pctx *c, const char *key, const char *msg)
+static int fail_key(sim__pctx *c, const char *key, const char *msg)
 {
     size_t n = strlen(key);
     if (strncmp(msg, key, n) == 0 && msg[n] == ':')
-        fail(c, c->lineno, "%s", msg);
+        sim__fail(c, c->lineno, "%s", msg);
     else
-        fail(c, c->lineno, "%s: %s", key, msg);
+        sim__fail(c, c->lineno, "%s: %s", key, msg);
     return c->rc;
 }
 
-static sect *sect_of(pctx *c, sim__sect_kind kind, unsigned index)
+sim__sect *sim__sect_of(sim__pctx *c, sim__sect_kind kind, unsigned index)
 {
     return &c->sects[c->by_index[kind][index]];
 }
 
 /* The line of key `name` in section sc, or 0 when it was not given. */
-static unsigned key_line(const sect *sc, const char *name)
+unsigned sim__key_line(const sim__sect *sc, const char *name)
 {
     size_t n;
     const sim__key *keys = sim__keys(sc->kind, &n);
     int i = sim__key_find(keys, n, name);
     return i >= 0 ? sc->kl[i] : 0;
-}
-
-/* The name of value v of enum key `name` in section kind `kind` ("hotcold" for kernel = 3). */
-static const char *enum_name(sim__sect_kind kind, const char *name, unsigned v)
-{
-    size_t n;
-    const sim__key *keys = sim__keys(kind, &n);
-    const sim__key *k = &keys[sim__key_find(keys, n, name)];
-    for (unsigned i = 0; k->names[i] != NULL; i++)
-        if ((k->values ? k->values[i] : i) == v)
-            return k->names[i];
-    return "?";
-}
-
-static unsigned max_u(unsigned a, unsigned b)
-{
-    return a > b ? a : b;
-}
-
-/* ---- closing a section: the checks that need all of its keys ------------------------------ */
-
-static int close_host(pctx *c, sect *sc)
-{
-    const char *which;
-    char msg[SIM_TEXT_MAX];
-    if (sim__host_check(&c->s->host, &which, msg, sizeof msg) != 0) {
-        unsigned line = key_line(sc, which);
-        fail(c, line ? line : sc->line, "%s", msg);
-    }
-    return c->rc;
-}
-
-static int close_job(pctx *c, sect *sc)
-{
-    sim_job_desc *j = &c->s->jobs[sc->index];
-    sim__job_pending *jp = &c->jobp[sc->index];
-    size_t n;
-    const sim__key *keys = sim__keys(SIM__S_JOB, &n);
-    unsigned kernel = key_line(sc, "kernel"), copy = key_line(sc, "copy");
-    if (jp->nbuffers == 0)
-        return fail(c, sc->line, "[job %s]: missing key 'buffers'", j->name);
-    if (kernel && copy)
-        return fail(c, max_u(kernel, copy),
-                    "kernel and copy are exclusive (a job is one or the "
-                    "other)");
-    unsigned mode = j->kind == SIM_JOB_COPY ? SIM__JOB_COPY : 1u << j->kernel.pattern;
-    for (size_t i = 0; i < n; i++) {
-        if (sc->kl[i] == 0 || keys[i].mask == 0 || (keys[i].mask & mode) != 0)
-            continue;
-        if (j->kind == SIM_JOB_COPY)
-            return fail(c, sc->kl[i], "'%s' does not apply to a copy job", keys[i].name);
-        return fail(c, sc->kl[i], "'%s' does not apply to kernel = %s", keys[i].name,
-                    enum_name(SIM__S_JOB, "kernel", j->kernel.pattern));
-    }
-    unsigned passes = key_line(sc, "passes"), length = key_line(sc, "length");
-    if (passes && length)
-        return fail(c, max_u(passes, length),
-                    "length and passes are exclusive (length sets "
-                    "passes)");
-    if (length && j->kernel.compute_ns_per_touch == 0)
-        return fail(c, length, "length needs compute > 0 (it counts compute time)");
-    if (j->kind == SIM_JOB_COPY) {
-        if (jp->nbuffers != 2)
-            return fail(c, key_line(sc, "buffers"), "a copy job names 2 buffers (from, to), not %u",
-                        jp->nbuffers);
-        memset(&j->kernel, 0, sizeof j->kernel);
-        return c->rc;
-    }
-    /* The pattern's own fields get their defaults; the others stay 0 (the decoder's rule). */
-    gpusim_kernel_desc_t *k = &j->kernel;
-    if (k->pattern == GPUSIM_PATTERN_HOTCOLD) {
-        if (!key_line(sc, "hot_set"))
-            k->hot_set_pct = 10;
-        if (!key_line(sc, "hot_access"))
-            k->hot_access_pct = 90;
-    }
-    if ((k->pattern == GPUSIM_PATTERN_STRIDED || k->pattern == GPUSIM_PATTERN_STENCIL) &&
-        !key_line(sc, "stride"))
-        k->stride = k->bytes_per_touch;
-    return c->rc;
-}
-
-static int close_activity(pctx *c, sect *sc)
-{
-    sim_activity_desc *a = &c->s->activities[sc->index];
-    sim__activity_pending *ap = &c->actp[sc->index];
-    size_t n;
-    const sim__key *keys = sim__keys(SIM__S_ACTIVITY, &n);
-    if (a->type == SIM_ACT_COUNT)
-        return fail(c, sc->line, "[activity %s]: missing key 'type'", a->name);
-    const char *tname = enum_name(SIM__S_ACTIVITY, "type", a->type);
-    /* references are resolved at the end; their lines are those of their keys */
-    ap->buffer.line = key_line(sc, "buffer");
-    ap->process.line = key_line(sc, "process");
-    for (size_t i = 0; i < n; i++)
-        if (sc->kl[i] && keys[i].mask && !(keys[i].mask & (1u << a->type)))
-            return fail(c, sc->kl[i], "'%s' does not apply to type = %s", keys[i].name, tname);
-    bool needs_buffer = a->type == SIM_ACT_CHURN || a->type == SIM_ACT_MADVISE ||
-                        a->type == SIM_ACT_MPROTECT || a->type == SIM_ACT_MREMAP;
-    if (needs_buffer && ap->buffer.line == 0)
-        return fail(c, sc->line, "[activity %s]: missing key 'buffer' (type = %s needs one)",
-                    a->name, tname);
-    if (a->type == SIM_ACT_MADVISE && !key_line(sc, "advice"))
-        return fail(c, sc->line, "[activity %s]: missing key 'advice'", a->name);
-    if (a->type == SIM_ACT_PRESSURE && !key_line(sc, "size"))
-        return fail(c, sc->line, "[activity %s]: missing key 'size'", a->name);
-    if (ap->buffer.line && ap->process.line)
-        return fail(c, max_u(ap->buffer.line, ap->process.line),
-                    "give buffer or process, not both (a buffer names its process)");
-    if (a->type == SIM_ACT_FORK && ap->buffer.line == 0) {
-        static const char *const ranged[] = {"offset", "length", "parent_writes", "child_writes"};
-        for (size_t i = 0; i < 4; i++) {
-            unsigned l = key_line(sc, ranged[i]);
-            bool zero = (i == 2 && a->parent_writes == 0) || (i == 3 && a->child_writes == 0);
-            if (l && !zero)
-                return fail(c, l, "%s needs a buffer (the range it applies to)", ranged[i]);
-        }
-    }
-    unsigned count = key_line(sc, "count");
-    if (a->every == 0 && count && a->count != 1)
-        return fail(c, count, "count = %llu needs every > 0 (without every it happens once)",
-                    (unsigned long long)a->count);
-    if (!count)
-        a->count = a->every == 0 ? 1 : 0;
-    if (a->type == SIM_ACT_MPROTECT && !key_line(sc, "prot"))
-        a->prot = GPUSIM_PROT_READ;
-    return c->rc;
-}
-
-static void close_section(pctx *c)
-{
-    sect *sc = c->cur;
-    if (sc == NULL || c->rc != 0)
-        return;
-    switch (sc->kind) {
-    case SIM__S_HOST:
-        close_host(c, sc);
-        break;
-    case SIM__S_BUFFER:
-        if (c->s->buffers[sc->index].size == 0)
-            fail(c, sc->line, "[buffer %s]: missing key 'size'", c->s->buffers[sc->index].name);
-        break;
-    case SIM__S_JOB:
-        close_job(c, sc);
-        break;
-    case SIM__S_ACTIVITY:
-        close_activity(c, sc);
-        break;
-    default:
-        break;
-    }
 }
 
 /* ---- opening a section -------------------------------------------------------------------- */
@@ -277,7 +81,7 @@ static const unsigned kind_max[SIM__S_COUNT] = {
     1, 1, SIM_MAX_GPUS, SIM_MAX_PROCESSES, SIM_MAX_BUFFERS, SIM_MAX_JOBS, SIM_MAX_ACTIVITIES, 1,
 };
 
-static unsigned *kind_count(sim_scenario *s, sim__sect_kind kind)
+unsigned *sim__kind_count(sim_scenario *s, sim__sect_kind kind)
 {
     switch (kind) {
     case SIM__S_GPU:
@@ -295,7 +99,7 @@ static unsigned *kind_count(sim_scenario *s, sim__sect_kind kind)
     }
 }
 
-static const char *item_name(sim_scenario *s, sim__sect_kind kind, unsigned i)
+const char *sim__item_name(sim_scenario *s, sim__sect_kind kind, unsigned i)
 {
     switch (kind) {
     case SIM__S_GPU:
@@ -313,7 +117,7 @@ static const char *item_name(sim_scenario *s, sim__sect_kind kind, unsigned i)
     }
 }
 
-static void gpu_init(sim_gpu_desc *g, const char *name, unsigned line)
+void sim__gpu_init(sim_gpu_desc *g, const char *name, unsigned line)
 {
     memset(g, 0, sizeof *g);
     snprintf(g->name, sizeof g->name, "%s", name);
@@ -323,7 +127,7 @@ static void gpu_init(sim_gpu_desc *g, const char *name, unsigned line)
     g->line = line;
 }
 
-static void process_init(sim_process_desc *p, const char *name, unsigned line)
+void sim__process_init(sim_process_desc *p, const char *name, unsigned line)
 {
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "%s", name);
@@ -337,10 +141,10 @@ static void item_init(sim_scenario *s, sim__sect_kind kind, unsigned i, const ch
 {
     switch (kind) {
     case SIM__S_GPU:
-        gpu_init(&s->gpus[i], name, line);
+        sim__gpu_init(&s->gpus[i], name, line);
         break;
     case SIM__S_PROCESS:
-        process_init(&s->processes[i], name, line);
+        sim__process_init(&s->processes[i], name, line);
         break;
     case SIM__S_BUFFER: {
         sim_buffer_desc *b = &s->buffers[i];
@@ -380,15 +184,15 @@ static void item_init(sim_scenario *s, sim__sect_kind kind, unsigned i, const ch
 }
 
 /* "[kind]" or "[kind NAME]": checks it, closes the open section and opens this one. */
-static int section_header(pctx *c, char *line)
+static int section_header(sim__pctx *c, char *line)
 {
     char *end = strchr(line, ']');
     if (end == NULL)
-        return fail(c, c->lineno, "section header without ']'");
+        return sim__fail(c, c->lineno, "section header without ']'");
     char *rest = end + 1;
     rest += strspn(rest, " \t");
     if (*rest != '\0' && *rest != ';' && *rest != '#')
-        return fail(c, c->lineno, "unexpected text after ']': '%s'", rest);
+        return sim__fail(c, c->lineno, "unexpected text after ']': '%s'", rest);
     *end = '\0';
     char *inner = line + 1;
     inner += strspn(inner, " \t");
@@ -402,14 +206,15 @@ static int section_header(pctx *c, char *line)
 
     int kind = -1;
     for (int k = 0; k < SIM__S_COUNT; k++)
-        if (strcmp(inner, sect_names[k]) == 0)
+        if (strcmp(inner, sim__sect_names[k]) == 0)
             kind = k;
     if (kind < 0)
-        return fail(c, c->lineno,
-                    "unknown section [%s] (known: scenario, host, gpu, process NAME, buffer NAME, "
-                    "job NAME, activity NAME, expect)",
-                    inner);
-    close_section(c);
+        return sim__fail(
+            c, c->lineno,
+            "unknown section [%s] (known: scenario, host, gpu, process NAME, buffer NAME, "
+            "job NAME, activity NAME, expect)",
+            inner);
+    sim__close_section(c);
     if (c->rc != 0)
         return c->rc;
     c->cur = NULL;
@@ -419,37 +224,39 @@ static int section_header(pctx *c, char *line)
                  kind == SIM__S_ACTIVITY;
     if (kind == SIM__S_GPU && *name == '\0')
         name = "gpu0";
-    if (kind_count(c->s, kind) == NULL && *name != '\0')
-        return fail(c, c->lineno, "[%s] takes no name", inner);
+    if (sim__kind_count(c->s, kind) == NULL && *name != '\0')
+        return sim__fail(c, c->lineno, "[%s] takes no name", inner);
     if (named && *name == '\0')
-        return fail(c, c->lineno, "[%s] needs a name: [%s NAME]", inner, inner);
+        return sim__fail(c, c->lineno, "[%s] needs a name: [%s NAME]", inner, inner);
     if (strpbrk(name, " \t") != NULL)
-        return fail(c, c->lineno, "section name '%s' contains a blank", name);
+        return sim__fail(c, c->lineno, "section name '%s' contains a blank", name);
     /* Devices and processes keep their names in the library, whose rule has no '-'. */
     const char *extra = kind == SIM__S_GPU || kind == SIM__S_PROCESS ? "_" : "_-";
     if (*name != '\0' && !sim__name_ok(name, extra))
-        return fail(c, c->lineno, "'%s' is not a valid %s name ([a-z0-9%s], 1 to 31 characters)",
-                    name, inner, extra);
+        return sim__fail(c, c->lineno,
+                         "'%s' is not a valid %s name ([a-z0-9%s], 1 to 31 characters)", name,
+                         inner, extra);
 
     unsigned index = 0;
-    unsigned *count = kind_count(c->s, kind);
+    unsigned *count = sim__kind_count(c->s, kind);
     if (count == NULL) {
         if (c->single[kind] >= 0)
-            return fail(c, c->lineno, "duplicate section [%s] (first at line %u)", inner,
-                        c->sects[c->single[kind]].line);
+            return sim__fail(c, c->lineno, "duplicate section [%s] (first at line %u)", inner,
+                             c->sects[c->single[kind]].line);
         c->single[kind] = (int)c->nsects;
     } else {
         for (unsigned i = 0; i < *count; i++)
-            if (strcmp(item_name(c->s, kind, i), name) == 0)
-                return fail(c, c->lineno, "duplicate section [%s %s] (first at line %u)", inner,
-                            name, sect_of(c, kind, i)->line);
+            if (strcmp(sim__item_name(c->s, kind, i), name) == 0)
+                return sim__fail(c, c->lineno, "duplicate section [%s %s] (first at line %u)",
+                                 inner, name, sim__sect_of(c, kind, i)->line);
         if (*count >= kind_max[kind])
-            return fail(c, c->lineno, "too many [%s] sections (at most %u)", inner, kind_max[kind]);
+            return sim__fail(c, c->lineno, "too many [%s] sections (at most %u)", inner,
+                             kind_max[kind]);
         index = (*count)++;
         c->by_index[kind][index] = (int)c->nsects;
         item_init(c->s, kind, index, name, c->lineno);
     }
-    sect *sc = &c->sects[c->nsects++];
+    sim__sect *sc = &c->sects[c->nsects++];
     memset(sc, 0, sizeof *sc);
     sc->kind = kind;
     sc->index = index;
@@ -461,15 +268,15 @@ static int section_header(pctx *c, char *line)
 /* ---- keys --------------------------------------------------------------------------------- */
 
 /* A parameter set by name: refuses a second one of the same name in the section. */
-static bool dyn_once(pctx *c, const char *key)
+static bool dyn_once(sim__pctx *c, const char *key)
 {
     for (unsigned i = 0; i < c->ndyn; i++)
         if (strcmp(c->dyn[i], key) == 0) {
-            fail(c, c->lineno, "duplicate key '%s' (first at line %u)", key, c->dyn_line[i]);
+            sim__fail(c, c->lineno, "duplicate key '%s' (first at line %u)", key, c->dyn_line[i]);
             return false;
         }
     if (c->ndyn == MAX_DYN_KEYS) {
-        fail(c, c->lineno, "too many keys in one section");
+        sim__fail(c, c->lineno, "too many keys in one section");
         return false;
     }
     snprintf(c->dyn[c->ndyn], sizeof c->dyn[0], "%s", key);
@@ -477,10 +284,10 @@ static bool dyn_once(pctx *c, const char *key)
     return true;
 }
 
-static bool fixed_once(pctx *c, sect *sc, int i, const char *key)
+static bool fixed_once(sim__pctx *c, sim__sect *sc, int i, const char *key)
 {
     if (sc->kl[i] != 0) {
-        fail(c, c->lineno, "duplicate key '%s' (first at line %u)", key, sc->kl[i]);
+        sim__fail(c, c->lineno, "duplicate key '%s' (first at line %u)", key, sc->kl[i]);
         return false;
     }
     sc->kl[i] = c->lineno;
@@ -488,7 +295,7 @@ static bool fixed_once(pctx *c, sect *sc, int i, const char *key)
 }
 
 /* [host] and [gpu]: a fixed key or a parameter by name. */
-static int open_key(pctx *c, sect *sc, const char *key, const char *value)
+static int open_key(sim__pctx *c, sim__sect *sc, const char *key, const char *value)
 {
     char msg[SIM_TEXT_MAX];
     size_t n;
@@ -504,23 +311,23 @@ static int open_key(pctx *c, sect *sc, const char *key, const char *value)
                  ? sim__host_set(&c->s->host, key, value, NULL, msg, sizeof msg)
                  : sim__gpu_set(&c->s->gpus[sc->index], key, value, NULL, msg, sizeof msg);
     if (rc == GPUSIM_ENOENT && sc->kind == SIM__S_HOST)
-        return fail(c, c->lineno,
-                    "unknown key '%s' in [host] (not a [host] key nor a host cost "
-                    "parameter)",
-                    key);
+        return sim__fail(c, c->lineno,
+                         "unknown key '%s' in [host] (not a [host] key nor a host cost "
+                         "parameter)",
+                         key);
     if (rc == GPUSIM_ENOENT && strncmp(key, "driver.", 7) == 0)
-        return fail(c, c->lineno, "unknown driver parameter '%s'", key + 7);
+        return sim__fail(c, c->lineno, "unknown driver parameter '%s'", key + 7);
     if (rc == GPUSIM_ENOENT)
-        return fail(c, c->lineno,
-                    "unknown key '%s' in [gpu] (not a [gpu] key nor a GPU cost "
-                    "parameter)",
-                    key);
+        return sim__fail(c, c->lineno,
+                         "unknown key '%s' in [gpu] (not a [gpu] key nor a GPU cost "
+                         "parameter)",
+                         key);
     if (rc != 0)
         fail_key(c, key, msg);
     return c->rc;
 }
 
-static void *item_of(pctx *c, sect *sc, void **aux)
+static void *item_of(sim__pctx *c, sim__sect *sc, void **aux)
 {
     sim_scenario *s = c->s;
     *aux = NULL;
@@ -543,16 +350,16 @@ static void *item_of(pctx *c, sect *sc, void **aux)
     }
 }
 
-static int expect_key(pctx *c, const char *key, const char *value)
+static int expect_key(sim__pctx *c, const char *key, const char *value)
 {
     char msg[SIM_TEXT_MAX];
     if (strcmp(key, "check") != 0)
-        return fail(c, c->lineno, "unknown key '%s' in [expect] (the key is 'check')", key);
+        return sim__fail(c, c->lineno, "unknown key '%s' in [expect] (the key is 'check')", key);
     if (c->s->nexpects == SIM_MAX_EXPECT)
-        return fail(c, c->lineno, "too many expectations (at most %u)", SIM_MAX_EXPECT);
+        return sim__fail(c, c->lineno, "too many expectations (at most %u)", SIM_MAX_EXPECT);
     sim_expect *e = &c->s->expects[c->s->nexpects];
     if (sim_expect_parse(value, e, msg, sizeof msg) != 0)
-        return fail(c, c->lineno, "check: %s", msg);
+        return sim__fail(c, c->lineno, "check: %s", msg);
     e->line = c->lineno;
     c->s->nexpects++;
     return c->rc;
@@ -561,19 +368,19 @@ static int expect_key(pctx *c, const char *key, const char *value)
 /* inih's handler: one `key = value` of the current section. */
 static int on_key(void *user, const char *section, const char *key, const char *value)
 {
-    pctx *c = user;
+    sim__pctx *c = user;
     (void)section; /* ours is c->cur, opened by the reader */
     if (c->rc != 0)
         return 0;
     if (c->cur == NULL) {
-        fail(c, c->lineno, "'%s' before any [section]", key);
+        sim__fail(c, c->lineno, "'%s' before any [section]", key);
         return 0;
     }
     if (*key == '\0') {
-        fail(c, c->lineno, "missing key before '='");
+        sim__fail(c, c->lineno, "missing key before '='");
         return 0;
     }
-    sect *sc = c->cur;
+    sim__sect *sc = c->cur;
     if (sc->kind == SIM__S_HOST || sc->kind == SIM__S_GPU) {
         open_key(c, sc, key, value);
         return c->rc == 0;
@@ -591,7 +398,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
         for (size_t k = 0; k < n && off < sizeof list; k++)
             off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", k ? ", " : "",
                                     keys[k].name);
-        fail(c, c->lineno, "unknown key '%s' in [%s] (keys: %s)", key, sect_names[sc->kind], list);
+        sim__fail(c, c->lineno, "unknown key '%s' in [%s] (keys: %s)", key,
+                  sim__sect_names[sc->kind], list);
         return 0;
     }
     if (!fixed_once(c, sc, i, key))
@@ -609,14 +417,14 @@ static int on_key(void *user, const char *section, const char *key, const char *
 /* ---- the reader ------------------------------------------------------------------------------ */
 
 /* The next raw line without its end of line; false at the end. */
-static bool next_line(pctx *c, char **line, size_t *len)
+static bool next_line(sim__pctx *c, char **line, size_t *len)
 {
     if (c->f != NULL) {
         errno = 0;
         ssize_t n = getline(&c->buf, &c->bufcap, c->f);
         if (n < 0) {
             if (ferror(c->f) || errno == ENOMEM) {
-                fail(c, c->lineno + 1, "cannot read: %s", strerror(errno ? errno : EIO));
+                sim__fail(c, c->lineno + 1, "cannot read: %s", strerror(errno ? errno : EIO));
                 if (errno == ENOMEM)
                     c->rc = GPUSIM_ENOMEM;
             }
@@ -631,7 +439,7 @@ static bool next_line(pctx *c, char **line, size_t *len)
         if (n + 1 > c->bufcap) {
             char *nb = realloc(c->buf, n + 1);
             if (nb == NULL) {
-                fail(c, c->lineno + 1, "out of memory");
+                sim__fail(c, c->lineno + 1, "out of memory");
                 c->rc = GPUSIM_ENOMEM;
                 return false;
             }
@@ -654,14 +462,14 @@ static bool next_line(pctx *c, char **line, size_t *len)
 /* inih's reader: hands out key lines; handles everything else itself (see the header). */
 static char *reader(char *str, int num, void *stream)
 {
-    pctx *c = stream;
+    sim__pctx *c = stream;
     char *line;
     size_t len;
     if (c->rc != 0 || !next_line(c, &line, &len))
         return NULL;
     c->lineno++;
     if (memchr(line, '\0', len) != NULL) {
-        fail(c, c->lineno, "the line contains a NUL byte");
+        sim__fail(c, c->lineno, "the line contains a NUL byte");
         return NULL;
     }
     if (c->lineno == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0)
@@ -682,207 +490,16 @@ static char *reader(char *str, int num, void *stream)
            !(line[i] == ';' && i > 0 && (line[i - 1] == ' ' || line[i - 1] == '\t')))
         i++;
     if (line[i] != '=') {
-        fail(c, c->lineno, "expected 'key = value', a [section] or a comment, got '%.40s%s'", line,
-             len > 40 ? "..." : "");
+        sim__fail(c, c->lineno, "expected 'key = value', a [section] or a comment, got '%.40s%s'",
+                  line, len > 40 ? "..." : "");
         return NULL;
     }
     if (len + 1 > (size_t)num) {
-        fail(c, c->lineno, "line too long (%zu characters, at most %d)", len, num - 1);
+        sim__fail(c, c->lineno, "line too long (%zu characters, at most %d)", len, num - 1);
         return NULL;
     }
     memcpy(str, line, len + 1);
     return str;
-}
-
-/* ---- resolving names, filling defaults ---------------------------------------------------------- */
-
-static int find_name(sim_scenario *s, sim__sect_kind kind, const char *name)
-{
-    unsigned n = *kind_count(s, kind);
-    for (unsigned i = 0; i < n; i++)
-        if (strcmp(item_name(s, kind, i), name) == 0)
-            return (int)i;
-    return -1;
-}
-
-/* The item a reference names, or the only one when none is named; -1 after an error. */
-static int resolve(pctx *c, sim__sect_kind kind, const sim__ref *r, unsigned line, const char *what)
-{
-    unsigned n = *kind_count(c->s, kind);
-    if (r->line != 0) {
-        int i = find_name(c->s, kind, r->name);
-        if (i < 0)
-            fail(c, r->line, "unknown %s '%s'", sect_names[kind], r->name);
-        return i;
-    }
-    if (n == 1)
-        return 0;
-    if (n == 0)
-        fail(c, line, "%s: the scenario has no [%s]", what, sect_names[kind]);
-    else
-        fail(c, line, "%s: the scenario has %u [%s] sections; name one with %s =", what, n,
-             sect_names[kind], sect_names[kind]);
-    return -1;
-}
-
-static int finish_job(pctx *c, unsigned ji)
-{
-    sim_scenario *s = c->s;
-    sim_job_desc *j = &s->jobs[ji];
-    sim__job_pending *jp = &c->jobp[ji];
-    sect *sc = sect_of(c, SIM__S_JOB, ji);
-    char what[64];
-    snprintf(what, sizeof what, "[job %s]", j->name);
-    jp->gpu.line = key_line(sc, "gpu");
-    for (unsigned b = 0; b < jp->nbuffers; b++)
-        jp->buffers[b].line = key_line(sc, "buffers");
-    int g = resolve(c, SIM__S_GPU, &jp->gpu, sc->line, what);
-    if (g < 0)
-        return c->rc;
-    j->gpu = (unsigned)g;
-    for (unsigned b = 0; b < jp->nbuffers; b++) {
-        int bi = find_name(s, SIM__S_BUFFER, jp->buffers[b].name);
-        if (bi < 0)
-            return fail(c, jp->buffers[b].line, "unknown buffer '%s'", jp->buffers[b].name);
-        j->buffers[b] = (unsigned)bi;
-        if (s->buffers[bi].process != s->buffers[j->buffers[0]].process)
-            return fail(c, jp->buffers[b].line,
-                        "buffers '%s' and '%s' belong to different processes (%s, %s)",
-                        s->buffers[j->buffers[0]].name, s->buffers[bi].name,
-                        s->processes[s->buffers[j->buffers[0]].process].name,
-                        s->processes[s->buffers[bi].process].name);
-    }
-    j->nbuffers = jp->nbuffers;
-    uint64_t size0 = s->buffers[j->buffers[0]].size;
-    if (j->kind == SIM_JOB_COPY) {
-        for (unsigned b = 0; b < 2; b++)
-            if (s->buffers[j->buffers[b]].size < j->copy_bytes)
-                return fail(c, key_line(sc, "copy"), "copy: buffer '%s' is smaller than the copy",
-                            s->buffers[j->buffers[b]].name);
-        return c->rc;
-    }
-    gpusim_kernel_desc_t *k = &j->kernel;
-    k->buffer_bytes = size0;
-    if (!key_line(sc, "touches"))
-        k->touches_per_pass = size0 / k->bytes_per_touch;
-    if (k->stride > size0)
-        return fail(c, key_line(sc, "stride") ? key_line(sc, "stride") : sc->line,
-                    "stride is larger than buffer '%s'", s->buffers[j->buffers[0]].name);
-    if (jp->length != 0) {
-        /* passes = ceil(length / (ceil(touches / waves) * compute)), at least 1 */
-        uint64_t per_wave = k->touches_per_pass / k->waves + (k->touches_per_pass % k->waves != 0);
-        uint64_t compute = k->compute_ns_per_touch, passes = 1;
-        if (per_wave <= UINT64_MAX / compute) {
-            uint64_t per_pass = per_wave * compute;
-            passes = jp->length / per_pass + (jp->length % per_pass != 0);
-        }
-        if (passes > UINT32_MAX)
-            return fail(c, key_line(sc, "length"), "length gives %llu passes (at most %u)",
-                        (unsigned long long)passes, UINT32_MAX);
-        k->passes = (uint32_t)(passes < 1 ? 1 : passes);
-    }
-    if (k->touches_per_pass > UINT64_MAX / k->passes)
-        return fail(c, sc->line, "[job %s]: passes x touches does not fit in 64 bits", j->name);
-    return c->rc;
-}
-
-static int finish_activity(pctx *c, unsigned ai)
-{
-    sim_scenario *s = c->s;
-    sim_activity_desc *a = &s->activities[ai];
-    sim__activity_pending *ap = &c->actp[ai];
-    sect *sc = sect_of(c, SIM__S_ACTIVITY, ai);
-    char what[64];
-    snprintf(what, sizeof what, "[activity %s]", a->name);
-    if (a->type == SIM_ACT_PRESSURE || a->type == SIM_ACT_COMPACT) {
-        a->process = 0; /* unused: pressure makes its own process */
-        if (a->node >= s->host.nodes)
-            fail(c, key_line(sc, "node"), "node = %u but the host has %u node%s", a->node,
-                 s->host.nodes, s->host.nodes == 1 ? "" : "s");
-        return c->rc;
-    }
-    if (ap->buffer.line != 0) {
-        int b = find_name(s, SIM__S_BUFFER, ap->buffer.name);
-        if (b < 0)
-            return fail(c, ap->buffer.line, "unknown buffer '%s'", ap->buffer.name);
-        a->buffer = b;
-        a->process = s->buffers[b].process;
-        uint64_t size = s->buffers[b].size;
-        unsigned ol = key_line(sc, "offset"), ll = key_line(sc, "length");
-        if (a->offset % GPUSIM_HOST_PAGE_SIZE != 0)
-            return fail(c, ol, "offset is not a multiple of 4KiB");
-        if (a->len % GPUSIM_HOST_PAGE_SIZE != 0)
-            return fail(c, ll, "length is not a multiple of 4KiB");
-        if (a->offset >= size || a->len > size - a->offset)
-            return fail(c, max_u(ol, ll),
-                        "the range [offset, offset + length) is not inside "
-                        "buffer '%s'",
-                        ap->buffer.name);
-        uint64_t range = a->len ? a->len : size - a->offset;
-        if (a->parent_writes > range)
-            return fail(c, key_line(sc, "parent_writes"), "parent_writes is larger than the range");
-        if (a->child_writes > range)
-            return fail(c, key_line(sc, "child_writes"), "child_writes is larger than the range");
-        return c->rc;
-    }
-    int p = resolve(c, SIM__S_PROCESS, &ap->process, sc->line, what);
-    if (p >= 0)
-        a->process = (unsigned)p;
-    return c->rc;
-}
-
-static void finish(pctx *c)
-{
-    sim_scenario *s = c->s;
-    if (s->ngpus == 0)
-        gpu_init(&s->gpus[s->ngpus++], "gpu0", 0);
-    if (s->nprocesses == 0 && s->nbuffers > 0)
-        process_init(&s->processes[s->nprocesses++], "app", 0);
-    for (unsigned i = 0; i < s->nprocesses && c->rc == 0; i++) {
-        sim_process_desc *p = &s->processes[i];
-        if (p->line != 0 && p->cfg.node >= s->host.nodes) /* not the implicit "app" */
-            fail(c, key_line(sect_of(c, SIM__S_PROCESS, i), "node"),
-                 "node = %u but the host has %u node%s", p->cfg.node, s->host.nodes,
-                 s->host.nodes == 1 ? "" : "s");
-    }
-    for (unsigned i = 0; i < s->nbuffers && c->rc == 0; i++) {
-        char what[64];
-        snprintf(what, sizeof what, "[buffer %s]", s->buffers[i].name);
-        c->bufp[i].process.line = key_line(sect_of(c, SIM__S_BUFFER, i), "process");
-        int p = resolve(c, SIM__S_PROCESS, &c->bufp[i].process, s->buffers[i].line, what);
-        if (p >= 0)
-            s->buffers[i].process = (unsigned)p;
-    }
-    for (unsigned i = 0; i < s->njobs && c->rc == 0; i++)
-        finish_job(c, i);
-    for (unsigned i = 0; i < s->nactivities && c->rc == 0; i++)
-        finish_activity(c, i);
-    for (unsigned i = 0; i < s->ngpus; i++)
-        s->gpus[i].cfg.name = s->gpus[i].name;
-    for (unsigned i = 0; i < s->nprocesses; i++)
-        s->processes[i].cfg.name = s->processes[i].name;
-}
-
-/* The default scenario name: the file's base name less ".ini". */
-static int default_name(pctx *c)
-{
-    const char *base = strrchr(c->fname, '/');
-    base = base ? base + 1 : c->fname;
-    size_t n = strlen(base);
-    if (n > 4 && strcmp(base + n - 4, ".ini") == 0)
-        n -= 4;
-    char name[SIM_TEXT_MAX];
-    snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name - 1 ? n : sizeof name - 1), base);
-    if (!sim__name_ok(name, "-")) {
-        unsigned line =
-            c->single[SIM__S_SCENARIO] >= 0 ? c->sects[c->single[SIM__S_SCENARIO]].line : 1;
-        return fail(c, line,
-                    "no name: '%s' (from the file name) is not a scenario name ([a-z0-9-], 1 to "
-                    "31 characters); set name = in [scenario]",
-                    name);
-    }
-    memcpy(c->s->name, name, strlen(name) + 1); /* sim__name_ok: shorter than SIM_NAME_MAX */
-    return c->rc;
 }
 
 /* ---- entry points ------------------------------------------------------------------------- */
@@ -892,7 +509,7 @@ static int parse(const char *fname, FILE *f, const char *text, sim_scenario *out
 {
     if (errlen > 0)
         err[0] = '\0';
-    pctx *c = calloc(1, sizeof *c);
+    sim__pctx *c = calloc(1, sizeof *c);
     if (c == NULL) {
         snprintf(err, errlen, "%s: out of memory", fname);
         return GPUSIM_ENOMEM;
@@ -914,16 +531,14 @@ static int parse(const char *fname, FILE *f, const char *text, sim_scenario *out
 
     int r = ini_parse_stream(reader, c, on_key, c);
     if (c->rc == 0 && r == -2) {
-        fail(c, c->lineno, "out of memory");
+        sim__fail(c, c->lineno, "out of memory");
         c->rc = GPUSIM_ENOMEM;
     } else if (c->rc == 0 && r != 0) {
-        fail(c, r > 0 ? (unsigned)r : c->lineno, "syntax error");
+        sim__fail(c, r > 0 ? (unsigned)r : c->lineno, "syntax error");
     }
-    close_section(c);
+    sim__close_section(c);
     if (c->rc == 0)
-        finish(c);
-    if (c->rc == 0 && out->name[0] == '\0')
-        default_name(c);
+        sim__finish(c);
     int rc = c->rc;
     free(c->buf);
     free(c);

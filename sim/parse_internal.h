@@ -1,9 +1,10 @@
 /*
  * sim/parse_internal.h -- what the pieces of the scenario parser share (sim/parse*.c only).
  *
- * The parser is split in three: parse.c drives inih, tracks sections and lines, resolves names to
- * indices and fills defaults; parse_keys.c holds the value parsers and one key table per section;
- * parse_apply.c applies --preset and --set through the same key setters. A key table says, for each
+ * The parser is split in five: parse.c drives inih and tracks sections and lines; parse_check.c
+ * checks each section when it ends, then resolves names to indices and fills defaults;
+ * parse_keys.c holds one key table per section; parse_values.c the value syntaxes; parse_apply.c
+ * applies --preset and --set through the same key setters. A key table says, for each
  * fixed key, how its value is parsed, where it is stored and which variants of the section it
  * applies to, so that every key of the format is described in one place (and docs/scenarios.md
  * follows the tables). Keys that name other sections (references) are stored as text in a
@@ -16,6 +17,8 @@
 #define GPUSIM_SIM_PARSE_INTERNAL_H
 
 #include "sim.h"
+
+#include <stdio.h>
 
 /* The one cost preset there is: the library's defaults. */
 #define SIM__PRESET_DEFAULT "nvidia-h100"
@@ -90,6 +93,8 @@ typedef struct sim__activity_pending {
 
 /* The key table of a section kind (NULL for [expect], which has the one key `check`). */
 const sim__key *sim__keys(sim__sect_kind kind, size_t *n);
+/* A plain decimal integer: digits only, no sign, no unit. 0, or an error with msg. */
+int sim__parse_count(const char *v, uint64_t *out, char *msg, size_t msglen);
 /* Index of `name` in a table, or -1. */
 int sim__key_find(const sim__key *keys, size_t n, const char *name);
 /* Parses `value` for key k and stores it in obj. Returns 0 or GPUSIM_EINVAL/ERANGE with msg. */
@@ -116,5 +121,70 @@ bool sim__name_ok(const char *s, const char *extra);
 
 /* Is `name` a known preset? Fills msg with the known ones when not. */
 bool sim__preset_ok(const char *name, char *msg, size_t msglen);
+
+/* ---- the parser's state (parse.c, parse_check.c) ------------------------------------------ */
+
+#define MAX_SECTIONS                                                                               \
+    (3 + SIM_MAX_GPUS + SIM_MAX_PROCESSES + SIM_MAX_BUFFERS + SIM_MAX_JOBS + SIM_MAX_ACTIVITIES)
+_Static_assert(SIM_MAX_GPUS <= 64 && SIM_MAX_PROCESSES <= 64 && SIM_MAX_BUFFERS <= 64 &&
+                   SIM_MAX_JOBS <= 64 && SIM_MAX_ACTIVITIES <= 64,
+               "sim__pctx.by_index holds 64 of each kind");
+#define MAX_DYN_KEYS 160 /* parameters set by name in one section (more than the tables hold) */
+
+typedef struct sim__sect {
+    sim__sect_kind kind;
+    unsigned index;             /* into the scenario's array of that kind (0 for single sections) */
+    unsigned line;              /* of the header */
+    unsigned kl[SIM__KEYS_MAX]; /* line of each fixed key given, by table index; 0: not given */
+} sim__sect;
+
+typedef struct sim__pctx {
+    const char *fname;
+    sim_scenario *s;
+    /* input: a FILE (getline into buf) or text */
+    FILE *f;
+    const char *text;
+    char *buf;
+    size_t bufcap;
+    unsigned lineno;
+    /* the first error */
+    int rc;
+    char *err;
+    size_t errlen;
+    /* sections */
+    sim__sect sects[MAX_SECTIONS];
+    unsigned nsects;
+    sim__sect *cur;
+    int single[SIM__S_COUNT];        /* sects index of [scenario], [host], [expect]; -1 */
+    int by_index[SIM__S_COUNT][64];  /* sects index of (kind, i) */
+    char dyn[MAX_DYN_KEYS][48];      /* parameter keys seen in the current section */
+    unsigned dyn_line[MAX_DYN_KEYS]; /* ... and their lines */
+    unsigned ndyn;
+    sim__buffer_pending bufp[SIM_MAX_BUFFERS];
+    sim__job_pending jobp[SIM_MAX_JOBS];
+    sim__activity_pending actp[SIM_MAX_ACTIVITIES];
+} sim__pctx;
+
+/* The section kinds' names as the file writes them. */
+extern const char *const sim__sect_names[SIM__S_COUNT];
+
+/* Records the first error, "FILE:LINE: message", and returns c->rc (later errors are dropped). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+int sim__fail(sim__pctx *c, unsigned line, const char *fmt, ...);
+/* The section of item `index` of `kind`. */
+sim__sect *sim__sect_of(sim__pctx *c, sim__sect_kind kind, unsigned index);
+/* The line of fixed key `name` in section sc, or 0 when it was not given. */
+unsigned sim__key_line(const sim__sect *sc, const char *name);
+/* The count of items of a named kind in s, or NULL for [scenario], [host], [expect]. */
+unsigned *sim__kind_count(sim_scenario *s, sim__sect_kind kind);
+const char *sim__item_name(sim_scenario *s, sim__sect_kind kind, unsigned i);
+/* A device or process with its defaults. */
+void sim__gpu_init(sim_gpu_desc *g, const char *name, unsigned line);
+void sim__process_init(sim_process_desc *p, const char *name, unsigned line);
+/* The checks when the current section ends, and at the end of the file (parse_check.c). */
+void sim__close_section(sim__pctx *c);
+void sim__finish(sim__pctx *c);
 
 #endif /* GPUSIM_SIM_PARSE_INTERNAL_H */
