@@ -121,13 +121,13 @@ static int parse_term(const char *text, sim_term *t, const char *side, char *err
             snprintf(err, errlen, "unknown policy '%s' after '@'", pol);
             return GPUSIM_EINVAL;
         }
-        snprintf(t->policy, sizeof t->policy, "%s", pol);
+        memcpy(t->policy, pol, strlen(pol) + 1); /* a policy name: shorter than SIM_NAME_MAX */
     }
     if (strlen(ref) >= sizeof t->metric || !metric_known(ref)) {
         snprintf(err, errlen, "unknown metric '%s' (see docs/results.md for the fields)", ref);
         return GPUSIM_EINVAL;
     }
-    snprintf(t->metric, sizeof t->metric, "%s", ref);
+    memcpy(t->metric, ref, strlen(ref) + 1); /* checked above */
     return 0;
 }
 

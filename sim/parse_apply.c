@@ -113,6 +113,16 @@ static int apply_one(sim_scenario *s, const char *name, const char *value, char 
                 if ((size_t)(dot - rest) == n && strncmp(rest, s->gpus[i].name, n) == 0)
                     return set_gpu(s, (int)i, dot + 1, value, msg, msglen);
             }
+            if (strncmp(rest, "driver.", 7) != 0) {
+                size_t off = (size_t)snprintf(
+                    msg, msglen, "no device '%.*s' (devices:", (int)(dot - rest), rest);
+                for (unsigned i = 0; i < s->ngpus && off < msglen; i++)
+                    off += (size_t)snprintf(msg + off, msglen - off, "%s %s", i ? "," : "",
+                                            s->gpus[i].name);
+                if (off < msglen)
+                    snprintf(msg + off, msglen - off, ")");
+                return GPUSIM_ENOENT;
+            }
         }
         return set_gpu(s, -1, rest, value, msg, msglen);
     }

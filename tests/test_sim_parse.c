@@ -1049,7 +1049,7 @@ static void test_apply_errors(void **state)
               "'nosuch'");
     apply_err(s, "gpu.nosuch", "1", "--set gpu.nosuch=1: no GPU parameter or [gpu] key 'nosuch'");
     apply_err(s, "gpu.ghost.engines", "1",
-              "--set gpu.ghost.engines=1: no GPU parameter or [gpu] key 'ghost.engines'");
+              "--set gpu.ghost.engines=1: no device 'ghost' (devices: a, b)");
     apply_err(s, "driver.nosuch", "1", "--set driver.nosuch=1: no driver parameter 'nosuch'");
     apply_err(s, "gpu.engines", "0", "--set gpu.engines=0: 0 is out of range (1 .. 1024)");
     apply_err(s, "host.swap_in_4k", "1h",
