@@ -62,11 +62,14 @@ typedef struct sim_process_desc {
 
 typedef struct sim_buffer_desc {
     char name[SIM_NAME_MAX];
-    unsigned process; /* index into processes */
-    uint64_t size;    /* bytes, 4 KiB multiple, > 0 */
-    bool hugepage;    /* madvise(MADV_HUGEPAGE) before first touch */
-    bool populate;    /* written by the CPU before registration (default true) */
-    bool writable;    /* GPU may write it (GPUSIM_BUFFER_WRITE, default true) */
+    unsigned process;  /* index into processes */
+    uint64_t size;     /* bytes, 4 KiB multiple, > 0 */
+    bool hugepage;     /* madvise(MADV_HUGEPAGE) before first touch */
+    bool populate;     /* written by the CPU before registration (default true) */
+    bool writable;     /* GPU may write it (GPUSIM_BUFFER_WRITE, default true) */
+    unsigned fragment; /* percent 0..90 (default 0): populate the buffer page by page
+                          interleaved with a filler that is then unmapped, so its frames lie
+                          sparse in partly used 2 MiB blocks (a long-running host's memory) */
     unsigned line;
 } sim_buffer_desc;
 
