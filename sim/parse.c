@@ -183,6 +183,15 @@ static void item_init(sim_scenario *s, sim__sect_kind kind, unsigned i, const ch
     }
 }
 
+/* Equal once every '-' is a '_'. */
+static bool same_process_name(const char *a, const char *b)
+{
+    for (; *a != '\0' && *b != '\0'; a++, b++)
+        if ((*a == '-' ? '_' : *a) != (*b == '-' ? '_' : *b))
+            return false;
+    return *a == *b;
+}
+
 /* "[kind]" or "[kind NAME]": checks it, closes the open section and opens this one. */
 static int section_header(sim__pctx *c, char *line)
 {
@@ -230,8 +239,8 @@ static int section_header(sim__pctx *c, char *line)
         return sim__fail(c, c->lineno, "[%s] needs a name: [%s NAME]", inner, inner);
     if (strpbrk(name, " \t") != NULL)
         return sim__fail(c, c->lineno, "section name '%s' contains a blank", name);
-    /* Devices and processes keep their names in the library, whose rule has no '-'. */
-    const char *extra = kind == SIM__S_GPU || kind == SIM__S_PROCESS ? "_" : "_-";
+    /* A device's name is the library's (statistics go under gpu.<name>.), whose rule has no '-'. */
+    const char *extra = kind == SIM__S_GPU ? "_" : "_-";
     if (*name != '\0' && !sim__name_ok(name, extra))
         return sim__fail(c, c->lineno,
                          "'%s' is not a valid %s name ([a-z0-9%s], 1 to 31 characters)", name,
@@ -245,10 +254,18 @@ static int section_header(sim__pctx *c, char *line)
                              c->sects[c->single[kind]].line);
         c->single[kind] = (int)c->nsects;
     } else {
-        for (unsigned i = 0; i < *count; i++)
-            if (strcmp(sim__item_name(c->s, kind, i), name) == 0)
+        for (unsigned i = 0; i < *count; i++) {
+            const char *other = sim__item_name(c->s, kind, i);
+            if (strcmp(other, name) == 0)
                 return sim__fail(c, c->lineno, "duplicate section [%s %s] (first at line %u)",
                                  inner, name, sim__sect_of(c, kind, i)->line);
+            /* the runner names library processes with '_' for '-' (the library's rule) */
+            if (kind == SIM__S_PROCESS && same_process_name(other, name))
+                return sim__fail(c, c->lineno,
+                                 "[process %s] and [process %s] (line %u) are the same process "
+                                 "name once '-' is read as '_'",
+                                 name, other, sim__sect_of(c, kind, i)->line);
+        }
         if (*count >= kind_max[kind])
             return sim__fail(c, c->lineno, "too many [%s] sections (at most %u)", inner,
                              kind_max[kind]);

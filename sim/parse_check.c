@@ -151,11 +151,15 @@ void sim__close_section(sim__pctx *c)
     case SIM__S_HOST:
         close_host(c, sc);
         break;
-    case SIM__S_BUFFER:
-        if (c->s->buffers[sc->index].size == 0)
-            sim__fail(c, sc->line, "[buffer %s]: missing key 'size'",
-                      c->s->buffers[sc->index].name);
+    case SIM__S_BUFFER: {
+        const sim_buffer_desc *b = &c->s->buffers[sc->index];
+        if (b->size == 0)
+            sim__fail(c, sc->line, "[buffer %s]: missing key 'size'", b->name);
+        else if (b->fragment != 0 && !b->populate)
+            sim__fail(c, sim__key_line(sc, "fragment"),
+                      "fragment needs populate = true (it is how the buffer is populated)");
         break;
+    }
     case SIM__S_JOB:
         close_job(c, sc);
         break;
@@ -315,6 +319,8 @@ static int default_name(sim__pctx *c)
 {
     const char *base = strrchr(c->fname, '/');
     base = base ? base + 1 : c->fname;
+    if (strncmp(base, "builtin:", 8) == 0) /* the name sim.h gives built-ins' file */
+        base += 8;
     size_t n = strlen(base);
     if (n > 4 && strcmp(base + n - 4, ".ini") == 0)
         n -= 4;

@@ -287,6 +287,7 @@ static const sim__key buffer_keys[] = {
     KEY("hugepage", SIM__V_BOOL, sim_buffer_desc, hugepage, 0, 1, 0),
     KEY("populate", SIM__V_BOOL, sim_buffer_desc, populate, 0, 1, 0),
     KEY("writable", SIM__V_BOOL, sim_buffer_desc, writable, 0, 1, 0),
+    KEY("fragment", SIM__V_PERCENT, sim_buffer_desc, fragment, 0, 90, 0),
 };
 
 #define P(x)       (1u << GPUSIM_PATTERN_##x)

@@ -165,7 +165,9 @@ static void check_full(const sim_scenario *s, const char *file)
     assert_true(in->hugepage);
     assert_false(in->populate);
     assert_false(in->writable);
+    assert_int_equal(in->fragment, 0);
     assert_int_equal(s->buffers[1].size, 128 * MiB);
+    assert_int_equal(s->buffers[1].fragment, 50);
     assert_true(s->buffers[1].populate);
     assert_true(s->buffers[1].writable);
     assert_false(s->buffers[1].hugepage);
@@ -283,7 +285,7 @@ static void check_full(const sim_scenario *s, const char *file)
     assert_false(s->expects[1].policies[GPUSIM_POLICY_REFAULT]);
     assert_string_equal(s->expects[1].rhs.policy, "refault");
     assert_int_equal(s->expects[2].rhs.factor, 1 * MS);
-    assert_int_equal(s->expects[2].line, 168);
+    assert_int_equal(s->expects[2].line, 169);
 }
 
 static void test_full_file(void **state)
@@ -354,6 +356,7 @@ static void test_defaults(void **state)
     assert_true(s->buffers[0].populate);
     assert_true(s->buffers[0].writable);
     assert_false(s->buffers[0].hugepage);
+    assert_int_equal(s->buffers[0].fragment, 0);
     const sim_job_desc *j = &s->jobs[0];
     assert_int_equal(j->line, 5);
     assert_int_equal(j->kind, SIM_JOB_KERNEL);
@@ -416,6 +419,24 @@ static void test_activity_defaults(void **state)
     a = act(s, "f");
     assert_int_equal(a->process, 0);
     assert_int_equal(a->parent_writes, 0);
+}
+
+/* Every built-in scenario parses, and is named after its file. */
+static void test_builtins(void **state)
+{
+    (void)state;
+    size_t n;
+    const sim_builtin *b = sim_builtins(&n);
+    assert_true(n > 0);
+    for (size_t i = 0; i < n; i++) {
+        char err[512] = "";
+        if (sim_scenario_parse_text(b[i].name, b[i].text, &scen, err, sizeof err) != 0)
+            fail_msg("built-in %s: %s", b[i].name, err);
+        assert_string_equal(scen.name, b[i].name);
+        assert_true(scen.description[0] != '\0');
+        assert_true(scen.njobs > 0);
+        assert_true(scen.nexpects > 0);
+    }
 }
 
 /* ---- focused cases ------------------------------------------------------------------------ */
@@ -553,6 +574,9 @@ static void test_forward_references(void **state)
     assert_int_equal(s->activities[0].process, 1);
     assert_int_equal(s->ngpus, 2);
     assert_int_equal(s->nprocesses, 2); /* no implicit app */
+    /* process names may have '-' (the runner gives the library '_') */
+    s = parse_ok("[process my-app]\n[buffer b]\nsize = 4KiB\n");
+    assert_string_equal(s->processes[0].name, "my-app");
 }
 
 /* Comments, blanks, indentation, a byte order mark, CRLF, and what inih makes of ';'. */
@@ -696,7 +720,10 @@ static const struct {
     {"[job Bad]\n", "'Bad' is not a valid job name ([a-z0-9_-], 1 to 31 characters)", 1},
     {"[job a2345678901234567890123456789012]\n", "is not a valid job name", 1},
     {"[job a b]\n", "section name 'a b' contains a blank", 1},
-    {"[process my-app]\n", "'my-app' is not a valid process name ([a-z0-9_]", 1},
+    {"[process My]\n", "'My' is not a valid process name ([a-z0-9_-]", 1},
+    {"[process a-b]\n[process a_b]\n",
+     "[process a_b] and [process a-b] (line 1) are the same process name once '-' is read as '_'",
+     2},
     {"[gpu my-gpu]\n", "'my-gpu' is not a valid gpu name", 1},
     {"[host]\n[host]\n", "duplicate section [host] (first at line 1)", 2},
     {"[scenario]\n[host]\n[scenario]\n", "duplicate section [scenario] (first at line 1)", 3},
@@ -768,6 +795,9 @@ static const struct {
     {"[process p]\n[process q]\n[buffer b]\nsize = 4KiB\n",
      "[buffer b]: the scenario has 2 [process] sections; name one with process =", 3},
     {"[buffer b]\nsize = 4KiB\npopulate = 1x\n", "populate: expected true/false", 3},
+    {"[buffer b]\nsize = 4KiB\nfragment = 91%\n", "fragment: 91% is out of range (0% .. 90%)", 3},
+    {"[buffer b]\nfragment = 50%\nsize = 4KiB\npopulate = no\n", "fragment needs populate = true",
+     2},
     /* [job] */
     {"[job j]\n", "[job j]: missing key 'buffers'", 1},
     {"[job j]\nkernel = random\n[buffer b]\n", "[job j]: missing key 'buffers'", 1},
@@ -893,9 +923,12 @@ static void test_error_names(void **state)
     assert_string_equal(err, "dir/My File.ini:1: no name: 'My File' (from the file name) is not a "
                              "scenario name ([a-z0-9-], 1 to 31 characters); set name = in "
                              "[scenario]");
-    assert_true(sim_scenario_parse_text("builtin:x", "; c\n[scenario]\n", &scen, err, sizeof err) <
+    assert_true(sim_scenario_parse_text("builtin:X", "; c\n[scenario]\n", &scen, err, sizeof err) <
                 0);
-    assert_non_null(strstr(err, "builtin:x:2: no name"));
+    assert_non_null(strstr(err, "builtin:X:2: no name: 'X'"));
+    assert_int_equal(sim_scenario_parse_text("builtin:x-1", "", &scen, err, sizeof err), 0);
+    assert_string_equal(scen.name, "x-1");
+    assert_string_equal(scen.file, "builtin:x-1");
     assert_int_equal(
         sim_scenario_parse_text("My File.ini", "[scenario]\nname = ok\n", &scen, err, sizeof err),
         0);
@@ -1090,6 +1123,7 @@ int main(void)
         cmocka_unit_test(test_full_text),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_builtins),
         cmocka_unit_test(test_activity_defaults),
         cmocka_unit_test(test_units),
         cmocka_unit_test(test_booleans),
