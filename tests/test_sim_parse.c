@@ -24,8 +24,8 @@
 
 #include "sim.h"
 
-#ifndef GPUSIM_SCENARIO_DATA_DIR
-#error "GPUSIM_SCENARIO_DATA_DIR must name tests/data/scenarios"
+#if !defined(GPUSIM_SCENARIO_DATA_DIR) || !defined(GPUSIM_DOCS_DIR)
+#error "GPUSIM_SCENARIO_DATA_DIR must name tests/data/scenarios, GPUSIM_DOCS_DIR docs/"
 #endif
 
 #define KiB (UINT64_C(1) << 10)
@@ -437,6 +437,34 @@ static void test_builtins(void **state)
         assert_true(scen.njobs > 0);
         assert_true(scen.nexpects > 0);
     }
+}
+
+/* Every ```ini example of docs/scenarios.md parses (the examples are part of the reference). */
+static void test_doc_examples(void **state)
+{
+    (void)state;
+    FILE *f = fopen(GPUSIM_DOCS_DIR "/scenarios.md", "rb");
+    assert_non_null(f);
+    static char doc[131072], text[16384];
+    size_t n = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    assert_true(n < sizeof doc - 1);
+    doc[n] = '\0';
+    unsigned examples = 0;
+    for (const char *p = strstr(doc, "```ini\n"); p != NULL; p = strstr(p, "```ini\n")) {
+        p += 7;
+        const char *end = strstr(p, "```");
+        assert_non_null(end);
+        assert_true((size_t)(end - p) < sizeof text);
+        memcpy(text, p, (size_t)(end - p));
+        text[end - p] = '\0';
+        char name[32], err[512] = "";
+        snprintf(name, sizeof name, "example-%u", ++examples);
+        if (sim_scenario_parse_text(name, text, &scen, err, sizeof err) != 0)
+            fail_msg("docs/scenarios.md example %u: %s", examples, err);
+        p = end + 3;
+    }
+    assert_true(examples >= 3);
 }
 
 /* ---- focused cases ------------------------------------------------------------------------ */
@@ -1124,6 +1152,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_builtins),
+        cmocka_unit_test(test_doc_examples),
         cmocka_unit_test(test_activity_defaults),
         cmocka_unit_test(test_units),
         cmocka_unit_test(test_booleans),
