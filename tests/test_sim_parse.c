@@ -557,6 +557,35 @@ static void test_enums(void **state)
     }
 }
 
+/* Pattern defaults and ranges exactly at their bounds. */
+static void test_edges(void **state)
+{
+    (void)state;
+    const sim_scenario *s = parse_ok("[buffer b]\nsize = 1MiB\n[buffer c]\nsize = 64KiB\n"
+                                     "[job h]\nbuffers = b\nkernel = hotcold\n"
+                                     "[job s]\nbuffers = b\nkernel = strided\n"
+                                     "[job t]\nbuffers = b\nkernel = stencil\nstride = 1MiB\n"
+                                     "[job c]\nbuffers = b c\ncopy = 64KiB\n"
+                                     "[activity end]\ntype = churn\nbuffer = b\n"
+                                     "offset = 512KiB\nlength = 512KiB\n"
+                                     "[activity fk]\ntype = fork\nbuffer = b\noffset = 1020KiB\n"
+                                     "parent_writes = 4KiB\nchild_writes = 4KiB\n");
+    const sim_job_desc *j = job(s, "h");
+    assert_int_equal(j->kernel.hot_set_pct, 10);
+    assert_int_equal(j->kernel.hot_access_pct, 90);
+    assert_int_equal(j->kernel.stride, 0);
+    assert_false(j->seed_fixed);
+    j = job(s, "s");
+    assert_int_equal(j->kernel.stride, 4096);
+    assert_int_equal(j->kernel.hot_set_pct, 0);
+    assert_int_equal(job(s, "t")->kernel.stride, 1 * MiB);
+    assert_int_equal(job(s, "c")->copy_bytes, 64 * KiB);
+    assert_int_equal(job(s, "c")->buffers[1], 1);
+    assert_int_equal(act(s, "end")->offset, 512 * KiB);
+    assert_int_equal(act(s, "end")->len, 512 * KiB);
+    assert_int_equal(act(s, "fk")->parent_writes, 4 * KiB);
+}
+
 /* length = L sets passes = max(1, ceil(L / (ceil(touches / waves) * compute))). */
 static void test_length(void **state)
 {
@@ -1157,6 +1186,7 @@ int main(void)
         cmocka_unit_test(test_units),
         cmocka_unit_test(test_booleans),
         cmocka_unit_test(test_enums),
+        cmocka_unit_test(test_edges),
         cmocka_unit_test(test_length),
         cmocka_unit_test(test_forward_references),
         cmocka_unit_test(test_lexical),
