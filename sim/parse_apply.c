@@ -164,9 +164,13 @@ int sim_scenario_apply(sim_scenario *s, const char *preset, const sim_setting *s
         snprintf(s->preset, sizeof s->preset, "%s", preset);
     }
     for (size_t i = 0; i < nsets; i++) {
-        int rc = apply_one(s, sets[i].name, sets[i].value, msg, sizeof msg);
+        /* the arrays may be full: read them within their size */
+        char name[sizeof sets[i].name + 1], value[sizeof sets[i].value + 1];
+        snprintf(name, sizeof name, "%.*s", (int)sizeof sets[i].name, sets[i].name);
+        snprintf(value, sizeof value, "%.*s", (int)sizeof sets[i].value, sets[i].value);
+        int rc = apply_one(s, name, value, msg, sizeof msg);
         if (rc != 0) {
-            snprintf(err, errlen, "--set %s=%s: %s", sets[i].name, sets[i].value, msg);
+            snprintf(err, errlen, "--set %s=%s: %s", name, value, msg);
             return rc;
         }
     }
