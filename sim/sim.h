@@ -284,7 +284,8 @@ int sim_trace_attach(sim_trace *t, gpusim_world_t *w);
 void sim_trace_span(sim_trace *t, const char *track, const char *name, gpusim_time_t begin,
                     gpusim_time_t end);
 /* Writes traces[0..n) as one Chrome trace-event JSON document, one process per run, one thread
- * per track. Returns 0 or GPUSIM_ENOSPC. */
+ * per track (docs/traces.md). Returns 0, GPUSIM_ENOSPC (the write failed), GPUSIM_ENOMEM, or
+ * GPUSIM_EINVAL (f NULL). */
 int sim_trace_write(FILE *f, sim_trace *const *traces, size_t n);
 
 /* ---- running ------------------------------------------------------------------------------ */

@@ -285,9 +285,11 @@ struct gpusim_invalidation_s {
     gpusim_notifier_sub_t *cursor_; /**< Next subscription to call after a wait. */
     uint64_t cur_seq_;              /**< The domain sequence given to callbacks. */
     gpusim_time_t started_at_;      /**< When invalidate_start was called. */
+    gpusim_time_t blocked_ns_;      /**< How long callbacks kept it waiting (once started). */
     gpusim_waiter_t waiter_;        /**< Waits on a callback's completion. */
     int state_;                     /**< Idle, calling, waiting, started. */
     int spare_;                     /**< Holds an event-queue reservation for its next wait. */
+    int reached_;                   /**< Overlapped a subscription when it started (traced). */
 };
 
 /** Initialises an idle invalidation. NULL is ignored. */

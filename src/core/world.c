@@ -60,6 +60,8 @@ void gpusim__world_disown(gpusim__owned *o)
 /* Frees everything a world owns, in reverse order of construction, then the arena. */
 void gpusim__world_release(gpusim_world_t *w)
 {
+    /* Teardown reports no span: what it cuts short did not end. */
+    w->trace_cb = NULL;
     /* Module objects first: they may free memory and cancel events of the world. */
     while (w->owned.next != &w->owned) {
         gpusim__owned *o = w->owned.next;

@@ -59,6 +59,8 @@ struct gpusim_world_s {
     gpusim_log_level_t log_level; /* Messages above this level are dropped before formatting. */
     gpusim_log_cb log_cb;         /* Sink; NULL = stderr. */
     void *log_ud;                 /* Passed to log_cb. */
+    gpusim_trace_cb trace_cb;     /* Span hook (core/trace.h); NULL = none, the default. */
+    void *trace_ud;               /* Passed to trace_cb. */
     void *data;                   /* User pointer. */
     gpusim__owned owned;          /* Sentinel of the list of objects to destroy at teardown. */
 };

@@ -30,12 +30,16 @@
  * Invariants: a context's (a queue's) `op` is the operation in progress, exactly when its sched is
  * STOPPING or RESUMING, and that operation names it; an operation names its context (and queue)
  * until it is freed or they are, so that freeing them finds it.
+ *
+ * Trace (core/trace.h): each operation is reported on the device's "<gpu>.cp" track, from its
+ * request to the delivery of its result; a reset as an instant.
  */
 
 #include "gpu/cp.h"
 #include "gpu/device.h"
 #include "core/alloc.h"
 #include "core/event.h"
+#include "core/trace.h"
 
 enum { OP_EVICT, OP_RESTORE, OP_QPREEMPT, OP_QRESUME };
 enum {
@@ -173,17 +177,32 @@ static void op_complete(gpusim__gpu_cp_op *op)
     }
 }
 
+/* Reports an operation that ends now, from its request (with the error it ends with, if any). */
+static void trace_op(gpusim_world_t *w, const gpusim__gpu_cp_op *op, int status)
+{
+    static const char *const what[] = {
+        [OP_EVICT] = "evict",
+        [OP_RESTORE] = "restore",
+        [OP_QPREEMPT] = "preempt queue",
+        [OP_QRESUME] = "resume queue",
+    };
+    gpusim__trace_span(w, op->cp->gpu->track_cp, op->started, w->now, status ? "error" : NULL,
+                       (uint64_t)(-(int64_t)status), "%s ctx%u", what[op->kind],
+                       (unsigned)gpusim_gpu_ctx_id(op->ctx));
+}
+
 static void op_step(gpusim_world_t *w, gpusim_event_t *ev)
 {
     gpusim__gpu_cp_op *op = ev->data;
     gpusim_gpu_ctx_cb cb = op->cb;
     void *data = op->data;
     int status = op->status;
-    (void)w;
     if (op->stage == ST_WORKING) {
         status = 0;
         op_complete(op);
     }
+    if (gpusim__tracing(w))
+        trace_op(w, op, status);
     op_detach(op);
     cb(data, status); /* last: it may free the queue, the context or the device */
 }
@@ -217,13 +236,17 @@ static void op_timeout(gpusim_world_t *w, gpusim_event_t *ev)
 {
     gpusim__gpu_cp_op *op = ev->data;
     gpusim__gpu_cp *cp = op->cp;
-    (void)w;
+    uint64_t killed = 0;
     gpusim__stat_add(cp->st.resets, 1);
     cp->resetting = true; /* every operation ended by these kills reports GPUSIM_ETIMEDOUT */
     for (gpusim_gpu_ctx_t *c = cp->gpu->ctx_head; c; c = c->next)
-        if (!c->error)
+        if (!c->error) {
             (void)gpusim_gpu_ctx_kill(c, GPUSIM_ETIMEDOUT);
+            killed++;
+        }
     cp->resetting = false;
+    /* The reset itself is an instant; the timed-out operation reports its own span (failed). */
+    GPUSIM_TRACE(w, cp->gpu->track_cp, w->now, w->now, "contexts", killed, "reset");
 }
 
 static gpusim__gpu_cp_op *op_new(gpusim__gpu_cp *cp, gpusim_gpu_ctx_t *c, gpusim_gpu_queue_t *q,

@@ -123,6 +123,9 @@ int gpusim_gpu_new(gpusim_world_t *w, const gpusim_gpu_config_t *cfg, gpusim_gpu
     g->world = w;
     memcpy(g->name, cfg->name, strlen(cfg->name) + 1);
     snprintf(g->prefix, sizeof g->prefix, "gpu.%s", cfg->name);
+    snprintf(g->track_compute, sizeof g->track_compute, "%s.compute", cfg->name);
+    snprintf(g->track_dma, sizeof g->track_dma, "%s.dma", cfg->name);
+    snprintf(g->track_cp, sizeof g->track_cp, "%s.cp", cfg->name);
     memcpy(g->p, cfg->params_, sizeof g->p);
     g->engines = cfg->engines;
     g->next_ctx_id = 1;

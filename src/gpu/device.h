@@ -93,6 +93,10 @@ struct gpusim_gpu_s {
                         const gpusim_gpu_access_t *a);
     void *access_hook_data;
     void *mirror; /* src/mirror/'s per-device state, owned by it; NULL until a driver exists */
+    /* Trace tracks (core/trace.h): "<name>.compute", "<name>.dma", "<name>.cp". */
+    char track_compute[GPUSIM__GPU_NAME_MAX + 9];
+    char track_dma[GPUSIM__GPU_NAME_MAX + 5];
+    char track_cp[GPUSIM__GPU_NAME_MAX + 4];
 };
 
 /* device.c: the trace registered under id, or NULL. */

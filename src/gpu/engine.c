@@ -39,6 +39,9 @@
  * device (the epoch, bumped by gpusim__gpu_engines_disturb) charges the remaining passes at once;
  * a disturbance stops it at the end of the pass in progress (docs/gpu.md).
  *
+ * Trace (core/trace.h): each job that ends is reported on "<gpu>.compute" or "<gpu>.dma", from
+ * its submission to its end (the interval engine.busy_ns adds up).
+ *
  * Not modelled yet: memory latency (dependent pointer chases are timed like streams).
  */
 #include <stddef.h>
@@ -46,8 +49,25 @@
 #include <string.h>
 
 #include "gpu/engine_int.h"
+#include "core/trace.h"
 
 /* ---- ending jobs ---------------------------------------------------------------------------- */
+
+/* Reports a job's time on its engine (submission to end, as engine.busy_ns counts it). */
+static void trace_job(gpusim_world_t *w, const gpusim__gpu_job *job, int status)
+{
+    const gpusim_gpu_t *g = job->ctx->gpu;
+    const char *arg_name = status ? "error" : NULL;
+    uint64_t arg = (uint64_t)(-(int64_t)status);
+    if (job->kind == GPUSIM__GPU_JOB_DISPATCH) {
+        gpusim__trace_span(w, g->track_compute, job->started_, w->now, arg_name, arg,
+                           "kernel ctx%u", (unsigned)gpusim_gpu_ctx_id(job->ctx));
+    } else {
+        gpusim__trace_span(w, g->track_dma, job->started_, w->now, status ? "error" : "bytes",
+                           status ? arg : job->bytes, "copy ctx%u",
+                           (unsigned)gpusim_gpu_ctx_id(job->ctx));
+    }
+}
 
 static void done_event(gpusim_world_t *w, gpusim_event_t *ev)
 {
@@ -69,7 +89,9 @@ static void done_event(gpusim_world_t *w, gpusim_event_t *ev)
     GPUSIM_ASSERT(!p->stopped); /* its last unit has ended: unstopped is 0 */
     p->active = false;
     gpusim__stat_add(e->st_busy_ns, w->now - job->started_);
-    job->done(job, status);
+    if (gpusim__tracing(w))
+        trace_job(w, job, status);
+    job->done(job, status); /* last: the submitter may free the job */
 }
 
 /* Ends a job whose units are all gone: done is delivered through its own event. */

@@ -666,6 +666,7 @@ struct hop {
     struct reclaimer *dr;      /* direct reclaim in progress, or NULL */
     unsigned retries;          /* direct-reclaim rounds without progress */
     gpusim_time_t stall_since;
+    gpusim_time_t stall_at; /* the event time at which that stall began (its trace span) */
 };
 
 /* Allocates an operation for process p (NULL: host-wide). NULL on ENOMEM (nothing allocated). */

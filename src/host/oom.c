@@ -27,11 +27,15 @@
  * The reaper is a kernel actor with its own event and invalidation; it holds one event-queue
  * reservation whenever its event is not pending, so arming it never fails. Its work is not
  * charged virtual time (it runs between its timed retries).
+ *
+ * Trace (core/trace.h): the kill and each reaper pass are reported as instants, on the tracks
+ * "oom_killer" and "oom_reaper".
  */
 #include "host/host.h"
 #include "core/alloc.h"
 #include "core/event.h"
 #include "core/log.h"
+#include "core/trace.h"
 
 struct oom_state {
     gpusim_host_t *h;
@@ -108,6 +112,8 @@ static void oom_kill(gpusim_host_t *h, gpusim_process_t *v)
     int rc;
     v->oom_killed = true;
     gpusim__stat_add(h->st.oom_kills, 1);
+    GPUSIM_TRACE(h->world, "oom_killer", now_of(h), now_of(h), "pages", footprint(v), "oom kill %s",
+                 v->name);
     GPUSIM_LOG(h->world, GPUSIM_LOG_INFO, "host",
                "out of memory: killed process %s (anon %llu, file %llu, shmem %llu, swap %llu, "
                "pinned %llu pages)",
@@ -185,6 +191,7 @@ static unsigned reap(oom_state *o, gpusim_process_t *v)
 {
     gpusim_host_t *h = o->h;
     unsigned skipped = 0;
+    uint64_t pages = 0;
     for (hvma *m = gpusim__vma_first(v, 0, GPUSIM_HOST_VA_END); m;
          m = gpusim__vma_next(m, 0, GPUSIM_HOST_VA_END)) {
         gpusim_notifier_range_t rg;
@@ -212,7 +219,10 @@ static unsigned reap(oom_state *o, gpusim_process_t *v)
         GPUSIM_ASSERT(rc == 0);
         (void)rc;
         gpusim__stat_add(h->st.oom_reaped, c.pages);
+        pages += c.pages;
     }
+    /* The pass takes no virtual time (see the top of the file): an instant on the trace. */
+    GPUSIM_TRACE(h->world, "oom_reaper", now_of(h), now_of(h), "pages", pages, "reap %s", v->name);
     return skipped;
 }
 

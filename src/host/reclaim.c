@@ -44,6 +44,8 @@
  *            progress (fewer when too little is reclaimable: should_reclaim_retry), the OOM killer.
  *   pageout  madvise(MADV_PAGEOUT) walks its range and makes each page mapped by this process
  *            alone the victim, ignoring the accessed bit, with the operation's own invalidation.
+ * Trace (core/trace.h): a kswapd run, wake-up to sleep with the pages it reclaimed, and each
+ * allocation stall (with the sample host.direct_reclaim.stall_ns records) are reported as spans.
  *
  * Every victim is revalidated after each wait (frame generation, the entry still mapping it, no
  * new pin), because anything may have happened meanwhile; a victim that changed is left alone.
@@ -65,6 +67,7 @@
 #include "core/completion.h"
 #include "core/event.h"
 #include "core/log.h"
+#include "core/trace.h"
 
 enum { RM_KSWAPD, RM_DIRECT, RM_PAGEOUT };
 
@@ -122,6 +125,8 @@ struct reclaimer {
     bool reserved; /* holds one event-queue reservation (whenever ev is not pending) */
     bool awake;
     unsigned failures;               /* kswapd_failures: give-ups in a row */
+    gpusim_time_t woke_at;           /* when it last woke (the trace's span) */
+    uint64_t run_reclaimed;          /* pages reclaimed since then */
     uint64_t scanned_since_progress; /* pages scanned since a batch last freed something */
     reclaimer *dr_list;              /* direct reclaimers working on this node */
 
@@ -708,6 +713,8 @@ static void kswapd_event(gpusim_world_t *w, gpusim_event_t *ev)
 
 static void kswapd_sleep(reclaimer *r)
 {
+    GPUSIM_TRACE(r->h->world, "kswapd", r->woke_at, now_of(r->h), "reclaimed", r->run_reclaimed,
+                 "reclaim node%u", r->node);
     r->awake = false;
     r->own_cost = 0;
 }
@@ -737,6 +744,7 @@ static void kswapd_run(reclaimer *r)
         kswapd_sleep(r);
         return;
     }
+    r->run_reclaimed += r->reclaimed;
     if (r->reclaimed)
         r->scanned_since_progress = 0;
     else
@@ -756,6 +764,8 @@ void gpusim__kswapd_wake(gpusim_host_t *h, unsigned n)
         return; /* nothing to do, or hopeless until some reclaim succeeds (kswapd_failures) */
     r->awake = true;
     r->scanned_since_progress = 0;
+    r->woke_at = now_of(h);
+    r->run_reclaimed = 0;
     gpusim__stat_add(h->st.kswapd_wakeups, 1);
     GPUSIM_LOG(h->world, GPUSIM_LOG_DEBUG, "host", "kswapd%u wakes: %llu free, high %llu", n,
                (unsigned long long)nd->free, (unsigned long long)nd->wmark_high);
@@ -911,6 +921,7 @@ static void stall_begin(hop *op)
     /* The operation's own clock is now + cost (costs are charged when it next schedules), so
      * measuring from it counts both the time it was blocked and the reclaim work it did. */
     op->stall_since = now_of(op->h) + op->cost;
+    op->stall_at = now_of(op->h);
     if (op->p)
         op->p->info.alloc_stalls++;
 }
@@ -924,6 +935,11 @@ void gpusim__op_stall_end(hop *op)
     d = now_of(h) + op->cost - op->stall_since;
     op->counted_stall = false;
     (void)gpusim__stat_record(h->st.direct_reclaim_stall, d);
+    /* The span runs in event time, from the step that stalled, so that it holds the reclaim's
+     * invalidations (which begin then, before the operation's own clock); stall_ns is the
+     * sample recorded above. */
+    GPUSIM_TRACE(h->world, "direct_reclaim", op->stall_at, op->stall_since + d, "stall_ns", d,
+                 "direct reclaim %s", op->p ? op->p->name : "(host)");
     if (op->p) {
         op->p->info.alloc_stall_ns += d;
         (void)gpusim__stat_record(op->p->stall_hist, d);

@@ -8,7 +8,9 @@
  * replay once per batch, and fetch again until the buffer is empty. A fault whose context belongs
  * to no driver, or to a driver whose policy does not expect faults (everything but refault), is
  * cancelled: its context alone is killed (linux-semantics.md §10.13). Service times add up in
- * virtual time: the fetch's cost, each fault's host work and PTE writes, then the replay.
+ * virtual time: the fetch's cost, each fault's host work and PTE writes, then the replay. Each
+ * batch, from its fetch to the end of its replay, is reported on the trace track of every driver
+ * with faults in it (core/trace.h).
  *
  * Invariant: dev->serving is true from a fetch until the fetch that finds the buffer empty; while
  * it is true the device's interrupts are ignored (the loop will fetch their faults).
@@ -17,6 +19,7 @@
 
 #include "mirror/mirror.h"
 #include "core/alloc.h"
+#include "core/trace.h"
 
 struct gpusim__mirror_dev {
     gpusim_gpu_t *gpu;
@@ -28,6 +31,7 @@ struct gpusim__mirror_dev {
     gpusim_event_t ev;         /* next step of the loop */
     bool replay_next;          /* ev replays (else serves the next fault) */
     bool fetch_next;           /* ev fetches */
+    gpusim_time_t fetched_at;  /* when the batch being served was fetched (its trace span) */
     gpusim_gpu_ctx_t *hit_ctx; /* access hook cache: the last context seen, and its driver */
     gpusim_driver_t *hit_drv;
 };
@@ -80,6 +84,7 @@ static void fetch(gpusim__mirror_dev *dev)
                 break;
             }
     dev->fetch_next = false;
+    dev->fetched_at = gpusim_world_now(dev->gpu->world);
     schedule(dev, cost);
 }
 
@@ -91,10 +96,25 @@ static void cancel_fault(gpusim_driver_t *d, gpusim_gpu_ctx_t *ctx)
         (void)gpusim_gpu_ctx_kill(ctx, GPUSIM_EGPUFAULT);
 }
 
+/* Reports the batch on the track of each driver with faults in it: from its fetch to `end`. */
+static void trace_batch(gpusim__mirror_dev *dev, gpusim_time_t end)
+{
+    for (gpusim_driver_t *d = dev->drivers; d; d = d->dev_next) {
+        uint64_t n = 0;
+        for (size_t k = 0; k < dev->n; k++)
+            n += dev->batch[k].ctx == d->ctx;
+        if (n)
+            gpusim__trace_span(d->world, d->track, dev->fetched_at, end, "faults", n,
+                               "fault batch");
+    }
+}
+
 static void replay(gpusim__mirror_dev *dev)
 {
     gpusim_time_t cost = 0, now = gpusim_world_now(dev->gpu->world);
     int rc = gpusim_gpu_fault_replay(dev->gpu, &cost);
+    if (gpusim__tracing(dev->gpu->world))
+        trace_batch(dev, now + (rc == 0 ? cost : 0));
     if (rc == 0) {
         for (size_t k = 0; k < dev->n; k++) {
             gpusim_driver_t *d;

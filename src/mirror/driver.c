@@ -10,12 +10,15 @@
  * The policy's commit (read_retry, map, write) happens in one event: that event is "the driver
  * lock". The doorbell follows after the driver's time (PTE writes, TLB invalidations) so that the
  * work is visible to invalidations -- which then wait for it -- before the GPU starts it.
+ * A job's preparation, from its start to the doorbell (or to its failure), is reported on the
+ * driver's trace track "driver:<name>" (core/trace.h).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "mirror/mirror.h"
 #include "core/alloc.h"
+#include "core/trace.h"
 
 static const gpusim__policy_ops *const policy_ops[GPUSIM_POLICY_COUNT] = {
     [GPUSIM_POLICY_NONE] = &gpusim__pol_none,
@@ -154,6 +157,7 @@ int gpusim_driver_new(gpusim_gpu_t *gpu, gpusim_process_t *p, const gpusim_drive
     else
         snprintf(d->name, sizeof d->name, "%.20s_%u", gpusim_gpu_name(gpu),
                  (unsigned)gpusim_gpu_ctx_id(d->ctx));
+    snprintf(d->track, sizeof d->track, "driver:%s", d->name);
     snprintf(stat, sizeof stat, "mirror.%s.jobs.submitted", d->name);
     rc = GPUSIM_EEXIST;
     if (gpusim_stats_get(w, stat, &si) == 0)
@@ -568,6 +572,8 @@ static void job_doorbell(gpusim_world_t *w, gpusim_event_t *ev)
     /* Only the driver's preparation stalls the GPU's work here: time the job spent waiting for
      * an earlier one, or for a restore (counted in evicted_ns), is not counted twice. */
     gpusim__stat_add(d->st.gpu_stall_ns, drv_now(d) - job->t_prepare);
+    GPUSIM_TRACE(d->world, d->track, job->t_prepare, drv_now(d), "queued_ns",
+                 job->t_prepare - job->t_submit, "prepare job %llu", (unsigned long long)job->id);
     rc = gpusim_gpu_queue_doorbell(d->queue);
     if (rc == 0)
         return;
@@ -634,6 +640,8 @@ void gpusim__job_prepared(gpusim__job *job, int status)
         status = GPUSIM_ECTXKILLED;
     if (status) {
         gpusim__stat_add(d->st.submit_wait_ns, drv_now(d) - job->t_submit);
+        GPUSIM_TRACE(d->world, d->track, job->t_prepare, drv_now(d), "error",
+                     (uint64_t)(-(int64_t)status), "prepare job %llu", (unsigned long long)job->id);
         job_end(job, status);
     } else if (job_write(job) != 0) {
         job_end(job, GPUSIM_ENOMEM); /* cannot happen: kick bounds the jobs in the ring */

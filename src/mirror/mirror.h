@@ -183,7 +183,7 @@ struct gpusim__job {
     uint64_t id;  /* submission number */
     uint64_t seq; /* fence value once written; 0 before */
     gpusim_time_t t_submit;
-    gpusim_time_t t_prepare; /* when its preparation began */
+    gpusim_time_t t_prepare; /* when its preparation began (to the doorbell: its trace span) */
     gpusim_host_cb cb;
     void *data;
     gpusim_gpu_fence_waiter_t fw;
@@ -310,6 +310,7 @@ struct gpusim_driver_s {
     gpusim_policy_t policy;
     const gpusim__policy_ops *ops;
     char name[32];
+    char track[40]; /* "driver:<name>": its trace track (core/trace.h) */
     uint64_t p[GPUSIM__DP_COUNT];
     gpusim__driver_stats st;
 

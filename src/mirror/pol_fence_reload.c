@@ -22,9 +22,13 @@
  * device (the GPU model's escalation); its contexts are dead, so the invalidation proceeds. With
  * `preempt` off (a device or kernel that cannot preempt), an invalidation degrades to waiting for
  * every job of the process, as fence-wait does for the buffer's jobs.
+ *
+ * Trace (core/trace.h), on the driver's track: "evict", from the eviction to the queues' restore
+ * (the interval evicted_ns counts), and "restore" for each pass, clean or not.
  */
 #include "mirror/mirror.h"
 #include "core/alloc.h"
+#include "core/trace.h"
 
 enum { RUNNING, EVICTING, EVICTED, RESTORING };
 
@@ -35,6 +39,7 @@ typedef struct reload_state {
     uint64_t *hmm; /* [hmm_n] */
     uint64_t hmm_n;
     gpusim_time_t cost;
+    gpusim_time_t pass_start; /* when the restore pass in progress began (its trace span) */
     gpusim_event_t resume_ev; /* after the pass's PTE writes */
 } reload_state;
 
@@ -132,6 +137,10 @@ static void restored(void *data, int status)
 {
     gpusim_driver_t *d = data;
     reload_state *st = d->pol;
+    /* The pass that resumed the queues, and the whole eviction, end here. */
+    GPUSIM_TRACE(d->world, d->track, st->pass_start, drv_now(d), status ? "error" : "clean",
+                 status ? (uint64_t)(-(int64_t)status) : 1, "restore");
+    GPUSIM_TRACE(d->world, d->track, d->evicted_since, drv_now(d), NULL, 0, "evict");
     d->evict_busy = false;
     st->state = RUNNING;
     gpusim__stat_add(d->st.evicted_ns, drv_now(d) - d->evicted_since);
@@ -152,8 +161,11 @@ static void restored(void *data, int status)
     gpusim__drv_kick(d);
 }
 
+/* The restore pass in progress was not clean: it ends, and another is scheduled. */
 static void reschedule(gpusim_driver_t *d)
 {
+    const reload_state *st = d->pol;
+    GPUSIM_TRACE(d->world, d->track, st->pass_start, drv_now(d), "clean", 0, "restore");
     gpusim__stat_add(d->st.restore_retries, 1);
     schedule_worker(d);
 }
@@ -258,6 +270,7 @@ static void worker(gpusim_world_t *w, gpusim_event_t *ev)
     if (st->state != EVICTED)
         return;
     st->cost = 0;
+    st->pass_start = drv_now(d);
     pass_next(d);
 }
 

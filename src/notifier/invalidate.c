@@ -8,7 +8,8 @@
  * remembers the next subscription (the tree is frozen while the domain is odd, so the pointer stays
  * good), and continues from there when the completion signals. The invalidator is told to proceed
  * through its callback, and the virtual time between its start and that moment is the time it was
- * blocked, recorded per invalidator kind.
+ * blocked, recorded per invalidator kind. An invalidation that reached a subscription is also
+ * reported to the world's trace hook when it ends or is refused (core/trace.h), with that time.
  *
  * Never failing once started: Linux never fails a blockable invalidation once its callbacks have
  * run, so neither may we. A blockable invalidation therefore reserves one event-queue entry before
@@ -32,6 +33,7 @@
 #include "core/itree.h"
 #include "core/log.h"
 #include "core/stats.h"
+#include "core/trace.h"
 #include "notifier/notifier.h"
 
 enum inv_state {
@@ -96,16 +98,33 @@ static void drop_spare(gpusim_notifier_t *n, gpusim_invalidation_t *inv)
     }
 }
 
-/* The invalidator stops waiting (it may proceed, or it gave up): record how long it was blocked. */
-static void record_blocked(gpusim_notifier_t *n, const gpusim_invalidation_t *inv)
+/* The invalidator stops waiting (it may proceed, or it gave up): record how long it was blocked
+ * (kept for the trace, which reports the invalidation when it ends). */
+static void record_blocked(gpusim_notifier_t *n, gpusim_invalidation_t *inv)
 {
-    gpusim__stat_record(n->st.blocked[inv->range_.invalidator], n->world->now - inv->started_at_);
+    inv->blocked_ns_ = n->world->now - inv->started_at_;
+    gpusim__stat_record(n->st.blocked[inv->range_.invalidator], inv->blocked_ns_);
+}
+
+/*
+ * Reports an invalidation that reached a subscription to the trace hook, on its invalidator's
+ * track: from its start to now (its end, or its refusal), with the time it was blocked. Those
+ * that reached nobody are not reported: no mirror heard of them, and kswapd's and the fault
+ * path's would flood a trace.
+ */
+static void trace_inv(gpusim_notifier_t *n, const gpusim_invalidation_t *inv, const char *how)
+{
+    if (gpusim__tracing(n->world) && inv->reached_)
+        gpusim__trace_span(n->world, gpusim_invalidator_name(inv->range_.invalidator),
+                           inv->started_at_, n->world->now, "blocked_ns", inv->blocked_ns_,
+                           "invalidate %s%s", gpusim_notifier_event_name(inv->range_.event), how);
 }
 
 /* Closes an invalidation that will not proceed (refused). */
 static void close_refused(gpusim_notifier_t *n, gpusim_invalidation_t *inv)
 {
     record_blocked(n, inv);
+    trace_inv(n, inv, " refused");
     drop_spare(n, inv);
     inv->state_ = INV_IDLE;
     inv->notifier_ = NULL;
@@ -254,6 +273,7 @@ int gpusim_notifier_invalidate_start(gpusim_notifier_t *n, gpusim_invalidation_t
     inv->data = data;
     inv->cursor_ = NULL;
     inv->started_at_ = n->world->now;
+    inv->blocked_ns_ = 0;
     inv->state_ = INV_CALLING;
     gpusim__stat_add(n->st.invalidations[range->invalidator], 1);
 
@@ -263,6 +283,7 @@ int gpusim_notifier_invalidate_start(gpusim_notifier_t *n, gpusim_invalidation_t
     gpusim__itree_node *first = gpusim__itree_first(&n->tree, range->start, range->end - 1);
     if (first != NULL)
         n->seq |= 1;
+    inv->reached_ = first != NULL;
     inv->cur_seq_ = n->seq;
     GPUSIM_LOG(n->world, GPUSIM_LOG_DEBUG, "notifier",
                "%s invalidation [0x%llx, 0x%llx) by %s%s, seq %llu",
@@ -282,6 +303,7 @@ int gpusim_notifier_invalidate_end(gpusim_invalidation_t *inv)
     gpusim_notifier_t *n = inv->notifier_;
     inv->state_ = INV_IDLE;
     inv->notifier_ = NULL;
+    trace_inv(n, inv, "");
     for (gpusim__notifier_watch *wt = n->watches; wt; wt = wt->next)
         wt->changed(wt, &inv->range_);
     leave(n);
