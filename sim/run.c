@@ -240,6 +240,20 @@ static int setup_buffers(sim_run_state *r)
     return rc ? rc : setup_wait(r, "populating the buffers");
 }
 
+/* A driver's name: "<gpu>_<process>" when that fits in 31 characters and no driver of this run
+ * has it yet (two pairs can spell it alike: "a_b"+"c", "a"+"b_c"), else "drv<g>_<p>". */
+static void driver_name(const sim_run_state *r, unsigned g, unsigned p, const char *gname,
+                        const char *pname, char *name, size_t len)
+{
+    int n = snprintf(name, len, "%s_%s", gname, pname);
+    bool taken = n < 0 || n > 31;
+    for (unsigned i = 0; i < r->s->ngpus && !taken; i++)
+        for (unsigned j = 0; j < r->s->nprocesses && !taken; j++)
+            taken = r->drv[i][j] && strcmp(gpusim_driver_name(r->drv[i][j]), name) == 0;
+    if (taken)
+        snprintf(name, len, "drv%u_%u", g, p);
+}
+
 /* One driver per (device, process) pair a job uses; each buffer registered once per device. */
 static int setup_drivers(sim_run_state *r)
 {
@@ -254,8 +268,7 @@ static int setup_drivers(sim_run_state *r)
             char name[SIM_NAME_MAX * 2 + 2], gname[SIM_NAME_MAX], pname[SIM_NAME_MAX];
             object_name(gname, gd->name);
             object_name(pname, s->processes[p].name);
-            snprintf(name, sizeof name, "%s_%s", gname, pname);
-            name[31] = '\0'; /* driver names are at most 31 characters */
+            driver_name(r, g, p, gname, pname, name, sizeof name);
             dc.policy = gd->policy_fixed ? gd->policy : r->policy;
             dc.name = name;
             rc = gpusim_driver_new(r->gpus[g], r->procs[p], &dc, &r->drv[g][p]);

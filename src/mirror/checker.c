@@ -131,7 +131,7 @@ void gpusim__check_changed(gpusim__notifier_watch *w, const gpusim_notifier_rang
 #include <stdarg.h>
 #include <stdio.h>
 
-static int fail(char *msg, size_t msglen, const char *fmt, ...)
+static GPUSIM_PRINTF(3, 4) int fail(char *msg, size_t msglen, const char *fmt, ...)
 {
     va_list ap;
     if (msg && msglen) {
