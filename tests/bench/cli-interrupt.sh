@@ -2,7 +2,7 @@
 # cli-interrupt.sh BENCH CHECK -- Ctrl-C: SIGINT during a run stops it, abandons the queued runs,
 # writes the completed ones as valid JSON and exits 130.
 #
-# slow.ini runs take a few seconds each and --jobs 1 plays them one after the other; --progress
+# slow.ini runs take a second or more each and --jobs 1 plays them one after the other; --progress
 # prints a line per completed run, which tells when at least one is done. Nothing depends on how
 # fast the machine is: the wait for the first run is bounded generously (10 minutes), and the
 # check is only "at least one and fewer than all".
