@@ -252,7 +252,8 @@ static void bad_fields_are_refused_by_name(void **state)
 {
     (void)state;
     expect_refused("\"stall_ns\"", "\"stall\"", "results[0].gpu.stall_ns: missing");
-    expect_refused("\"stall_ns\": 1", "\"stall_ns\": -1", "results[0].gpu.stall_ns: not a");
+    expect_refused("\"stall_ns\": 1", "\"stall_ns\": -1, \"x\": 1",
+                   "results[0].gpu.stall_ns: not a");
     expect_refused("\"stall_ns\": 1", "\"stall_ns\": \"x\", \"y\": 1",
                    "results[0].gpu.stall_ns: not a non-negative integer");
     expect_refused("\"kswapd\": {", "\"kswapd\": 3, \"x\": {",
