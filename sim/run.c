@@ -500,7 +500,7 @@ static void check_invariants(sim_run_state *r)
 
 /* ---- the run -------------------------------------------------------------------------------- */
 
-static int play(sim_run_state *r, const volatile int *stop)
+static int play(sim_run_state *r, const atomic_int *stop)
 {
     const sim_scenario *s = r->s;
     gpusim_time_t t0 = gpusim_world_now(r->w);

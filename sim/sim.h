@@ -19,6 +19,7 @@
 #define GPUSIM_SIM_H
 
 #include <gpusim.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -217,6 +218,11 @@ typedef struct sim_outcome {
 
 /* One run: the JSON record of docs/results.md, field for field. */
 typedef struct sim_result {
+    /* Where the record sits in its gpusim-bench invocation, so that shards can be merged back
+     * into exactly the unsharded order: `index` numbers the (scenario, seed, policy) combinations
+     * from 0, `combinations` is how many the invocation had, all shards together. sim_run leaves
+     * both 0; the caller sets them. */
+    uint64_t index, combinations;
     char scenario[SIM_NAME_MAX];
     char policy[SIM_NAME_MAX];
     char preset[SIM_NAME_MAX];
@@ -291,8 +297,10 @@ int sim_trace_write(FILE *f, sim_trace *const *traces, size_t n);
 /* ---- running ------------------------------------------------------------------------------ */
 
 typedef struct sim_run_opts {
-    const volatile int *stop; /* polled between slices of simulated time; non-zero: abandon */
-    sim_trace *trace;         /* record the run's spans here (NULL: no trace) */
+    const atomic_int *stop; /* polled between slices of simulated time; non-zero: abandon.
+                               Atomic: it is set on one thread (Ctrl-C) while runs read it on
+                               others, which a plain or volatile int would make a data race */
+    sim_trace *trace;       /* record the run's spans here (NULL: no trace) */
 } sim_run_opts;
 
 /*
