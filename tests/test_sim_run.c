@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,7 +275,7 @@ static void test_duration_caps(void **state)
 static void test_stop_flag(void **state)
 {
     sim_scenario *s = parse(BASE);
-    volatile int stop = 1;
+    atomic_int stop = 1;
     sim_run_opts opts = {.stop = &stop, .trace = NULL};
     sim_result r;
     (void)state;
