@@ -15,8 +15,9 @@ WERROR     ?= $(if $(CI),ON,OFF)
 CMAKE      ?= cmake
 CTEST      ?= ctest
 
-# The main job: the default benchmark once gpusim-bench exists; until then the demo world.
-MAIN_JOB   = $(BUILD)/bench/gpusim-demo
+# The main job: the default benchmark -- every built-in scenario under every policy, in parallel
+# on every core, as a table (docs/results.md). BENCH_ARGS adds options (--format json ...).
+MAIN_JOB   = $(BUILD)/bench/gpusim-bench run $(BENCH_ARGS)
 
 .PHONY: all build deps test test-asan test-tsan memcheck soak install format format-check clean
 

@@ -240,6 +240,19 @@ static int setup_buffers(sim_run_state *r)
     return rc ? rc : setup_wait(r, "populating the buffers");
 }
 
+static void register_cb(void *data, int status, uint64_t result)
+{
+    sim_reg_op *op = data;
+    sim_run_state *r = op->run;
+    if (status && !r->setup_status)
+        sim__run_fail(r, "registering buffer %s with %s (%s): %s", r->s->buffers[op->buffer].name,
+                      r->s->gpus[op->gpu].name,
+                      gpusim_policy_name(
+                          gpusim_driver_policy(r->drv[op->gpu][r->s->buffers[op->buffer].process])),
+                      gpusim_strerror(status));
+    setup_cb(r, status, result);
+}
+
 /* A driver's name: "<gpu>_<process>" when that fits in 31 characters and no driver of this run
  * has it yet (two pairs can spell it alike: "a_b"+"c", "a"+"b_c"), else "drv<g>_<p>". */
 static void driver_name(const sim_run_state *r, unsigned g, unsigned p, const char *gname,
@@ -282,9 +295,10 @@ static int setup_drivers(sim_run_state *r)
             unsigned b = job->buffers[k];
             if (r->reg[g][b])
                 continue;
+            r->regop[g][b] = (sim_reg_op){.run = r, .gpu = g, .buffer = b};
             rc = gpusim_driver_register(r->drv[g][p], r->buf_va[b], s->buffers[b].size,
                                         s->buffers[b].writable ? GPUSIM_BUFFER_WRITE : 0,
-                                        &r->reg[g][b], setup_cb, r);
+                                        &r->reg[g][b], register_cb, &r->regop[g][b]);
             rc = setup_call(r, rc, "registering buffer", s->buffers[b].name);
         }
     }
@@ -561,7 +575,7 @@ int sim_run(const sim_scenario *s, gpusim_policy_t policy, uint64_t seed, const 
         rc = setup_drivers(r);
     if (rc == 0 && r->status == 0)
         rc = play(r, opts ? opts->stop : NULL);
-    else if (r->status && rc != GPUSIM_ENOMEM)
+    else if (r->status)
         rc = 0; /* a set-up failure is the scenario's: it is recorded, not returned */
     if (rc == 0 && r->status == 0)
         check_invariants(r);

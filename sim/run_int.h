@@ -49,6 +49,12 @@ typedef struct sim_activity_state {
     bool finished;           /* no more occurrences */
 } sim_activity_state;
 
+/* A registration in flight: its callback names the buffer and the device when it fails. */
+typedef struct sim_reg_op {
+    sim_run_state *run;
+    unsigned gpu, buffer;
+} sim_reg_op;
+
 struct sim_run_state {
     const sim_scenario *s;
     gpusim_policy_t policy;
@@ -60,6 +66,7 @@ struct sim_run_state {
     uint64_t buf_va[SIM_MAX_BUFFERS];
     gpusim_driver_t *drv[SIM_MAX_GPUS][SIM_MAX_PROCESSES];
     gpusim_buffer_t *reg[SIM_MAX_GPUS][SIM_MAX_BUFFERS];
+    sim_reg_op regop[SIM_MAX_GPUS][SIM_MAX_BUFFERS];
     sim_job_state jobs[SIM_MAX_JOBS];
     sim_activity_state acts[SIM_MAX_ACTIVITIES];
     gpusim_event_t deadline; /* at s->duration: the run ends there at the latest */
