@@ -19,7 +19,8 @@ CTEST      ?= ctest
 # on every core, as a table (docs/results.md). BENCH_ARGS adds options (--format json ...).
 MAIN_JOB   = $(BUILD)/bench/gpusim-bench run $(BENCH_ARGS)
 
-.PHONY: all build deps test test-asan test-tsan memcheck soak install format format-check clean
+.PHONY: all build deps test test-asan test-tsan memcheck soak install format format-check clean \
+        readme-results
 
 all: build
 	@$(MAIN_JOB)
@@ -82,6 +83,10 @@ memcheck: deps
 SOAK_SEEDS ?= 200
 soak: build
 	GPUSIM_HOST_SOAK=$(SOAK_SEEDS) $(BUILD)/tests/test_host_random
+
+# Regenerates docs/results/ and the README's results section from a run of the default set.
+readme-results: build
+	@sh tools/update-readme-results.sh $(BUILD)/bench/gpusim-bench
 
 install: build
 	@$(CMAKE) --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX),)
