@@ -168,6 +168,18 @@ static void step_churn(sim_activity_state *a, uint64_t va, uint64_t len)
     }
 }
 
+/* Steps 3 and 4 of fork and pressure: hold, then the other process (child, pressure process)
+ * exits; then the occurrence ends. */
+static void step_hold_then_exit(sim_activity_state *a)
+{
+    if (a->step == 3 && desc(a)->hold)
+        act_timer(a, desc(a)->hold);
+    else if (a->step == 4 && a->other)
+        act_call(a, gpusim_process_exit(a->other, act_cb, a));
+    else if (a->step > 4)
+        a->step = 100;
+}
+
 static void step_fork(sim_activity_state *a, uint64_t va, uint64_t len)
 {
     const sim_activity_desc *d = desc(a);
@@ -189,16 +201,8 @@ static void step_fork(sim_activity_state *a, uint64_t va, uint64_t len)
                                               d->child_writes < len ? d->child_writes : len,
                                               GPUSIM_ACCESS_WRITE, NULL, act_cb, a));
         break;
-    case 3:
-        if (d->hold)
-            act_timer(a, d->hold);
-        break;
-    case 4:
-        if (a->other)
-            act_call(a, gpusim_process_exit(a->other, act_cb, a));
-        break;
     default:
-        a->step = 100;
+        step_hold_then_exit(a);
     }
 }
 
@@ -240,16 +244,11 @@ static void step_pressure(sim_activity_state *a)
         if (d->hold == 0) {
             a->other = NULL; /* it keeps its memory to the end of the run */
             a->step = 100;
-        } else {
-            act_timer(a, d->hold);
+            break;
         }
-        break;
-    case 4:
-        if (a->other)
-            act_call(a, gpusim_process_exit(a->other, act_cb, a));
-        break;
+        /* fall through */
     default:
-        a->step = 100;
+        step_hold_then_exit(a);
     }
 }
 
