@@ -26,7 +26,6 @@
 #include "run_int.h"
 
 #include <stdio.h>
-#include <string.h>
 
 /* Writes of a pressure process at a rate go in chunks of this size. */
 #define SIM_PRESSURE_CHUNK (UINT64_C(2) << 20)
@@ -115,6 +114,12 @@ static void act_timer(sim_activity_state *a, gpusim_time_t after)
 
 static void occurrence_event(gpusim_world_t *w, gpusim_event_t *ev);
 
+/* Whether an activity with `done` occurrences behind it has no more to run. */
+static bool act_finished(const sim_activity_desc *d, uint64_t done)
+{
+    return d->every == 0 ? done >= 1 : d->count && done >= d->count;
+}
+
 /* The occurrence is over: record its span, schedule the next or finish the activity. */
 static void occurrence_end(sim_activity_state *a)
 {
@@ -131,8 +136,7 @@ static void occurrence_end(sim_activity_state *a)
     a->other = NULL;
     a->chunk = 0;
     a->done++;
-    if (d->every == 0 || (d->count && a->done >= d->count)) {
-        a->finished = true;
+    if (act_finished(d, a->done)) {
         sim__run_check_finished(r);
         return;
     }
@@ -354,7 +358,7 @@ bool sim__activities_done(const sim_run_state *r)
     for (unsigned i = 0; i < r->s->nactivities; i++) {
         const sim_activity_desc *d = &r->s->activities[i];
         bool endless = d->every && d->count == 0;
-        if (!endless && !r->acts[i].finished)
+        if (!endless && !act_finished(d, r->acts[i].done))
             return false;
     }
     return true;

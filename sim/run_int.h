@@ -46,7 +46,6 @@ typedef struct sim_activity_state {
     gpusim_time_t began;     /* when the current occurrence began (for its trace span) */
     gpusim_process_t *other; /* the fork child or the pressure process of this occurrence */
     uint64_t chunk;          /* PRESSURE at a rate: bytes written so far */
-    bool finished;           /* no more occurrences */
 } sim_activity_state;
 
 /* A registration in flight: its callback names the buffer and the device when it fails. */
