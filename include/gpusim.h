@@ -39,6 +39,7 @@
 #include "gpusim/gpu.h"
 #include "gpusim/packet.h"
 #include "gpusim/mirror.h"
+#include "gpusim/preset.h"
 #include "gpusim/trace.h"
 
 #undef GPUSIM_H_INSIDE

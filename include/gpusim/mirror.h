@@ -104,7 +104,7 @@ typedef struct gpusim_buffer_s gpusim_buffer_t;
  * it with gpusim_driver_ctx()), with one queue and one timeline fence. The driver installs the
  * device's fault handler the first time a driver is created on it (and shares it with later
  * drivers on that device). Returns 0 and sets *out, GPUSIM_EINVAL (NULL argument, unknown policy,
- * a bad name), GPUSIM_EEXIST (a driver of that name exists in the world), GPUSIM_EBUSY (the
+ * a bad name, a ring_bytes or fault_granule that is not a power of two), GPUSIM_EEXIST (a driver of that name exists in the world), GPUSIM_EBUSY (the
  * device already has a fault handler that is not the drivers'), GPUSIM_ESRCH (the process is not
  * live) or GPUSIM_ENOMEM. On error nothing changed.
  */

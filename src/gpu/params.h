@@ -100,12 +100,12 @@
        "cost-model.md §9.2 fault_replay 5 us [U] (sweep 2-20 us): push the replay method and "     \
        "wait for the GPU to take it")                                                               \
     XX(compute_units, COUNT, 132, 1, 1024, "R",                                                    \
-       "H100 SXM has 132 SMs (cost-model.md §4, read on a reseller spec page); the PCIe H100 has "  \
-       "114, MI300X 304 CUs (§4): one wave runs on a unit at a time")                              \
-    XX(hbm_bw, RATE, UINT64_C(1700000000000), UINT64_C(100000000000),                             \
+       "H100 SXM has 132 SMs (cost-model.md §4, read on a reseller spec page): one wave runs on "  \
+       "a unit at a time")                                                                         \
+    XX(hbm_bw, RATE, UINT64_C(2848000000000), UINT64_C(100000000000),                             \
        UINT64_C(10000000000000), "D",                                                              \
-       "cost-model.md §9.2 hbm_bw 2000 GB/s for H100 PCIe [R] x 0.85 achievable (A100 reached 87 " \
-       "% of peak, §5.2 [R]) = 1700 GB/s; shared evenly by the compute units")                     \
+       "cost-model.md §5.2/§9.2 hbm_bw 3350 GB/s for H100 SXM [R] x 0.85 achievable (A100 "        \
+       "reached 87 % of peak, §5.2 [R]) = 2848 GB/s; shared evenly by the compute units")          \
     XX(pcie_h2d_pinned, RATE, UINT64_C(55000000000), UINT64_C(1000000000),                         \
        UINT64_C(128000000000), "R",                                                                \
        "cost-model.md §5.1/§9.2: H200 pinned host-to-device 53.2-55.4 GB/s (DeepSpeed PR #8283); "  \

@@ -133,6 +133,9 @@ int gpusim_driver_new(gpusim_gpu_t *gpu, gpusim_process_t *p, const gpusim_drive
         cfg->params_[GPUSIM__DP_ring_bytes] > GPUSIM_PKT_RING_MAX ||
         (cfg->params_[GPUSIM__DP_ring_bytes] & (cfg->params_[GPUSIM__DP_ring_bytes] - 1)))
         return GPUSIM_EINVAL;
+    if (cfg->params_[GPUSIM__DP_fault_granule] < GPUSIM__MPAGE ||
+        (cfg->params_[GPUSIM__DP_fault_granule] & (cfg->params_[GPUSIM__DP_fault_granule] - 1)))
+        return GPUSIM_EINVAL;
     if (gpusim_process_info(p, &pi) || pi.state != GPUSIM_PROCESS_LIVE)
         return GPUSIM_ESRCH;
     w = p->host->world;

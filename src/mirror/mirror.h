@@ -62,6 +62,10 @@
     XX(prefetch_threshold, PERCENT, 51, 1, 100, "C",                                               \
        "refault: uvm_perf_prefetch_threshold = 51 (uvm_perf_prefetch.c, linux-semantics.md §6): "  \
        "a subregion of the 2 MiB block is prefetched when more than 51 % of it is resident")       \
+    XX(fault_granule, BYTES, 4 * GPUSIM_KIB, 4 * GPUSIM_KIB, 2 * GPUSIM_MIB, "C",                  \
+       "refault: the naturally aligned region a fault validates and maps at least (clipped to "   \
+       "the buffer); NVIDIA UVM services the faulting 4 KiB page and leaves growth to the "        \
+       "prefetcher (uvm_gpu_replayable_faults.c); a power of two")                                 \
     XX(prefetch_on_register, BOOL, 0, 0, 1, "S",                                                   \
        "refault: 1 validates and maps a buffer when it is registered (kfd_svm prefetch "           \
        "attribute, ibv_advise_mr PREFETCH); 0 leaves everything to faults")                        \

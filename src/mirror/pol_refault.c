@@ -46,23 +46,30 @@ static gpusim_notifier_answer_t rf_invalidate(gpusim_buffer_t *b, const gpusim_n
     return gpusim__wait_time(b->drv, cost, r->invalidator, wait_on);
 }
 
+/* The naturally aligned region of `pages` pages around va, clipped to the buffer. */
+static void aligned_region(const gpusim_buffer_t *b, uint64_t va, uint64_t pages, uint64_t *start,
+                           uint64_t *n)
+{
+    uint64_t lo = va & ~(pages * GPUSIM__MPAGE - 1), hi = lo + pages * GPUSIM__MPAGE;
+    lo = GPUSIM_MAX(lo, b->va);
+    hi = GPUSIM_MIN(hi, b->va + b->len);
+    *start = lo;
+    *n = (hi - lo) / GPUSIM__MPAGE;
+}
+
 /* The granule to serve a fault at va in: [*start, *start + *n pages). */
-static void granule(const gpusim_buffer_t *b, uint64_t va, uint32_t threshold, bool prefetch,
-                    uint64_t *start, uint64_t *n)
+static void granule(const gpusim_buffer_t *b, uint64_t va, uint64_t min_pages, uint32_t threshold,
+                    bool prefetch, uint64_t *start, uint64_t *n)
 {
     uint64_t page = (va - b->va) / GPUSIM__MPAGE; /* index in the buffer */
-    uint64_t block = (va & ~(BLOCK_PAGES * GPUSIM__MPAGE - 1));
-    *start = va & ~(GPUSIM__MPAGE - 1);
-    *n = 1;
+    aligned_region(b, va, min_pages, start, n);
     if (!prefetch)
         return;
-    for (uint64_t size = 2; size <= BLOCK_PAGES; size *= 2) {
-        uint64_t lo = block + ((va - block) / GPUSIM__MPAGE / size) * size * GPUSIM__MPAGE;
-        uint64_t hi = lo + size * GPUSIM__MPAGE, mapped = 0, pages;
-        lo = GPUSIM_MAX(lo, b->va);
-        hi = GPUSIM_MIN(hi, b->va + b->len);
-        pages = (hi - lo) / GPUSIM__MPAGE;
-        for (uint64_t i = (lo - b->va) / GPUSIM__MPAGE; i < (hi - b->va) / GPUSIM__MPAGE; i++)
+    for (uint64_t size = min_pages * 2; size <= BLOCK_PAGES; size *= 2) {
+        uint64_t lo, pages, mapped = 0;
+        aligned_region(b, va, size, &lo, &pages);
+        for (uint64_t i = (lo - b->va) / GPUSIM__MPAGE; i < (lo - b->va) / GPUSIM__MPAGE + pages;
+             i++)
             if ((b->sh[i].flags & SH_MAPPED) || i == page)
                 mapped++;
         if (mapped * 100 > pages * threshold) {
@@ -115,8 +122,9 @@ static void rf_fault(gpusim_driver_t *d, const gpusim_gpu_fault_t *f)
         }
         gpusim_waiter_init(&st->v.waiter);
     }
-    granule(b, f->va, (uint32_t)d->p[GPUSIM__DP_prefetch_threshold], d->p[GPUSIM__DP_prefetch] != 0,
-            &start, &n);
+    granule(b, f->va, d->p[GPUSIM__DP_fault_granule] / GPUSIM__MPAGE,
+            (uint32_t)d->p[GPUSIM__DP_prefetch_threshold], d->p[GPUSIM__DP_prefetch] != 0, &start,
+            &n);
     st->cost = 0;
     st->v.drv = d;
     st->v.buf = b;

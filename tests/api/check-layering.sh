@@ -6,6 +6,7 @@
 #   src/host      -> core, notifier, host
 #   src/gpu       -> core, gpu
 #   src/mirror    -> core, notifier, host, gpu, mirror
+#   src/preset    -> core, host, gpu, mirror, preset (the cost presets span every table)
 #   sim/, bench/  -> the public <gpusim.h> only (no internal header of any layer)
 #   include/      -> nothing internal
 set -eu
@@ -19,7 +20,7 @@ check() {
     [ -d "$root/$dir" ] || return 0
     allowed=$(printf '%s|' "$@")
     allowed=${allowed%|}
-    found=$(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]+"(core|notifier|host|gpu|mirror|live)/' \
+    found=$(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]+"(core|notifier|host|gpu|mirror|preset|live)/' \
                 "$root/$dir" --include='*.c' --include='*.h' |
             grep -vE "\"($allowed)/" || true)
     if [ -n "$found" ]; then
@@ -34,6 +35,7 @@ check src/notifier core notifier
 check src/host core notifier host
 check src/gpu core gpu
 check src/mirror core notifier host gpu mirror
+check src/preset core host gpu mirror preset
 check sim
 check bench
 check include
