@@ -21,6 +21,7 @@ typedef enum opt_id {
     OPT_SEEDS,
     OPT_PRESET,
     OPT_SET,
+    OPT_FORCE,
     OPT_JOBS,
     OPT_FORMAT,
     OPT_OUTPUT,
@@ -45,6 +46,7 @@ static const opt_desc opts_table[] = {
     {"--seeds", OPT_SEEDS, true, CMD(BENCH_CMD_RUN)},
     {"--preset", OPT_PRESET, true, CMD(BENCH_CMD_RUN)},
     {"--set", OPT_SET, true, CMD(BENCH_CMD_RUN)},
+    {"--force", OPT_FORCE, false, CMD(BENCH_CMD_RUN)},
     {"--jobs", OPT_JOBS, true, CMD(BENCH_CMD_RUN)},
     {"--format", OPT_FORMAT, true, CMD(BENCH_CMD_RUN) | CMD(BENCH_CMD_MERGE)},
     {"--output", OPT_OUTPUT, true, CMD(BENCH_CMD_RUN) | CMD(BENCH_CMD_MERGE)},
@@ -73,9 +75,11 @@ void bench_usage(FILE *f)
           "  --policy LIST        comma-separated policies (default: all, see `list`)\n"
           "  --seeds N|LIST       N: seeds 1..N; LIST: comma-separated seeds, `7,` is seed 7\n"
           "                       alone (default: 1)\n"
-          "  --preset NAME        cost preset for every scenario\n"
+          "  --preset NAME[+NAME] cost presets for every scenario: a GPU preset, a host preset\n"
+          "                       or both (see `presets`); parameters set by name still win\n"
           "  --set NAME=VALUE     override a parameter (host.X, gpu.X, gpu.DEV.X, driver.X or X);\n"
           "                       may repeat\n"
+          "  --force              let --set values lie outside the documented plausible range\n"
           "  --jobs N             runs in parallel (default: the available CPUs)\n"
           "  --format FMT         table, csv or json (default: table)\n"
           "  --output FILE        write the results there instead of stdout\n"
@@ -249,6 +253,9 @@ static int apply_option(bench_opts *o, const opt_desc *d, const char *val, char 
         return 0;
     case OPT_SET:
         return parse_set(o, val, err, errlen);
+    case OPT_FORCE:
+        o->force = true;
+        return 0;
     case OPT_JOBS:
         if (bench_parse_u64(val, &n) != 0 || n == 0 || n > BENCH_MAX_JOBS)
             return usage_err(err, errlen, "--jobs '%s': expected 1..%d", val, BENCH_MAX_JOBS);

@@ -50,6 +50,7 @@ typedef struct bench_opts {
     const char *preset; /* NULL: the scenario's own */
     sim_setting sets[SIM_MAX_SETTINGS];
     size_t nsets;
+    bool force;    /* --force: --set values may lie outside the plausible ranges */
     unsigned jobs; /* 0: uv_available_parallelism() */
     bench_format format;
     const char *output;      /* NULL: stdout */

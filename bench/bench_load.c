@@ -32,7 +32,7 @@ static int load_one(const bench_opts *o, const char *arg, sim_scenario *s, char 
         return rc;
     }
     if (o->preset || o->nsets) {
-        rc = sim_scenario_apply(s, o->preset, o->sets, o->nsets, err, errlen);
+        rc = sim_scenario_apply(s, o->preset, o->sets, o->nsets, o->force, err, errlen);
         if (rc != 0) {
             if (!err[0])
                 snprintf(err, errlen, "%s: --preset/--set: %s", arg, gpusim_strerror(rc));

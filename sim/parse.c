@@ -325,8 +325,8 @@ static int open_key(sim__pctx *c, sim__sect *sc, const char *key, const char *va
     if (i < 0 && sc->kind == SIM__S_GPU && !dyn_once(c, key))
         return c->rc;
     int rc = sc->kind == SIM__S_HOST
-                 ? sim__host_set(&c->s->host, key, value, NULL, msg, sizeof msg)
-                 : sim__gpu_set(&c->s->gpus[sc->index], key, value, NULL, msg, sizeof msg);
+                 ? sim__host_set(c->s, key, value, false, NULL, msg, sizeof msg)
+                 : sim__gpu_set(&c->s->gpus[sc->index], key, value, false, NULL, msg, sizeof msg);
     if (rc == GPUSIM_ENOENT && sc->kind == SIM__S_HOST)
         return sim__fail(c, c->lineno,
                          "unknown key '%s' in [host] (not a [host] key nor a host cost "
@@ -542,7 +542,7 @@ static int parse(const char *fname, FILE *f, const char *text, sim_scenario *out
 
     memset(out, 0, sizeof *out);
     snprintf(out->file, sizeof out->file, "%s", fname);
-    snprintf(out->preset, sizeof out->preset, "%s", SIM__PRESET_DEFAULT);
+    sim__default_presets(out);
     out->duration = 60 * GPUSIM_NS_PER_S;
     gpusim_host_config_init(&out->host);
 
@@ -556,6 +556,8 @@ static int parse(const char *fname, FILE *f, const char *text, sim_scenario *out
     sim__close_section(c);
     if (c->rc == 0)
         sim__finish(c);
+    if (c->rc == 0)
+        sim__presets_apply(out);
     int rc = c->rc;
     free(c->buf);
     free(c);

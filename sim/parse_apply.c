@@ -1,6 +1,9 @@
 /*
  * sim/parse_apply.c -- command-line settings over a parsed scenario: --preset and --set NAME=VALUE.
  *
+ * --preset replaces the presets of the kinds it names and rewrites every parameter not set by
+ * name (parse_preset.c); a --set parameter is then explicit, so a later preset keeps it.
+ *
  * A setting goes through the very setters the [host] and [gpu] sections use (parse_keys.c), so a
  * value means the same on the command line as in a file and is refused with the same message.
  * NAME is "host.X", "gpu.X" (every device), "gpu.DEV.X" (one device), "driver.X" (every device's
@@ -42,27 +45,32 @@ static int check_host(const sim_scenario *s, char *msg, size_t msglen)
     return 0;
 }
 
-static int set_host(sim_scenario *s, const char *key, const char *value, char *msg, size_t msglen)
+static int set_host(sim_scenario *s, const char *key, const char *value, bool force, char *msg,
+                    size_t msglen)
 {
     gpusim_host_config_t saved = s->host;
-    int rc = sim__host_set(&s->host, key, value, NULL, msg, msglen);
+    bool saved_explicit[GPUSIM_HOST_PARAM_SLOTS];
+    memcpy(saved_explicit, s->host_explicit, sizeof saved_explicit);
+    int rc = sim__host_set(s, key, value, force, NULL, msg, msglen);
     if (rc == GPUSIM_ENOENT)
         snprintf(msg, msglen, "no host parameter or [host] key '%s'", key);
     if (rc == 0)
         rc = check_host(s, msg, msglen);
-    if (rc != 0)
+    if (rc != 0) {
         s->host = saved;
+        memcpy(s->host_explicit, saved_explicit, sizeof saved_explicit);
+    }
     return rc;
 }
 
 /* One device (dev >= 0) or all of them. */
-static int set_gpu(sim_scenario *s, int dev, const char *key, const char *value, char *msg,
-                   size_t msglen)
+static int set_gpu(sim_scenario *s, int dev, const char *key, const char *value, bool force,
+                   char *msg, size_t msglen)
 {
     for (unsigned i = 0; i < s->ngpus; i++) {
         if (dev >= 0 && (unsigned)dev != i)
             continue;
-        int rc = sim__gpu_set(&s->gpus[i], key, value, NULL, msg, msglen);
+        int rc = sim__gpu_set(&s->gpus[i], key, value, force, NULL, msg, msglen);
         if (rc == GPUSIM_ENOENT && strncmp(key, "driver.", 7) == 0)
             snprintf(msg, msglen, "no driver parameter '%s'", key + 7);
         else if (rc == GPUSIM_ENOENT)
@@ -97,12 +105,13 @@ static unsigned tables_of(const char *key)
     return found;
 }
 
-static int apply_one(sim_scenario *s, const char *name, const char *value, char *msg, size_t msglen)
+static int apply_one(sim_scenario *s, const char *name, const char *value, bool force, char *msg,
+                     size_t msglen)
 {
     if (strncmp(name, "host.", 5) == 0)
-        return set_host(s, name + 5, value, msg, msglen);
+        return set_host(s, name + 5, value, force, msg, msglen);
     if (strncmp(name, "driver.", 7) == 0)
-        return set_gpu(s, -1, name, value, msg, msglen);
+        return set_gpu(s, -1, name, value, force, msg, msglen);
     if (strncmp(name, "gpu.", 4) == 0) {
         const char *rest = name + 4;
         const char *dot = strchr(rest, '.');
@@ -111,7 +120,7 @@ static int apply_one(sim_scenario *s, const char *name, const char *value, char 
             for (unsigned i = 0; i < s->ngpus; i++) {
                 size_t n = strlen(s->gpus[i].name);
                 if ((size_t)(dot - rest) == n && strncmp(rest, s->gpus[i].name, n) == 0)
-                    return set_gpu(s, (int)i, dot + 1, value, msg, msglen);
+                    return set_gpu(s, (int)i, dot + 1, value, force, msg, msglen);
             }
             if (strncmp(rest, "driver.", 7) != 0) {
                 size_t off = (size_t)snprintf(
@@ -124,7 +133,7 @@ static int apply_one(sim_scenario *s, const char *name, const char *value, char 
                 return GPUSIM_ENOENT;
             }
         }
-        return set_gpu(s, -1, rest, value, msg, msglen);
+        return set_gpu(s, -1, rest, value, force, msg, msglen);
     }
     unsigned t = tables_of(name);
     if (t == 0) {
@@ -138,16 +147,16 @@ static int apply_one(sim_scenario *s, const char *name, const char *value, char 
         return GPUSIM_EINVAL;
     }
     if (t == 1)
-        return set_host(s, name, value, msg, msglen);
+        return set_host(s, name, value, force, msg, msglen);
     if (t == 2)
-        return set_gpu(s, -1, name, value, msg, msglen);
+        return set_gpu(s, -1, name, value, force, msg, msglen);
     char key[sizeof((sim_setting *)0)->name + 8];
     snprintf(key, sizeof key, "driver.%s", name);
-    return set_gpu(s, -1, key, value, msg, msglen);
+    return set_gpu(s, -1, key, value, force, msg, msglen);
 }
 
 int sim_scenario_apply(sim_scenario *s, const char *preset, const sim_setting *sets, size_t nsets,
-                       char *err, size_t errlen)
+                       bool force, char *err, size_t errlen)
 {
     char msg[SIM_TEXT_MAX];
     if (errlen > 0)
@@ -157,18 +166,19 @@ int sim_scenario_apply(sim_scenario *s, const char *preset, const sim_setting *s
         return GPUSIM_EINVAL;
     }
     if (preset != NULL) {
-        if (!sim__preset_ok(preset, msg, sizeof msg)) {
+        int rc = sim__preset_spec(preset, s->gpu_preset, s->host_preset, msg, sizeof msg);
+        if (rc != 0) {
             snprintf(err, errlen, "--preset %s: %s", preset, msg);
-            return GPUSIM_EINVAL;
+            return rc;
         }
-        snprintf(s->preset, sizeof s->preset, "%s", preset);
+        sim__presets_apply(s);
     }
     for (size_t i = 0; i < nsets; i++) {
         /* the arrays may be full: read them within their size */
         char name[sizeof sets[i].name + 1], value[sizeof sets[i].value + 1];
         snprintf(name, sizeof name, "%.*s", (int)sizeof sets[i].name, sets[i].name);
         snprintf(value, sizeof value, "%.*s", (int)sizeof sets[i].value, sets[i].value);
-        int rc = apply_one(s, name, value, msg, sizeof msg);
+        int rc = apply_one(s, name, value, force, msg, sizeof msg);
         if (rc != 0) {
             snprintf(err, errlen, "--set %s=%s: %s", name, value, msg);
             return rc;

@@ -20,9 +20,6 @@
 
 #include <stdio.h>
 
-/* The one cost preset there is: the library's defaults. */
-#define SIM__PRESET_DEFAULT "nvidia-h100"
-
 /* How a fixed key's value is read. */
 typedef enum sim__vkind {
     SIM__V_SIZE,     /* gpusim_size_parse, bytes */
@@ -102,12 +99,13 @@ int sim__key_set(const sim__key *k, void *obj, void *aux, const char *value, cha
                  size_t msglen);
 
 /* Setters of the open-ended sections, shared with sim_scenario_apply(): a fixed key, else a
- * cost (or driver) parameter by name. GPUSIM_ENOENT when `key` is neither. `index` (may be NULL)
- * receives the table index of a fixed key, -1 for a parameter. */
-int sim__host_set(gpusim_host_config_t *h, const char *key, const char *value, int *index,
+ * cost (or driver) parameter by name, which is then marked explicit (parse_preset.c). `force`
+ * lets a parameter's value lie outside its plausible range. GPUSIM_ENOENT when `key` is
+ * neither. `index` (may be NULL) receives the table index of a fixed key, -1 for a parameter. */
+int sim__host_set(sim_scenario *s, const char *key, const char *value, bool force, int *index,
                   char *msg, size_t msglen);
-int sim__gpu_set(sim_gpu_desc *g, const char *key, const char *value, int *index, char *msg,
-                 size_t msglen);
+int sim__gpu_set(sim_gpu_desc *g, const char *key, const char *value, bool force, int *index,
+                 char *msg, size_t msglen);
 /* The canonical name of a host key (swap_latency is swap_in_4k), for duplicate detection. */
 const char *sim__host_canonical(const char *key);
 
@@ -119,8 +117,17 @@ int sim__host_check(const gpusim_host_config_t *h, const char **which, char *msg
  * [a-z0-9_] (the library's rule for names it stores), all 1..31 characters. */
 bool sim__name_ok(const char *s, const char *extra);
 
-/* Is `name` a known preset? Fills msg with the known ones when not. */
-bool sim__preset_ok(const char *name, char *msg, size_t msglen);
+/* Presets (parse_preset.c). sim__preset_spec parses "NAME" or "NAME+NAME" (at most one preset
+ * of each kind) and writes the names of the kinds it names into gpu / host, leaving the other;
+ * GPUSIM_EINVAL with msg (listing the known presets) otherwise. sim__mark_explicit marks
+ * parameter `name` of `layer` in mask. sim__presets_apply writes the scenario's presets into
+ * every parameter not marked explicit and sets s->preset to "GPU+HOST". */
+int sim__preset_spec(const char *spec, char gpu[SIM_NAME_MAX], char host[SIM_NAME_MAX], char *msg,
+                     size_t msglen);
+void sim__mark_explicit(gpusim_layer_t layer, const char *name, bool *mask);
+/* Names each kind's default preset in s (a new scenario's presets). */
+void sim__default_presets(sim_scenario *s);
+void sim__presets_apply(sim_scenario *s);
 
 /* ---- the parser's state (parse.c, parse_check.c) ------------------------------------------ */
 

@@ -53,10 +53,7 @@ static int set_preset(void *obj, void *aux, const char *v, char *msg, size_t msg
 {
     sim_scenario *s = obj;
     (void)aux;
-    if (!sim__preset_ok(v, msg, msglen))
-        return GPUSIM_EINVAL;
-    snprintf(s->preset, sizeof s->preset, "%s", v);
-    return 0;
+    return sim__preset_spec(v, s->gpu_preset, s->host_preset, msg, msglen);
 }
 
 static int set_gpu_policy(void *obj, void *aux, const char *v, char *msg, size_t msglen)
@@ -393,28 +390,40 @@ const char *sim__host_canonical(const char *key)
     return strcmp(key, "swap_latency") == 0 ? "swap_in_4k" : key;
 }
 
-int sim__host_set(gpusim_host_config_t *h, const char *key, const char *value, int *index,
+int sim__host_set(sim_scenario *s, const char *key, const char *value, bool force, int *index,
                   char *msg, size_t msglen)
 {
     int i = sim__key_find(host_keys, sizeof host_keys / sizeof host_keys[0], key);
+    int rc;
     if (index != NULL)
         *index = i;
     if (i >= 0)
-        return sim__key_set(&host_keys[i], h, NULL, value, msg, msglen);
-    return gpusim_host_config_set(h, sim__host_canonical(key), value, false, msg, msglen);
+        return sim__key_set(&host_keys[i], &s->host, NULL, value, msg, msglen);
+    rc = gpusim_host_config_set(&s->host, sim__host_canonical(key), value, force, msg, msglen);
+    if (rc == 0)
+        sim__mark_explicit(GPUSIM_LAYER_HOST, sim__host_canonical(key), s->host_explicit);
+    return rc;
 }
 
-int sim__gpu_set(sim_gpu_desc *g, const char *key, const char *value, int *index, char *msg,
-                 size_t msglen)
+int sim__gpu_set(sim_gpu_desc *g, const char *key, const char *value, bool force, int *index,
+                 char *msg, size_t msglen)
 {
     int i = sim__key_find(gpu_keys, sizeof gpu_keys / sizeof gpu_keys[0], key);
+    int rc;
     if (index != NULL)
         *index = i;
     if (i >= 0)
         return sim__key_set(&gpu_keys[i], g, NULL, value, msg, msglen);
-    if (strncmp(key, "driver.", 7) == 0)
-        return gpusim_driver_config_set(&g->drv, key + 7, value, false, msg, msglen);
-    return gpusim_gpu_config_set(&g->cfg, key, value, false, msg, msglen);
+    if (strncmp(key, "driver.", 7) == 0) {
+        rc = gpusim_driver_config_set(&g->drv, key + 7, value, force, msg, msglen);
+        if (rc == 0)
+            sim__mark_explicit(GPUSIM_LAYER_DRIVER, key + 7, g->drv_explicit);
+        return rc;
+    }
+    rc = gpusim_gpu_config_set(&g->cfg, key, value, force, msg, msglen);
+    if (rc == 0)
+        sim__mark_explicit(GPUSIM_LAYER_GPU, key, g->gpu_explicit);
+    return rc;
 }
 
 int sim__host_check(const gpusim_host_config_t *h, const char **which, char *msg, size_t msglen)

@@ -1,7 +1,7 @@
 /*
  * sim/parse_values.c -- the value syntaxes of scenario keys: counts, booleans, percentages, enum
  * names, and sizes, durations and rates through the library's unit parsers; range checks with
- * messages in the key's own unit; names; presets.
+ * messages in the key's own unit; names.
  *
  * sim__key_set() is the one place a fixed key's text becomes a stored value: it parses by the
  * key's kind, checks the key's [min, max] and only then stores, so a refused value never changes
@@ -28,14 +28,6 @@ bool sim__name_ok(const char *s, const char *extra)
             return false;
     }
     return true;
-}
-
-bool sim__preset_ok(const char *name, char *msg, size_t msglen)
-{
-    if (strcmp(name, SIM__PRESET_DEFAULT) == 0)
-        return true;
-    snprintf(msg, msglen, "unknown preset '%s' (known: %s)", name, SIM__PRESET_DEFAULT);
-    return false;
 }
 
 int sim__parse_count(const char *v, uint64_t *out, char *msg, size_t msglen)

@@ -25,8 +25,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define SIM_NAME_MAX       32  /* section names and scenario names, with the NUL */
-#define SIM_TEXT_MAX       256 /* descriptions, expectation texts, error messages */
+#define SIM_NAME_MAX       32                 /* section names and scenario names, with the NUL */
+#define SIM_TEXT_MAX       256                /* descriptions, expectation texts, error messages */
+#define SIM_PRESET_MAX     (2 * SIM_NAME_MAX) /* "GPU+HOST" preset names, with the NUL */
 #define SIM_MAX_GPUS       4
 #define SIM_MAX_PROCESSES  16
 #define SIM_MAX_BUFFERS    64
@@ -52,6 +53,9 @@ typedef struct sim_gpu_desc {
     gpusim_policy_t policy;     /* ... and use this one */
     gpusim_driver_config_t drv; /* driver parameters for drivers on this device (policy is
                                      set by the runner) */
+    bool gpu_explicit[GPUSIM_GPU_PARAM_SLOTS];    /* cfg.params_[i] was set by name: presets
+                                                     leave it */
+    bool drv_explicit[GPUSIM_DRIVER_PARAM_SLOTS]; /* the same for drv.params_[i] */
     unsigned line;
 } sim_gpu_desc;
 
@@ -155,9 +159,13 @@ typedef struct sim_scenario {
     char name[SIM_NAME_MAX];        /* [scenario] name, default: the file's base name less .ini */
     char description[SIM_TEXT_MAX]; /* one line, shown by `gpusim-bench list` */
     char file[SIM_TEXT_MAX];        /* where it came from ("builtin:NAME" for built-ins) */
-    char preset[SIM_NAME_MAX];      /* cost preset name ("nvidia-h100") */
+    char preset[SIM_PRESET_MAX];    /* the presets, "GPU+HOST" ("nvidia-h100+linux-x86-64") */
+    char gpu_preset[SIM_NAME_MAX];  /* the GPU preset of every device ("nvidia-h100") */
+    char host_preset[SIM_NAME_MAX]; /* the host preset ("linux-x86-64") */
     gpusim_time_t duration;         /* stop the run here at the latest (default 60 s) */
     gpusim_host_config_t host;      /* [host] */
+    bool host_explicit[GPUSIM_HOST_PARAM_SLOTS]; /* host.params_[i] was set by name: presets
+                                                    leave it */
     sim_gpu_desc gpus[SIM_MAX_GPUS];
     unsigned ngpus; /* >= 1 (a scenario without [gpu] gets gpu0 defaults) */
     sim_process_desc processes[SIM_MAX_PROCESSES];
@@ -183,13 +191,16 @@ int sim_scenario_parse_text(const char *name, const char *text, sim_scenario *ou
                             size_t errlen);
 
 /*
- * Applies command-line settings after parsing: `preset` (NULL: keep) and NAME=VALUE overrides,
- * where NAME is "host.X", "gpu.X" (every device), "gpu.DEV.X", "driver.X" (every device), or an
- * unqualified X found in exactly one of the host, GPU and driver tables. Returns 0, or an error
- * with the message in err ("--set foo=1: no such parameter").
+ * Applies command-line settings after parsing: `preset` (NULL: keep; else a preset or
+ * GPU+HOST, replacing the kinds it names) and NAME=VALUE overrides, where NAME is "host.X",
+ * "gpu.X" (every device), "gpu.DEV.X", "driver.X" (every device), or an unqualified X found in
+ * exactly one of the host, GPU and driver tables. Parameters set by name, here or in the file,
+ * win over every preset. `force` accepts values outside a parameter's plausible range (for
+ * deliberate sweeps). Returns 0, or an error with the message in err ("--set foo=1: no such
+ * parameter").
  */
 int sim_scenario_apply(sim_scenario *s, const char *preset, const sim_setting *sets, size_t nsets,
-                       char *err, size_t errlen);
+                       bool force, char *err, size_t errlen);
 
 /* ---- built-in scenarios (the .ini files of sim/scenarios, compiled in) ------------------------------- */
 
@@ -225,7 +236,7 @@ typedef struct sim_result {
     uint64_t index, combinations;
     char scenario[SIM_NAME_MAX];
     char policy[SIM_NAME_MAX];
-    char preset[SIM_NAME_MAX];
+    char preset[SIM_PRESET_MAX];
     uint64_t seed;
     int status; /* 0, or the run failed: error says why (exit status 1) */
     char error[SIM_TEXT_MAX];

@@ -111,7 +111,7 @@ static void check_full(const sim_scenario *s, const char *file)
     assert_string_equal(s->name, "full-example");
     assert_string_equal(s->description, "Every key of the format");
     assert_string_equal(s->file, file);
-    assert_string_equal(s->preset, "nvidia-h100");
+    assert_string_equal(s->preset, "nvidia-h100+linux-x86-64");
     assert_int_equal(s->duration, 1500 * MS);
 
     assert_int_equal(s->host.ram_bytes, 8 * GiB);
@@ -331,7 +331,7 @@ static void test_defaults(void **state)
     gpusim_host_config_init(&h);
     assert_string_equal(s->name, "minimal"); /* file name less .ini; CRLF line ends */
     assert_string_equal(s->description, "");
-    assert_string_equal(s->preset, "nvidia-h100");
+    assert_string_equal(s->preset, "nvidia-h100+linux-x86-64");
     assert_int_equal(s->duration, 60 * S);
     assert_memory_equal(&s->host, &h, sizeof h);
     assert_int_equal(s->ngpus, 1);
@@ -805,8 +805,12 @@ static const struct {
     {"[scenario]\nname =\n", "is not a scenario name", 2},
     {"[scenario]\nduration = 0\n", "duration: 0 is out of range (at least 1ns)", 2},
     {"[scenario]\nduration = 10\n", "duration: invalid duration '10': missing unit", 2},
-    {"[scenario]\npreset = amd-mi300\n", "preset: unknown preset 'amd-mi300' (known: nvidia-h100)",
-     2},
+    {"[scenario]\npreset = amd-mi300\n",
+     "preset: unknown preset 'amd-mi300' (known: nvidia-h100, amd-mi300x, linux-x86-64)", 2},
+    {"[scenario]\npreset = amd-mi300x+nvidia-h100\n",
+     "preset: two GPU presets, 'amd-mi300x' and 'nvidia-h100': name one of each kind at most", 2},
+    {"[scenario]\npreset = amd-mi300x+\n",
+     "preset: 'amd-mi300x+' is not a preset name or NAME+NAME", 2},
     /* [host] */
     {"[host]\nram = 1001MiB\n", "ram = 1001MiB is not a positive multiple of 2MiB per node", 2},
     {"[host]\nram = 0\n", "is not a positive multiple of 2MiB per node", 2},
@@ -1041,7 +1045,7 @@ static void apply_ok(sim_scenario *s, const char *name, const char *value)
     memset(&set, 0, sizeof set);
     snprintf(set.name, sizeof set.name, "%s", name);
     snprintf(set.value, sizeof set.value, "%s", value);
-    int rc = sim_scenario_apply(s, NULL, &set, 1, err, sizeof err);
+    int rc = sim_scenario_apply(s, NULL, &set, 1, false, err, sizeof err);
     if (rc != 0)
         fail_msg("--set %s=%s: %d %s", name, value, rc, err);
 }
@@ -1053,7 +1057,7 @@ static void apply_err(sim_scenario *s, const char *name, const char *value, cons
     memset(&set, 0, sizeof set);
     snprintf(set.name, sizeof set.name, "%s", name);
     snprintf(set.value, sizeof set.value, "%s", value);
-    assert_true(sim_scenario_apply(s, NULL, &set, 1, err, sizeof err) < 0);
+    assert_true(sim_scenario_apply(s, NULL, &set, 1, false, err, sizeof err) < 0);
     if (strcmp(err, msg) != 0)
         fail_msg("--set %s=%s gave '%s', expected '%s'", name, value, err, msg);
 }
@@ -1064,13 +1068,15 @@ static void test_apply(void **state)
     sim_scenario *s = parse_ok(apply_base);
     char err[512];
 
-    /* presets */
-    assert_int_equal(sim_scenario_apply(s, NULL, NULL, 0, err, sizeof err), 0);
-    assert_string_equal(s->preset, "nvidia-h100");
-    assert_int_equal(sim_scenario_apply(s, "nvidia-h100", NULL, 0, err, sizeof err), 0);
-    assert_string_equal(s->preset, "nvidia-h100");
-    assert_int_equal(sim_scenario_apply(s, "amd-mi300", NULL, 0, err, sizeof err), GPUSIM_EINVAL);
-    assert_string_equal(err, "--preset amd-mi300: unknown preset 'amd-mi300' (known: nvidia-h100)");
+    /* presets (test_presets has more) */
+    assert_int_equal(sim_scenario_apply(s, NULL, NULL, 0, false, err, sizeof err), 0);
+    assert_string_equal(s->preset, "nvidia-h100+linux-x86-64");
+    assert_int_equal(sim_scenario_apply(s, "nvidia-h100", NULL, 0, false, err, sizeof err), 0);
+    assert_string_equal(s->preset, "nvidia-h100+linux-x86-64");
+    assert_int_equal(sim_scenario_apply(s, "amd-mi300", NULL, 0, false, err, sizeof err),
+                     GPUSIM_EINVAL);
+    assert_string_equal(err, "--preset amd-mi300: unknown preset 'amd-mi300' (known: nvidia-h100, "
+                             "amd-mi300x, linux-x86-64)");
 
     /* host.X: [host] keys, the alias and cost parameters */
     apply_ok(s, "host.ram", "4GiB");
@@ -1123,8 +1129,94 @@ static void test_apply(void **state)
 
     /* several settings in order: the last one wins */
     sim_setting sets[2] = {{"host.ram", "2GiB", 0}, {"ram", "6GiB", 0}};
-    assert_int_equal(sim_scenario_apply(s, "nvidia-h100", sets, 2, err, sizeof err), 0);
+    assert_int_equal(sim_scenario_apply(s, "nvidia-h100", sets, 2, false, err, sizeof err), 0);
     assert_int_equal(s->host.ram_bytes, 6 * GiB);
+}
+
+/* The value preset `preset` gives parameter `name` of `layer`. */
+static uint64_t preset_value(const char *preset, gpusim_layer_t layer, const char *name)
+{
+    gpusim_param_info_t pi;
+    for (size_t i = 0; gpusim_preset_param(preset, layer, i, &pi, NULL) == 0; i++)
+        if (strcmp(pi.name, name) == 0)
+            return pi.def;
+    fail_msg("no %s parameter %s", gpusim_layer_name(layer), name);
+    return 0;
+}
+
+/* Presets from the file and from --preset, combined by kind; parameters set by name win over
+ * every preset whatever the order. */
+static void test_presets(void **state)
+{
+    (void)state;
+    char err[512];
+    const uint64_t amd_vram = preset_value("amd-mi300x", GPUSIM_LAYER_GPU, "vram_size");
+    const uint64_t nv_vram = preset_value("nvidia-h100", GPUSIM_LAYER_GPU, "vram_size");
+    const uint64_t amd_granule = preset_value("amd-mi300x", GPUSIM_LAYER_DRIVER, "fault_granule");
+    assert_int_not_equal(amd_vram, nv_vram);
+    assert_int_not_equal(amd_granule,
+                         preset_value("nvidia-h100", GPUSIM_LAYER_DRIVER, "fault_granule"));
+
+    /* the file's preset reaches every device and its drivers; a [gpu] parameter given before the
+     * [scenario] that names the preset still wins */
+    sim_scenario *s = parse_ok("[gpu a]\ndma_setup = 7us\n[gpu b]\ndriver.prefetch = on\n"
+                               "[scenario]\npreset = amd-mi300x\n");
+    assert_string_equal(s->preset, "amd-mi300x+linux-x86-64");
+    assert_int_equal(gpu_param(&s->gpus[0].cfg, "vram_size"), amd_vram);
+    assert_int_equal(gpu_param(&s->gpus[1].cfg, "vram_size"), amd_vram);
+    assert_int_equal(drv_param(&s->gpus[0].drv, "fault_granule"), amd_granule);
+    assert_int_equal(drv_param(&s->gpus[0].drv, "prefetch"), 0); /* the preset's */
+    assert_int_equal(drv_param(&s->gpus[1].drv, "prefetch"), 1); /* explicit */
+    assert_int_equal(gpu_param(&s->gpus[0].cfg, "dma_setup"), 7 * US);
+    assert_int_equal(gpu_param(&s->gpus[1].cfg, "dma_setup"),
+                     preset_value("amd-mi300x", GPUSIM_LAYER_GPU, "dma_setup"));
+
+    /* --set marks a parameter explicit; a later --preset rewrites the rest only */
+    apply_ok(s, "gpu.b.vram_size", "1GiB");
+    assert_int_equal(sim_scenario_apply(s, "nvidia-h100", NULL, 0, false, err, sizeof err), 0);
+    assert_string_equal(s->preset, "nvidia-h100+linux-x86-64");
+    assert_int_equal(gpu_param(&s->gpus[0].cfg, "vram_size"), nv_vram);
+    assert_int_equal(gpu_param(&s->gpus[1].cfg, "vram_size"), GPUSIM_GIB);
+    assert_int_equal(gpu_param(&s->gpus[0].cfg, "dma_setup"), 7 * US);
+    assert_int_equal(drv_param(&s->gpus[0].drv, "fault_granule"), 4 * GPUSIM_KIB);
+
+    /* a host preset alone keeps the GPU preset; both kinds in either order */
+    assert_int_equal(sim_scenario_apply(s, "amd-mi300x", NULL, 0, false, err, sizeof err), 0);
+    assert_int_equal(sim_scenario_apply(s, "linux-x86-64", NULL, 0, false, err, sizeof err), 0);
+    assert_string_equal(s->preset, "amd-mi300x+linux-x86-64");
+    assert_int_equal(
+        sim_scenario_apply(s, "linux-x86-64+nvidia-h100", NULL, 0, false, err, sizeof err), 0);
+    assert_string_equal(s->preset, "nvidia-h100+linux-x86-64");
+
+    /* bad specs change nothing */
+    assert_int_equal(
+        sim_scenario_apply(s, "amd-mi300x+amd-mi300x", NULL, 0, false, err, sizeof err),
+        GPUSIM_EINVAL);
+    assert_string_equal(err, "--preset amd-mi300x+amd-mi300x: two GPU presets, 'amd-mi300x' and "
+                             "'amd-mi300x': name one of each kind at most");
+    assert_int_equal(sim_scenario_apply(s, "+", NULL, 0, false, err, sizeof err), GPUSIM_EINVAL);
+    assert_int_equal(
+        sim_scenario_apply(s, "linux-x86-64+linux-x86-64", NULL, 0, false, err, sizeof err),
+        GPUSIM_EINVAL);
+    assert_string_equal(s->preset, "nvidia-h100+linux-x86-64");
+    assert_int_equal(gpu_param(&s->gpus[0].cfg, "vram_size"), nv_vram);
+}
+
+/* --force lets a value outside the plausible range through, for deliberate sweeps. */
+static void test_apply_force(void **state)
+{
+    (void)state;
+    sim_scenario *s = parse_ok(apply_base);
+    char err[512];
+    sim_setting set = {"host.fault_anon_4k", "1ms", 0};
+    assert_int_equal(sim_scenario_apply(s, NULL, &set, 1, false, err, sizeof err), GPUSIM_ERANGE);
+    assert_int_equal(host_param(&s->host, "fault_anon_4k"),
+                     preset_value("linux-x86-64", GPUSIM_LAYER_HOST, "fault_anon_4k"));
+    assert_int_equal(sim_scenario_apply(s, NULL, &set, 1, true, err, sizeof err), 0);
+    assert_int_equal(host_param(&s->host, "fault_anon_4k"), GPUSIM_NS_PER_MS);
+    /* still refused: what does not parse */
+    sim_setting bad = {"host.fault_anon_4k", "fast", 0};
+    assert_true(sim_scenario_apply(s, NULL, &bad, 1, true, err, sizeof err) < 0);
 }
 
 static void test_apply_errors(void **state)
@@ -1167,10 +1259,11 @@ static void test_apply_errors(void **state)
     /* the failing setting is named even after good ones */
     sim_setting sets[2] = {{"host.ram", "2GiB", 0}, {"gpu.engines", "x", 0}};
     char err[512];
-    assert_true(sim_scenario_apply(s, NULL, sets, 2, err, sizeof err) < 0);
+    assert_true(sim_scenario_apply(s, NULL, sets, 2, false, err, sizeof err) < 0);
     assert_string_equal(err, "--set gpu.engines=x: expected a whole number, got 'x'");
-    assert_int_equal(sim_scenario_apply(NULL, NULL, NULL, 0, err, sizeof err), GPUSIM_EINVAL);
-    assert_int_equal(sim_scenario_apply(s, NULL, NULL, 1, err, sizeof err), GPUSIM_EINVAL);
+    assert_int_equal(sim_scenario_apply(NULL, NULL, NULL, 0, false, err, sizeof err),
+                     GPUSIM_EINVAL);
+    assert_int_equal(sim_scenario_apply(s, NULL, NULL, 1, false, err, sizeof err), GPUSIM_EINVAL);
 }
 
 int main(void)
@@ -1197,6 +1290,8 @@ int main(void)
         cmocka_unit_test(test_files),
         cmocka_unit_test(test_apply),
         cmocka_unit_test(test_apply_errors),
+        cmocka_unit_test(test_presets),
+        cmocka_unit_test(test_apply_force),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

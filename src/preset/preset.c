@@ -85,13 +85,13 @@ typedef struct override {
 
 static const override amd_mi300x[] = {PRESET_AMD_MI300X(ROW)};
 
-typedef struct preset {
+typedef struct preset_def {
     gpusim_preset_info_t info;
     const override *rows;
     size_t nrows;
-} preset;
+} preset_def;
 
-static const preset presets[] = {
+static const preset_def presets[] = {
     {{"nvidia-h100", GPUSIM_PRESET_GPU, true,
       "NVIDIA H100 SXM5 (Hopper) on a PCIe Gen5 x16 host link, nvidia-uvm fault handling"},
      NULL,
@@ -132,14 +132,14 @@ static bool kind_sets(gpusim_preset_kind_t kind, gpusim_layer_t layer)
                                       : layer == GPUSIM_LAYER_GPU || layer == GPUSIM_LAYER_DRIVER;
 }
 
-static const preset *find(const char *name)
+static const preset_def *find(const char *name)
 {
     int i = gpusim_preset_find(name);
     return i >= 0 ? &presets[i] : NULL;
 }
 
 /* The preset's row for (layer, index), or NULL when it keeps the default. */
-static const override *row_of(const preset *p, gpusim_layer_t layer, size_t index)
+static const override *row_of(const preset_def *p, gpusim_layer_t layer, size_t index)
 {
     for (size_t i = 0; i < p->nrows; i++)
         if (p->rows[i].layer == layer && p->rows[i].index == index)
@@ -176,7 +176,7 @@ const char *gpusim_layer_name(gpusim_layer_t layer)
 int gpusim_preset_param(const char *name, gpusim_layer_t layer, size_t i, gpusim_param_info_t *out,
                         bool *changed)
 {
-    const preset *p;
+    const preset_def *p;
     const override *r;
     table t = layer_table(layer);
     int rc;
@@ -202,7 +202,7 @@ int gpusim_preset_param(const char *name, gpusim_layer_t layer, size_t i, gpusim
 /* Writes preset `name`'s values of `layer` into values[]. */
 static int apply(const char *name, gpusim_layer_t layer, uint64_t *values)
 {
-    const preset *p;
+    const preset_def *p;
     table t = layer_table(layer);
     if (!name || !values)
         return GPUSIM_EINVAL;
