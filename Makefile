@@ -20,7 +20,7 @@ CTEST      ?= ctest
 MAIN_JOB   = $(BUILD)/bench/gpusim-bench run $(BENCH_ARGS)
 
 .PHONY: all build deps test test-asan test-tsan memcheck soak install format format-check clean \
-        readme-results
+        readme-results cost-model-doc
 
 all: build
 	@$(MAIN_JOB)
@@ -87,6 +87,13 @@ soak: build
 # Regenerates docs/results/ and the README's results section from a run of the default set.
 readme-results: build
 	@sh tools/update-readme-results.sh $(BUILD)/bench/gpusim-bench
+
+# Regenerates docs/cost-model.md from the parameter tables and presets (CTest docs.cost_model
+# fails until it is). Written to a temporary file first: a failed build leaves the doc alone.
+cost-model-doc: build
+	@$(BUILD)/bench/gpusim-bench presets --markdown >docs/cost-model.md.tmp
+	@mv docs/cost-model.md.tmp docs/cost-model.md
+	@echo "gpusim: docs/cost-model.md regenerated"
 
 install: build
 	@$(CMAKE) --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX),)

@@ -30,6 +30,8 @@ typedef enum opt_id {
     OPT_SHARD,
     OPT_PROGRESS,
     OPT_OUT,
+    OPT_DIFF,
+    OPT_MARKDOWN,
 } opt_id;
 
 typedef struct opt_desc {
@@ -55,9 +57,11 @@ static const opt_desc opts_table[] = {
     {"--shard", OPT_SHARD, true, CMD(BENCH_CMD_RUN)},
     {"--progress", OPT_PROGRESS, false, CMD(BENCH_CMD_RUN)},
     {"--out", OPT_OUT, true, CMD(BENCH_CMD_REPORT)},
+    {"--diff", OPT_DIFF, false, CMD(BENCH_CMD_PRESETS)},
+    {"--markdown", OPT_MARKDOWN, false, CMD(BENCH_CMD_PRESETS)},
 };
 
-static const char *const command_names[] = {"", "list", "run", "merge", "report"};
+static const char *const command_names[] = {"", "list", "run", "merge", "report", "presets"};
 
 void bench_usage(FILE *f)
 {
@@ -65,6 +69,7 @@ void bench_usage(FILE *f)
           "       gpusim-bench run [SCENARIO|FILE ...] [options]\n"
           "       gpusim-bench merge FILE ... [--format FMT] [--output FILE]\n"
           "       gpusim-bench report RESULTS.json --out DIR\n"
+          "       gpusim-bench presets [NAME | --diff A B | --markdown]\n"
           "       gpusim-bench --help | --version\n"
           "\n"
           "Plays scenarios (built-in names or .ini files; none: every built-in) under driver\n"
@@ -91,6 +96,10 @@ void bench_usage(FILE *f)
           "merge: reads the JSON files of shards 0/N .. N-1/N of one run and writes what the\n"
           "unsharded run would have written (--format default: json).\n"
           "report: writes DIR/report.md and the plots it links to.\n"
+          "presets: lists the cost presets and every parameter with its value in each preset;\n"
+          "NAME: every parameter of that preset with its tag and source, the ones it changes\n"
+          "marked; --diff A B: the parameters whose values differ between two presets of one\n"
+          "kind; --markdown: docs/cost-model.md.\n"
           "\n"
           "Exit status: 0 success, 1 a run failed, 2 usage error, 130 interrupted (Ctrl-C; the\n"
           "completed runs are written).\n",
@@ -291,6 +300,12 @@ static int apply_option(bench_opts *o, const opt_desc *d, const char *val, char 
     case OPT_PROGRESS:
         o->progress = true;
         return 0;
+    case OPT_DIFF:
+        o->diff = true;
+        return 0;
+    case OPT_MARKDOWN:
+        o->markdown = true;
+        return 0;
     }
     return usage_err(err, errlen, "internal: option %s not handled", d->name);
 }
@@ -319,20 +334,21 @@ int bench_args_parse(int argc, char **argv, bench_opts *o, char *err, size_t err
     int i = 1;
     /* The command comes first, unless the line is only --help / --version. */
     if (i < argc && argv[i][0] != '-') {
-        for (unsigned c = BENCH_CMD_LIST; c <= BENCH_CMD_REPORT; c++)
+        for (unsigned c = BENCH_CMD_LIST; c <= BENCH_CMD_PRESETS; c++)
             if (strcmp(argv[i], command_names[c]) == 0)
                 o->command = (bench_command)c;
         if (o->command == BENCH_CMD_NONE)
             return usage_err(err, errlen,
-                             "unknown command '%s' (expected list, run, merge or report)", argv[i]);
+                             "unknown command '%s' (expected list, run, merge, report or presets)",
+                             argv[i]);
         i++;
     }
     for (; i < argc; i++) {
         const char *arg = argv[i];
         if (options_done || arg[0] != '-' || strcmp(arg, "-") == 0) {
             if (o->command == BENCH_CMD_NONE)
-                return usage_err(err, errlen, "'%s' before a command (list, run, merge, report)",
-                                 arg);
+                return usage_err(err, errlen,
+                                 "'%s' before a command (list, run, merge, report, presets)", arg);
             o->inputs[o->ninputs++] = arg;
             continue;
         }
@@ -364,7 +380,8 @@ int bench_args_parse(int argc, char **argv, bench_opts *o, char *err, size_t err
         return 0;
     switch (o->command) {
     case BENCH_CMD_NONE:
-        return usage_err(err, errlen, "missing command (list, run, merge or report); see --help");
+        return usage_err(err, errlen,
+                         "missing command (list, run, merge, report or presets); see --help");
     case BENCH_CMD_LIST:
         if (o->ninputs)
             return usage_err(err, errlen, "list takes no arguments ('%s')", o->inputs[0]);
@@ -383,6 +400,19 @@ int bench_args_parse(int argc, char **argv, bench_opts *o, char *err, size_t err
                              o->ninputs);
         if (!o->out)
             return usage_err(err, errlen, "report needs --out DIR");
+        break;
+    case BENCH_CMD_PRESETS:
+        if (o->diff && o->markdown)
+            return usage_err(err, errlen, "presets: --diff and --markdown do not combine");
+        if (o->markdown && o->ninputs)
+            return usage_err(err, errlen, "presets --markdown takes no arguments ('%s')",
+                             o->inputs[0]);
+        if (o->diff && o->ninputs != 2)
+            return usage_err(err, errlen, "presets --diff needs two presets, not %zu", o->ninputs);
+        if (!o->diff && o->ninputs > 1)
+            return usage_err(err, errlen,
+                             "presets takes at most one preset, not %zu (compare two with --diff)",
+                             o->ninputs);
         break;
     }
     if (o->command == BENCH_CMD_RUN) {

@@ -3,8 +3,9 @@
  * the exit statuses.
  *
  * Parsing only checks what can be checked without reading a scenario: option names and where
- * they apply, numbers, --shard, --format, policy names, seed lists. Everything it accepts is
- * copied or points into argv, which outlives the options.
+ * they apply, numbers, --shard, --format, policy names, seed lists, how many arguments a
+ * command takes (the presets command checks preset names itself, bench_presets.h). Everything it
+ * accepts is copied or points into argv, which outlives the options.
  */
 #ifndef GPUSIM_BENCH_ARGS_H
 #define GPUSIM_BENCH_ARGS_H
@@ -34,6 +35,7 @@ typedef enum bench_command {
     BENCH_CMD_RUN,
     BENCH_CMD_MERGE,
     BENCH_CMD_REPORT,
+    BENCH_CMD_PRESETS,
 } bench_command;
 
 typedef enum bench_format { BENCH_FMT_TABLE = 0, BENCH_FMT_CSV, BENCH_FMT_JSON } bench_format;
@@ -41,7 +43,7 @@ typedef enum bench_format { BENCH_FMT_TABLE = 0, BENCH_FMT_CSV, BENCH_FMT_JSON }
 typedef struct bench_opts {
     bench_command command;
     bool help, version;
-    const char **inputs; /* positional arguments: scenarios (run) or files (merge, report) */
+    const char **inputs; /* positional arguments: scenarios (run), files (merge, report), presets */
     size_t ninputs;
     gpusim_policy_t policies[GPUSIM_POLICY_COUNT]; /* in the given order, no repeats */
     size_t npolicies;
@@ -59,6 +61,7 @@ typedef struct bench_opts {
     const char *out;         /* report --out DIR */
     uint64_t shard, nshards; /* --shard I/N; 0/1 when not given */
     bool progress;           /* --progress: report progress even when stderr is no terminal */
+    bool diff, markdown;     /* presets --diff A B, presets --markdown */
 } bench_opts;
 
 /*

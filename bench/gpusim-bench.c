@@ -6,6 +6,8 @@
  *   gpusim-bench run [SCENARIO|FILE ...] ...   the runs, in parallel, as a table, CSV or JSON
  *   gpusim-bench merge FILE ...                shard files back into the unsharded result
  *   gpusim-bench report RESULTS.json --out DIR a markdown report with plots
+ *   gpusim-bench presets [NAME|--diff A B|--markdown]
+ *                                              the cost presets and parameters (docs/cost-model.md)
  *
  * A run is one (scenario, seed, policy) combination, numbered from 0 in that order (scenarios as
  * given, then seeds as given, then policies as given); the number is the record's `index`, which
@@ -21,6 +23,7 @@
 #include "bench_output.h"
 #include "bench_plot.h"
 #include "bench_pool.h"
+#include "bench_presets.h"
 #include "bench_report.h"
 #include "bench_summary.h"
 
@@ -383,6 +386,9 @@ int main(int argc, char **argv)
             break;
         case BENCH_CMD_REPORT:
             status = cmd_report(&o);
+            break;
+        case BENCH_CMD_PRESETS:
+            status = bench_presets(&o, stdout);
             break;
         default:
             status = usage_error("missing command");

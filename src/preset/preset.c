@@ -217,17 +217,17 @@ static int apply(const char *name, gpusim_layer_t layer, uint64_t *values)
     return 0;
 }
 
-int gpusim_host_config_preset(gpusim_host_config_t *cfg, const char *preset)
+int gpusim_host_config_preset(gpusim_host_config_t *cfg, const char *name)
 {
-    return apply(preset, GPUSIM_LAYER_HOST, cfg ? cfg->params_ : NULL);
+    return apply(name, GPUSIM_LAYER_HOST, cfg ? cfg->params_ : NULL);
 }
 
-int gpusim_gpu_config_preset(gpusim_gpu_config_t *cfg, const char *preset)
+int gpusim_gpu_config_preset(gpusim_gpu_config_t *cfg, const char *name)
 {
-    return apply(preset, GPUSIM_LAYER_GPU, cfg ? cfg->params_ : NULL);
+    return apply(name, GPUSIM_LAYER_GPU, cfg ? cfg->params_ : NULL);
 }
 
-int gpusim_driver_config_preset(gpusim_driver_config_t *cfg, const char *preset)
+int gpusim_driver_config_preset(gpusim_driver_config_t *cfg, const char *name)
 {
-    return apply(preset, GPUSIM_LAYER_DRIVER, cfg ? cfg->params_ : NULL);
+    return apply(name, GPUSIM_LAYER_DRIVER, cfg ? cfg->params_ : NULL);
 }
