@@ -20,7 +20,7 @@ CTEST      ?= ctest
 MAIN_JOB   = $(BUILD)/bench/gpusim-bench run $(BENCH_ARGS)
 
 .PHONY: all build deps test test-asan test-tsan memcheck soak install format format-check clean \
-        readme-results
+        readme-results validation-doc
 
 all: build
 	@$(MAIN_JOB)
@@ -87,6 +87,11 @@ soak: build
 # Regenerates docs/results/ and the README's results section from a run of the default set.
 readme-results: build
 	@sh tools/update-readme-results.sh $(BUILD)/bench/gpusim-bench
+
+# Regenerates the table of docs/validation.md from gpusim-validate --markdown (CTest validation.doc
+# checks that they agree).
+validation-doc: build
+	@sh tools/update-validation-doc.sh $(BUILD)/tests/validation/gpusim-validate
 
 install: build
 	@$(CMAKE) --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX),)
