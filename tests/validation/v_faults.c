@@ -175,8 +175,8 @@ void v_fault_batch(const v_env *env, v_result *out)
              "the batch's fetch to its replay (trace span)",
              (unsigned long long)(t.end - t.begin));
 out:
+    v_rig_free(&r); /* the world first: requesters may still be queued on the device */
     free(req);
-    v_rig_free(&r);
 }
 
 /* ---- f, g. a sequential first-touch sweep ------------------------------------------------------ */

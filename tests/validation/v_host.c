@@ -66,8 +66,8 @@ static int pin_8g(const v_env *env, bool huge, pin_run *o, char *err, size_t el)
         o->unpin_ns += cost;
     }
 out:
+    v_rig_free(&r); /* the world first: nothing it holds may point into pfns when it goes */
     free(pfns);
-    v_rig_free(&r);
     return rc;
 }
 
