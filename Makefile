@@ -20,7 +20,7 @@ CTEST      ?= ctest
 MAIN_JOB   = $(BUILD)/bench/gpusim-bench run $(BENCH_ARGS)
 
 .PHONY: all build deps test test-asan test-tsan memcheck soak install format format-check clean \
-        readme-results cost-model-doc
+        readme-results cost-model-doc validation-doc
 
 all: build
 	@$(MAIN_JOB)
@@ -94,6 +94,11 @@ cost-model-doc: build
 	@$(BUILD)/bench/gpusim-bench presets --markdown >docs/cost-model.md.tmp
 	@mv docs/cost-model.md.tmp docs/cost-model.md
 	@echo "gpusim: docs/cost-model.md regenerated"
+
+# Regenerates the table of docs/validation.md from gpusim-validate --markdown (CTest validation.doc
+# checks that they agree).
+validation-doc: build
+	@sh tools/update-validation-doc.sh $(BUILD)/tests/validation/gpusim-validate
 
 install: build
 	@$(CMAKE) --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX),)

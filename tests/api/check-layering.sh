@@ -7,7 +7,7 @@
 #   src/gpu       -> core, gpu
 #   src/mirror    -> core, notifier, host, gpu, mirror
 #   src/preset    -> core, host, gpu, mirror, preset (the cost presets span every table)
-#   sim/, bench/  -> the public <gpusim.h> only (no internal header of any layer)
+#   sim/, bench/, tests/validation/ -> the public <gpusim.h> only (no internal header of any layer)
 #   include/      -> nothing internal
 set -eu
 root=$1
@@ -38,10 +38,12 @@ check src/mirror core notifier host gpu mirror
 check src/preset core host gpu mirror preset
 check sim
 check bench
+check tests/validation
 check include
 
-# sim/ and bench/ may not reach into src/ by path either.
+# sim/, bench/ and tests/validation/ may not reach into src/ by path either.
 leak=$(grep -rnE '#[[:space:]]*include[[:space:]]+"[^"]*src/' "$root/sim" "$root/bench" "$root/include" \
+           "$root/tests/validation" \
            --include='*.c' --include='*.h' 2>/dev/null || true)
 if [ -n "$leak" ]; then
     echo "internal header included by path:"
