@@ -177,7 +177,8 @@ static void test_isolated_fault(void **state)
     assert_int_equal(d.last.va, VA + 5 * PAGE);
     assert_true(d.last.write);
     assert_int_equal(d.t_replay, d.t_irq + g->p[GPUSIM__GPU_P_fault_batch_fixed] +
-                                     g->p[GPUSIM__GPU_P_fault_sw_per_fault]);
+                                     g->p[GPUSIM__GPU_P_fault_sw_per_fault] +
+                                     g->p[GPUSIM__GPU_P_fault_per_vablock]);
     assert_int_equal(q.done, 1);
     ASSERT_OK(q.status);
     assert_int_equal(q.at, d.t_replay + g->p[GPUSIM__GPU_P_fault_replay]);
@@ -185,7 +186,8 @@ static void test_isolated_fault(void **state)
     /* Fault to completion: interrupt + batch + replay (the driver mapped at no cost here). */
     assert_int_equal(q.at - t0,
                      g->p[GPUSIM__GPU_P_fault_interrupt] + g->p[GPUSIM__GPU_P_fault_batch_fixed] +
-                         g->p[GPUSIM__GPU_P_fault_sw_per_fault] + g->p[GPUSIM__GPU_P_fault_replay]);
+                         g->p[GPUSIM__GPU_P_fault_sw_per_fault] +
+                         g->p[GPUSIM__GPU_P_fault_per_vablock] + g->p[GPUSIM__GPU_P_fault_replay]);
     /* Now translated: no fault, no callback. */
     ASSERT_OK(gpusim_gpu_touch(c, 0, VA + 5 * PAGE, false, &q.r, on_touch, &q, &a));
     assert_int_equal(q.done, 1);
@@ -219,6 +221,37 @@ static void test_coalescing_one_interrupt(void **state)
         ASSERT_OK(q[i].status);
         assert_int_equal(q[i].pa, (FRAME0 + (uint64_t)(i % 3)) * PAGE + 8 * (uint64_t)i);
     }
+    check_ok(g);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
+/* A batch costs fault_per_vablock once per distinct (context, 2 MiB block) of its faults. */
+static void test_batch_cost_per_vablock(void **state)
+{
+    gpusim_world_t *w = test_world(1);
+    drv d;
+    gpusim_gpu_t *g = device(w, &d, true, NULL);
+    gpusim_gpu_ctx_t *c1, *c2;
+    static req q[6];
+    const uint64_t mib2 = 2 * GPUSIM_MIB;
+    /* context 1: blocks 0 (two pages), 1 (two pages) and 2; context 2: block 2 again, which
+     * follows context 1's block 2 in the sorted batch and still counts */
+    const uint64_t va[6] = {
+        VA, VA + PAGE, VA + mib2, VA + mib2 + PAGE, VA + 2 * mib2, VA + 2 * mib2 + PAGE};
+    (void)state;
+    ASSERT_OK(gpusim_gpu_ctx_new(g, NULL, &c1));
+    ASSERT_OK(gpusim_gpu_ctx_new(g, NULL, &c2));
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(touch(i < 5 ? c1 : c2, 0, va[i], false, &q[i], &d), GPUSIM_EINPROGRESS);
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(d.interrupts, 1);
+    assert_int_equal(d.faults, 6);
+    assert_int_equal(d.t_replay, d.t_irq + g->p[GPUSIM__GPU_P_fault_batch_fixed] +
+                                     6 * g->p[GPUSIM__GPU_P_fault_sw_per_fault] +
+                                     4 * g->p[GPUSIM__GPU_P_fault_per_vablock]);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(q[i].done, 1);
     check_ok(g);
     gpusim_world_free(w);
     ASSERT_NO_LEAK();
@@ -427,6 +460,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         GPUSIM_TEST(test_isolated_fault),
         GPUSIM_TEST(test_coalescing_one_interrupt),
+        GPUSIM_TEST(test_batch_cost_per_vablock),
         GPUSIM_TEST(test_throttle_and_refault),
         GPUSIM_TEST(test_policy_once),
         GPUSIM_TEST(test_non_replayable_kills_one_context),

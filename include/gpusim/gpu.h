@@ -260,8 +260,9 @@ GPUSIM_EXTERN int gpusim_gpu_set_fault_handler(gpusim_gpu_t *gpu, gpusim_gpu_fau
  * Fetches a batch: pops up to `max` raw entries (0 or more than fault_batch_max: fault_batch_max)
  * in arrival order, sorts and coalesces them, and writes the unique faults to out[0 .. *n) (out
  * must hold `max` entries; faults of contexts freed meanwhile are left out). *cost (may be NULL):
- * fault_batch_fixed + fault_sw_per_fault per raw entry, the driver's time to do it. Returns 0 (an
- * empty buffer gives *n = 0), or GPUSIM_EINVAL.
+ * fault_batch_fixed + fault_sw_per_fault per raw entry + fault_per_vablock per distinct (context,
+ * 2 MiB block) of the unique faults, the driver's time to do it. Returns 0 (an empty buffer gives
+ * *n = 0), or GPUSIM_EINVAL.
  */
 GPUSIM_EXTERN int gpusim_gpu_fault_fetch(gpusim_gpu_t *gpu, gpusim_gpu_fault_t *out, size_t max,
                                          size_t *n, gpusim_time_t *cost);

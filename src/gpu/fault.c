@@ -7,7 +7,8 @@
  * entry was queued, throttled at the engine's outstanding-fault limit, or dropped by a full buffer:
  * in all three cases the hardware requester waits for the next replay and then tries again. The
  * first fault of an episode schedules the interrupt fault_interrupt later; the driver's handler
- * fetches batches (paying fault_batch_fixed + fault_sw_per_fault per raw entry), services them as
+ * fetches batches (paying fault_batch_fixed + fault_sw_per_fault per raw entry + fault_per_vablock
+ * per 2 MiB block the unique faults touch), services them as
  * it likes, and replays. A replay (paying fault_replay) makes every stalled requester retry
  * fault_replay later; a retry that faults again stalls again, until its translation is there or
  * its context dies. A non-replayable device kills the context on its first fault instead
@@ -221,7 +222,7 @@ int gpusim_gpu_fault_fetch(gpusim_gpu_t *g, gpusim_gpu_fault_t *out, size_t max,
                            gpusim_time_t *cost)
 {
     gpusim__gpu_faultbuf_fetch_info info;
-    uint64_t batch_max;
+    uint64_t batch_max, blocks = 0;
     size_t k = 0;
     int rc;
     if (!g || !out || !n)
@@ -242,6 +243,10 @@ int gpusim_gpu_fault_fetch(gpusim_gpu_t *g, gpusim_gpu_fault_t *out, size_t max,
         out[k].write = f->f.access == GPUSIM__GPU_FAULT_WRITE;
         out[k].duplicates = f->dups;
         out[k].time = f->f.time;
+        /* sorted by (context, page): a block is new when its first fault is */
+        if (k == 0 || out[k - 1].ctx != c ||
+            out[k - 1].va >> GPUSIM__GPU_HUGE_SHIFT != out[k].va >> GPUSIM__GPU_HUGE_SHIFT)
+            blocks++;
         k++;
     }
     if (info.raw)
@@ -249,7 +254,8 @@ int gpusim_gpu_fault_fetch(gpusim_gpu_t *g, gpusim_gpu_fault_t *out, size_t max,
     *n = k;
     if (cost)
         *cost = info.raw ? g->p[GPUSIM__GPU_P_fault_batch_fixed] +
-                               info.raw * g->p[GPUSIM__GPU_P_fault_sw_per_fault]
+                               info.raw * g->p[GPUSIM__GPU_P_fault_sw_per_fault] +
+                               blocks * g->p[GPUSIM__GPU_P_fault_per_vablock]
                          : 0;
     return 0;
 }

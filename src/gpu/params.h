@@ -96,6 +96,12 @@
     XX(fault_sw_per_fault, NS, 500, 200, 1700, "D",                                                \
        "cost-model.md §9.2 fault_sw_per_fault 0.5 us [D]: Kim et al. ASPLOS'20 median runtime "    \
        "handling 140 us / 256 faults (upper bound 430 / 256 = 1.7 us)")                            \
+    XX(fault_per_vablock, NS, 5 * GPUSIM_NS_PER_US, 2 * GPUSIM_NS_PER_US, 20 * GPUSIM_NS_PER_US,  \
+       "U",                                                                                        \
+       "cost-model.md §9.2 fault_per_vablock 5 us [U] (sweep 2-20 us): UVM services a batch one "  \
+       "2 MiB VA block at a time, each a separate step whose count drives the batch's cost "        \
+       "(Allen & Ge SC'21 §2.2, §4 [R]); charged per distinct (context, 2 MiB block) among a "     \
+       "fetched batch's unique faults")                                                            \
     XX(fault_replay, NS, 5 * GPUSIM_NS_PER_US, 2 * GPUSIM_NS_PER_US, 20 * GPUSIM_NS_PER_US, "U",   \
        "cost-model.md §9.2 fault_replay 5 us [U] (sweep 2-20 us): push the replay method and "     \
        "wait for the GPU to take it")                                                               \

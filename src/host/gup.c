@@ -32,9 +32,9 @@
  * mappings) with the 4 KiB frame number, the zero page as a normal read-only page, ERROR for no VMA
  * or no read permission, 0 for anything else (none, swap).
  *
- * Costs (host.h parameters): a page already present with the access needed pins on the fast path
- * (pin_fast_4k); one that needed a fault costs the fault (charged by gpusim__fault) plus
- * pin_longterm_4k for long-term pins or pin_fast_4k otherwise; pages of 2 MiB mappings cost
+ * Costs (host.h parameters): a 4 KiB page costs pin_longterm_4k for a long-term pin (the figure
+ * was measured on pages already present: gup_test writes them first) and pin_fast_4k otherwise,
+ * plus the fault when it needed one (charged by gpusim__fault); pages of 2 MiB mappings cost
  * pin_longterm_2m per 512 (the batched folio path); a migration costs what migrate.c charges.
  * Unpinning costs unpin_4k per page, unpin_2m per 512 pages of compound frames. hmm_range_fault
  * costs hmm_walk_4k per page walked (a faulted page is walked again) plus its faults.
@@ -225,7 +225,7 @@ static int pin_look(hop *op, pin_state *st, uint64_t va)
     }
     if (huge)
         op->cost += huge_share(h->p[HP_pin_longterm_2m], ++st->huge);
-    else if (st->faulted && longterm)
+    else if (longterm)
         op->cost += h->p[HP_pin_longterm_4k];
     else
         op->cost += h->p[HP_pin_fast_4k];
