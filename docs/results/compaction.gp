@@ -4,10 +4,10 @@ $data << EOD
 # policy sim_time_ns blocked_ns pinned_pages violations
 "none" 108628770 0 0 321
 "pin" 107764500 0 4096 0
-"pin-persistent" 91282380 0 4096 0
+"pin-persistent" 91413452 0 4096 0
 "fence-wait" 125480800 15268720 0 0
 "fence-reload" 125643680 14914421 0 0
-"refault" 112192215 6383200 0 0
+"refault" 109664006 2964350 0 0
 EOD
 set style data histograms
 set style histogram clustered gap 1
@@ -26,7 +26,7 @@ plot $data using ($2 / 1000000):xtic(1) notitle lc rgb '#4477aa'
 set title 'invalidator blocked time (notifier.blocked_ns)'
 set ylabel 'ms'
 set logscale y
-set yrange [3.1916:30.5374]
+set yrange [1.48218:30.5374]
 plot $data using ($3 > 0 ? $3 / 1000000 : NaN):xtic(1) notitle lc rgb '#ee6677'
 unset logscale y
 set title 'pinned pages, peak (host.pinned_pages_peak)'
@@ -49,7 +49,7 @@ plot $data using ($2 / 1000000):xtic(1) notitle lc rgb '#4477aa'
 set title 'invalidator blocked time (notifier.blocked_ns)'
 set ylabel 'ms'
 set logscale y
-set yrange [3.1916:30.5374]
+set yrange [1.48218:30.5374]
 plot $data using ($3 > 0 ? $3 / 1000000 : NaN):xtic(1) notitle lc rgb '#ee6677'
 unset logscale y
 set title 'pinned pages, peak (host.pinned_pages_peak)'

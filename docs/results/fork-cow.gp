@@ -4,10 +4,10 @@ $data << EOD
 # policy sim_time_ns blocked_ns pinned_pages violations
 "none" 125615463 0 0 635
 "pin" 141842400 0 16384 0
-"pin-persistent" 247747620 0 16384 0
+"pin-persistent" 248271908 0 16384 0
 "fence-wait" 125942299 1266066 0 0
 "fence-reload" 126883803 848434 0 0
-"refault" 107892902 8219850 0 0
+"refault" 111118857 5732950 0 0
 EOD
 set style data histograms
 set style histogram clustered gap 1
@@ -21,12 +21,12 @@ set output 'fork-cow.svg'
 set multiplot layout 2,2 title 'fork-cow'
 set title 'GPU completion time (sim_time_ns)'
 set ylabel 'ms'
-set yrange [0:272.522]
+set yrange [0:273.099]
 plot $data using ($2 / 1000000):xtic(1) notitle lc rgb '#4477aa'
 set title 'invalidator blocked time (notifier.blocked_ns)'
 set ylabel 'ms'
 set logscale y
-set yrange [0.424217:16.4397]
+set yrange [0.424217:11.4659]
 plot $data using ($3 > 0 ? $3 / 1000000 : NaN):xtic(1) notitle lc rgb '#ee6677'
 unset logscale y
 set title 'pinned pages, peak (host.pinned_pages_peak)'
@@ -44,12 +44,12 @@ set output 'fork-cow.png'
 set multiplot layout 2,2 title 'fork-cow'
 set title 'GPU completion time (sim_time_ns)'
 set ylabel 'ms'
-set yrange [0:272.522]
+set yrange [0:273.099]
 plot $data using ($2 / 1000000):xtic(1) notitle lc rgb '#4477aa'
 set title 'invalidator blocked time (notifier.blocked_ns)'
 set ylabel 'ms'
 set logscale y
-set yrange [0.424217:16.4397]
+set yrange [0.424217:11.4659]
 plot $data using ($3 > 0 ? $3 / 1000000 : NaN):xtic(1) notitle lc rgb '#ee6677'
 unset logscale y
 set title 'pinned pages, peak (host.pinned_pages_peak)'

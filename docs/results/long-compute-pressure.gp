@@ -4,10 +4,10 @@ $data << EOD
 # policy sim_time_ns blocked_ns pinned_pages violations
 "none" 3633105278480 0 0 730832
 "pin" 3633104552480 0 65536 0
-"pin-persistent" 3633101269180 0 65536 0
+"pin-persistent" 3633103366332 0 65536 0
 "fence-wait" 3936913004830 6665338933860 0 0
 "fence-reload" 3661276824471 1660435146 0 0
-"refault" 3633296482012 25862900 0 0
+"refault" 3633105003293 25862750 0 0
 EOD
 set style data histograms
 set style histogram clustered gap 1
@@ -26,7 +26,7 @@ plot $data using ($2 / 1000000000):xtic(1) notitle lc rgb '#4477aa'
 set title 'invalidator blocked time (notifier.blocked_ns)'
 set ylabel 's'
 set logscale y
-set yrange [0.0129315:13330.7]
+set yrange [0.0129314:13330.7]
 plot $data using ($3 > 0 ? $3 / 1000000000 : NaN):xtic(1) notitle lc rgb '#ee6677'
 unset logscale y
 set title 'pinned pages, peak (host.pinned_pages_peak)'
@@ -49,7 +49,7 @@ plot $data using ($2 / 1000000000):xtic(1) notitle lc rgb '#4477aa'
 set title 'invalidator blocked time (notifier.blocked_ns)'
 set ylabel 's'
 set logscale y
-set yrange [0.0129315:13330.7]
+set yrange [0.0129314:13330.7]
 plot $data using ($3 > 0 ? $3 / 1000000000 : NaN):xtic(1) notitle lc rgb '#ee6677'
 unset logscale y
 set title 'pinned pages, peak (host.pinned_pages_peak)'

@@ -4,7 +4,7 @@ $data << EOD
 # policy sim_time_ns blocked_ns pinned_pages violations
 "none" 10480913750 0 0 31240
 "pin" 10480913750 0 163840 31240
-"pin-persistent" 10472513400 0 163840 31508
+"pin-persistent" 10477756280 0 163840 31508
 "fence-wait" 10481500250 0 0 0
 "fence-reload" 1870720730 9019130 0 0
 "refault" 1861764300 62700 0 0

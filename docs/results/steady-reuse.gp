@@ -4,10 +4,10 @@ $data << EOD
 # policy sim_time_ns blocked_ns pinned_pages violations
 "none" 197719425 0 0 0
 "pin" 360234600 0 32768 0
-"pin-persistent" 98756765 0 32768 0
+"pin-persistent" 99805341 0 32768 0
 "fence-wait" 197719425 0 0 0
 "fence-reload" 197719425 0 0 0
-"refault" 104248504 0 0 0
+"refault" 111793504 0 0 0
 EOD
 set style data histograms
 set style histogram clustered gap 1

@@ -2,12 +2,12 @@
 # Draw again with: gnuplot two-devices.gp (in this directory)
 $data << EOD
 # policy sim_time_ns blocked_ns pinned_pages violations
-"none" 97631680 0 4096 0
-"pin" 107887380 0 4096 0
-"pin-persistent" 91282380 0 4096 0
-"fence-wait" 97631680 0 4096 0
-"fence-reload" 97631680 0 4096 0
-"refault" 93154382 0 4096 0
+"none" 97762752 0 4096 0
+"pin" 108018452 0 4096 0
+"pin-persistent" 91413452 0 4096 0
+"fence-wait" 97762752 0 4096 0
+"fence-reload" 97762752 0 4096 0
+"refault" 93835454 0 4096 0
 EOD
 set style data histograms
 set style histogram clustered gap 1
@@ -21,7 +21,7 @@ set output 'two-devices.svg'
 set multiplot layout 2,2 title 'two-devices'
 set title 'GPU completion time (sim_time_ns)'
 set ylabel 'ms'
-set yrange [0:118.676]
+set yrange [0:118.82]
 plot $data using ($2 / 1000000):xtic(1) notitle lc rgb '#4477aa'
 set title 'invalidator blocked time (notifier.blocked_ns)'
 set ylabel 'ns'
@@ -42,7 +42,7 @@ set output 'two-devices.png'
 set multiplot layout 2,2 title 'two-devices'
 set title 'GPU completion time (sim_time_ns)'
 set ylabel 'ms'
-set yrange [0:118.676]
+set yrange [0:118.82]
 plot $data using ($2 / 1000000):xtic(1) notitle lc rgb '#4477aa'
 set title 'invalidator blocked time (notifier.blocked_ns)'
 set ylabel 'ns'
