@@ -76,7 +76,7 @@ typedef struct gpusim_param_info_s {
     uint64_t def;       /**< Default, in the base unit. */
     uint64_t min;       /**< Plausible range, inclusive. */
     uint64_t max;       /**< Upper end of the plausible range. */
-    const char *tag;    /**< Confidence: R, R2, C, D, U, or S (a simulator setting). */
+    const char *tag;    /**< Confidence: R, R2, C, D, W, U, or S (docs/cost-model.md). */
     const char *source; /**< Where the default comes from. */
 } gpusim_param_info_t;
 
