@@ -10,9 +10,9 @@
  * BOOL), min..max is the plausible range a value set by name must fall in (unless forced), tag is
  * the confidence tag of ../shared/reference/cost-model.md §0 ("R" read in the primary text, "R2"
  * in a secondary source, "C" a code constant, "D" derived, "W" low-authority web text, "U" an
- * estimate, "S" a simulator setting that is not a cost) and source says where the default comes from. The layer expands the
- * same table into its values array indices (an enum), its descriptors and its documentation, so
- * there is exactly one place where a default is written.
+ * estimate, "S" a simulator setting that is not a cost) and source says where the default comes
+ * from. The layer expands the same table into its values array indices (an enum), its descriptors
+ * and its documentation, so there is exactly one place where a default is written.
  *
  * Values are uint64_t in the unit's base: ns, bytes, bytes/s, a count, a percentage, 0/1.
  */
