@@ -18,7 +18,9 @@
 static void known_list(char *msg, size_t msglen, size_t off)
 {
     gpusim_preset_info_t pi;
-    off += (size_t)snprintf(msg + off, off < msglen ? msglen - off : 0, " (known:");
+    if (off >= msglen)
+        return;
+    off += (size_t)snprintf(msg + off, msglen - off, " (known:");
     for (size_t i = 0; gpusim_preset_info(i, &pi) == 0 && off < msglen; i++)
         off += (size_t)snprintf(msg + off, msglen - off, "%s %s", i ? "," : "", pi.name);
     if (off < msglen)
