@@ -77,7 +77,6 @@ void sim__default_presets(sim_scenario *s)
         if (pi.is_default)
             snprintf(pi.kind == GPUSIM_PRESET_GPU ? s->gpu_preset : s->host_preset, SIM_NAME_MAX,
                      "%s", pi.name);
-    snprintf(s->preset, sizeof s->preset, "%s+%s", s->gpu_preset, s->host_preset);
 }
 
 /* The index of parameter `name` in `layer`, or -1. */
