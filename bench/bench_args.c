@@ -22,6 +22,7 @@ typedef enum opt_id {
     OPT_PRESET,
     OPT_SET,
     OPT_FORCE,
+    OPT_MEMORY_BUDGET,
     OPT_JOBS,
     OPT_FORMAT,
     OPT_OUTPUT,
@@ -49,6 +50,7 @@ static const opt_desc opts_table[] = {
     {"--preset", OPT_PRESET, true, CMD(BENCH_CMD_RUN)},
     {"--set", OPT_SET, true, CMD(BENCH_CMD_RUN)},
     {"--force", OPT_FORCE, false, CMD(BENCH_CMD_RUN)},
+    {"--memory-budget", OPT_MEMORY_BUDGET, true, CMD(BENCH_CMD_RUN)},
     {"--jobs", OPT_JOBS, true, CMD(BENCH_CMD_RUN)},
     {"--format", OPT_FORMAT, true, CMD(BENCH_CMD_RUN) | CMD(BENCH_CMD_MERGE)},
     {"--output", OPT_OUTPUT, true, CMD(BENCH_CMD_RUN) | CMD(BENCH_CMD_MERGE)},
@@ -85,6 +87,8 @@ void bench_usage(FILE *f)
           "  --set NAME=VALUE     override a parameter (host.X, gpu.X, gpu.DEV.X, driver.X or X);\n"
           "                       may repeat\n"
           "  --force              let --set values lie outside the documented plausible range\n"
+          "  --memory-budget SIZE the simulator's memory per run (default: the scenario's\n"
+          "                       [scenario] memory_budget, 4GiB): a run that needs more fails\n"
           "  --jobs N             runs in parallel (default: the available CPUs)\n"
           "  --format FMT         table, csv or json (default: table)\n"
           "  --output FILE        write the results there instead of stdout\n"
@@ -265,6 +269,14 @@ static int apply_option(bench_opts *o, const opt_desc *d, const char *val, char 
     case OPT_FORCE:
         o->force = true;
         return 0;
+    case OPT_MEMORY_BUDGET: {
+        char msg[128];
+        if (gpusim_size_parse(val, &o->memory_budget, msg, sizeof msg) != 0)
+            return usage_err(err, errlen, "--memory-budget '%s': %s", val, msg);
+        if (o->memory_budget < SIM_MEMORY_BUDGET_MIN)
+            return usage_err(err, errlen, "--memory-budget '%s': at least 1MiB", val);
+        return 0;
+    }
     case OPT_JOBS:
         if (bench_parse_u64(val, &n) != 0 || n == 0 || n > BENCH_MAX_JOBS)
             return usage_err(err, errlen, "--jobs '%s': expected 1..%d", val, BENCH_MAX_JOBS);

@@ -52,8 +52,9 @@ typedef struct bench_opts {
     const char *preset; /* NULL: the scenario's own */
     sim_setting sets[SIM_MAX_SETTINGS];
     size_t nsets;
-    bool force;    /* --force: --set values may lie outside the plausible ranges */
-    unsigned jobs; /* 0: uv_available_parallelism() */
+    bool force;             /* --force: --set values may lie outside the plausible ranges */
+    uint64_t memory_budget; /* --memory-budget, bytes; 0: each scenario's own */
+    unsigned jobs;          /* 0: uv_available_parallelism() */
     bench_format format;
     const char *output;      /* NULL: stdout */
     const char *plot;        /* --plot DIR */

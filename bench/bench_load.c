@@ -31,6 +31,8 @@ static int load_one(const bench_opts *o, const char *arg, sim_scenario *s, char 
             snprintf(err, errlen, "%s: %s", arg, gpusim_strerror(rc));
         return rc;
     }
+    if (o->memory_budget)
+        s->memory_budget = o->memory_budget;
     if (o->preset || o->nsets) {
         rc = sim_scenario_apply(s, o->preset, o->sets, o->nsets, o->force, err, errlen);
         if (rc != 0) {

@@ -544,6 +544,7 @@ static int parse(const char *fname, FILE *f, const char *text, sim_scenario *out
     snprintf(out->file, sizeof out->file, "%s", fname);
     sim__default_presets(out);
     out->duration = 60 * GPUSIM_NS_PER_S;
+    out->memory_budget = SIM_MEMORY_BUDGET_DEFAULT;
     gpusim_host_config_init(&out->host);
 
     int r = ini_parse_stream(reader, c, on_key, c);

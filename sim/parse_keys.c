@@ -250,6 +250,8 @@ static const sim__key scenario_keys[] = {
     CUSTOM("name", set_scenario_name, 0),
     CUSTOM("description", set_description, 0),
     KEY("duration", SIM__V_DURATION, sim_scenario, duration, 1, UINT64_MAX, 0),
+    KEY("memory_budget", SIM__V_SIZE, sim_scenario, memory_budget, SIM_MEMORY_BUDGET_MIN,
+        UINT64_MAX, 0),
     CUSTOM("preset", set_preset, 0),
 };
 

@@ -30,6 +30,7 @@ static const sim_field sim_fields[] = {
     F("sim_time_ns", sim_time_ns),
     F("wall_time_ns", wall_time_ns),
     F("events", events),
+    F("memory_peak_bytes", memory_peak_bytes),
     F("gpu.jobs_completed", gpu.jobs_completed),
     F("gpu.jobs_failed", gpu.jobs_failed),
     F("gpu.busy_ns", gpu.busy_ns),

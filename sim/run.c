@@ -116,6 +116,7 @@ static int setup_world(sim_run_state *r, uint64_t seed)
     int rc;
     gpusim_world_config_init(&wc);
     wc.seed = seed;
+    wc.mem_limit = s->memory_budget;
     rc = gpusim_world_new(&wc, &r->w);
     if (rc)
         return rc;
@@ -422,6 +423,9 @@ static void collect(sim_run_state *r, sim_result *out)
     gpusim_world_t *w = r->w;
     out->sim_time_ns = r->end;
     out->events = gpusim_world_events_run(w);
+    gpusim_world_memory_t mem;
+    if (gpusim_world_memory(w, &mem) == 0)
+        out->memory_peak_bytes = mem.peak_bytes;
     for (unsigned g = 0; g < s->ngpus; g++) {
         gpusim_gpu_t *gpu = r->gpus[g];
         if (!gpu)
@@ -498,6 +502,29 @@ static void check_invariants(sim_run_state *r)
     }
 }
 
+/*
+ * The memory budget (docs/reliability.md): once the world refused an allocation, whatever failed
+ * after it is a consequence, so the record names the budget instead, and the run stops. Returns
+ * true when the budget was hit.
+ */
+static bool over_budget(sim_run_state *r)
+{
+    gpusim_world_memory_t m;
+    char limit[32], used[32], asked[32];
+    if (!r->w || gpusim_world_memory(r->w, &m) != 0 || m.refused == 0)
+        return false;
+    gpusim_size_format(m.limit, limit, sizeof limit);
+    gpusim_size_format(m.bytes, used, sizeof used);
+    gpusim_size_format(m.refused_size, asked, sizeof asked);
+    snprintf(r->error, sizeof r->error,
+             "the simulator's memory budget of %s is exhausted (%s in use; %s more was refused): "
+             "raise [scenario] memory_budget or gpusim-bench run --memory-budget",
+             limit, used, asked);
+    r->status = GPUSIM_ENOMEM;
+    gpusim_world_stop(r->w);
+    return true;
+}
+
 /* ---- the run -------------------------------------------------------------------------------- */
 
 static int play(sim_run_state *r, const atomic_int *stop)
@@ -525,6 +552,8 @@ static int play(sim_run_state *r, const atomic_int *stop)
         if (stop && *stop)
             return GPUSIM_ECANCELED;
         int64_t n = gpusim_world_run_events(r->w, SIM_EVENTS_PER_SLICE);
+        if (over_budget(r))
+            break;
         if (n < 0)
             return (int)n;
         if (n == 0) { /* cannot happen while the deadline is pending */
@@ -579,6 +608,8 @@ int sim_run(const sim_scenario *s, gpusim_policy_t policy, uint64_t seed, const 
         rc = 0; /* a set-up failure is the scenario's: it is recorded, not returned */
     if (rc == 0 && r->status == 0)
         check_invariants(r);
+    if (over_budget(r))
+        rc = 0; /* so is running out of budget, whatever it broke on the way */
     if (rc == 0 && r->w) {
         if (!r->end)
             r->end = r->w ? gpusim_world_now(r->w) : 0;

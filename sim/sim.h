@@ -155,6 +155,11 @@ typedef struct sim_expect {
     unsigned line;
 } sim_expect;
 
+/* The default memory budget of one run: far above every built-in (docs/reliability.md) and far
+ * below a machine's memory, so a mistyped `ram = 64TiB` fails at once instead of swapping. */
+#define SIM_MEMORY_BUDGET_DEFAULT (UINT64_C(4) << 30)
+#define SIM_MEMORY_BUDGET_MIN     (UINT64_C(1) << 20)
+
 typedef struct sim_scenario {
     char name[SIM_NAME_MAX];        /* [scenario] name, default: the file's base name less .ini */
     char description[SIM_TEXT_MAX]; /* one line, shown by `gpusim-bench list` */
@@ -163,6 +168,8 @@ typedef struct sim_scenario {
     char gpu_preset[SIM_NAME_MAX];  /* the GPU preset of every device ("nvidia-h100") */
     char host_preset[SIM_NAME_MAX]; /* the host preset ("linux-x86-64") */
     gpusim_time_t duration;         /* stop the run here at the latest (default 60 s) */
+    uint64_t memory_budget;         /* the simulator's memory budget per run, bytes (default
+                               SIM_MEMORY_BUDGET_DEFAULT; gpusim_world_config_t.mem_limit) */
     gpusim_host_config_t host;      /* [host] */
     bool host_explicit[GPUSIM_HOST_PARAM_SLOTS]; /* host.params_[i] was set by name: presets
                                                     leave it */
@@ -241,6 +248,7 @@ typedef struct sim_result {
     int status; /* 0, or the run failed: error says why (exit status 1) */
     char error[SIM_TEXT_MAX];
     uint64_t sim_time_ns, wall_time_ns, events; /* the first numeric field (sim_result_fields) */
+    uint64_t memory_peak_bytes; /* the simulator's own peak allocation for the run's world */
     struct {
         uint64_t jobs_completed, jobs_failed, busy_ns, stall_ns, faults, fault_batches, tlb_misses,
             tlb_invalidations, preemptions, dma_bytes, contexts_killed;

@@ -250,6 +250,89 @@ static void test_world_teardown_frees_everything(void **state)
     ASSERT_NO_LEAK();
 }
 
+/* The limit caps live bytes: growth past it is refused and counted, shrinking and freeing are
+ * not, and a refusal leaves the block where it was. */
+static void test_limit_caps_live_bytes(void **state)
+{
+    (void)state;
+    gpusim__arena a;
+    ASSERT_OK(gpusim__arena_init(&a));
+    a.limit = 1000;
+    char *p = gpusim__arena_alloc(&a, 600);
+    assert_non_null(p);
+    assert_null(gpusim__arena_alloc(&a, 401)); /* 1001 > 1000 */
+    assert_int_equal(a.nrefused, 1);
+    assert_int_equal(a.refused_size, 401);
+    assert_int_equal(a.nfailures, 1);
+    assert_int_equal(a.bytes, 600);
+    char *q = gpusim__arena_alloc(&a, 400); /* exactly at the limit */
+    assert_non_null(q);
+    p[0] = 'x';
+    assert_null(gpusim__arena_realloc(&a, p, 600, 601)); /* growth refused, p untouched */
+    assert_int_equal(p[0], 'x');
+    assert_int_equal(a.nrefused, 2);
+    assert_int_equal(a.refused_size, 401);      /* the first refusal is what a message reports */
+    p = gpusim__arena_realloc(&a, p, 600, 100); /* shrinking is always allowed */
+    assert_non_null(p);
+    assert_int_equal(a.bytes, 500);
+    int *arr = NULL;
+    size_t cap = 0;
+    ASSERT_ERR(gpusim__arena_grow(&a, (void **)&arr, &cap, 200, sizeof(int)), GPUSIM_ENOMEM);
+    assert_int_equal(cap, 0);
+    gpusim__arena_free(&a, q, 400);
+    ASSERT_OK(gpusim__arena_grow(&a, (void **)&arr, &cap, 100, sizeof(int))); /* room again */
+    /* Live bytes above a limit lowered after the fact: every growth is refused, none wraps. */
+    a.limit = 10;
+    assert_null(gpusim__arena_alloc(&a, 1));
+    gpusim__arena_free(&a, arr, cap * sizeof(int));
+    gpusim__arena_free(&a, p, 100);
+    assert_int_equal(a.bytes, 0);
+    gpusim__arena_destroy(&a);
+    ASSERT_NO_LEAK();
+}
+
+/* A world's mem_limit is its arena's: the world's own structures count, a refusal surfaces as
+ * GPUSIM_ENOMEM from the call that needed memory, and gpusim_world_memory reports it. */
+static void test_world_mem_limit(void **state)
+{
+    (void)state;
+    gpusim_world_config_t cfg;
+    gpusim_world_t *w = NULL;
+    gpusim_world_config_init(&cfg);
+    assert_int_equal(cfg.mem_limit, 0);
+    cfg.mem_limit = 64; /* smaller than the world itself */
+    ASSERT_ERR(gpusim_world_new(&cfg, &w), GPUSIM_ENOMEM);
+    assert_null(w);
+    ASSERT_NO_LEAK();
+
+    cfg.mem_limit = 0;
+    ASSERT_OK(gpusim_world_new(&cfg, &w));
+    gpusim_world_memory_t m;
+    ASSERT_OK(gpusim_world_memory(w, &m));
+    uint64_t base = m.bytes;
+    assert_true(base > 0 && m.peak_bytes >= base && m.limit == 0 && m.refused == 0);
+    gpusim_world_free(w);
+
+    cfg.mem_limit = base + 4096; /* the world fits; a big statistic does not */
+    ASSERT_OK(gpusim_world_new(&cfg, &w));
+    gpusim_stat_t *st;
+    int rc = 0;
+    char name[32];
+    for (int i = 0; i < 1000 && rc == 0; i++) {
+        snprintf(name, sizeof name, "s%d", i);
+        rc = gpusim_stat_register(w, name, GPUSIM_STAT_HISTOGRAM, "ns", &st);
+    }
+    assert_int_equal(rc, GPUSIM_ENOMEM);
+    ASSERT_OK(gpusim_world_memory(w, &m));
+    assert_int_equal(m.limit, base + 4096);
+    assert_true(m.refused >= 1 && m.refused_size > 0);
+    assert_true(m.bytes <= m.limit && m.peak_bytes <= m.limit);
+    ASSERT_ERR(gpusim_world_memory(NULL, &m), GPUSIM_EINVAL);
+    ASSERT_ERR(gpusim_world_memory(w, NULL), GPUSIM_EINVAL);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
 #ifdef GPUSIM_USE_JEMALLOC
 /*
  * Pages jemalloc has active in arena `index`, or -1 if the arena does not exist. (The manual's
@@ -308,6 +391,8 @@ int main(void)
         GPUSIM_TEST(test_schedule_survives_queue_growth_failure),
         GPUSIM_TEST(test_world_teardown_frees_everything),
         GPUSIM_TEST(test_each_world_has_its_own_arena),
+        GPUSIM_TEST(test_limit_caps_live_bytes),
+        GPUSIM_TEST(test_world_mem_limit),
     };
     return cmocka_run_group_tests_name("alloc", tests, NULL, NULL);
 }

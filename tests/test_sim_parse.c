@@ -113,6 +113,7 @@ static void check_full(const sim_scenario *s, const char *file)
     assert_string_equal(s->file, file);
     assert_string_equal(s->preset, "nvidia-h100+linux-x86-64");
     assert_int_equal(s->duration, 1500 * MS);
+    assert_int_equal(s->memory_budget, 256 * MiB);
 
     assert_int_equal(s->host.ram_bytes, 8 * GiB);
     assert_int_equal(s->host.swap_bytes, 512 * MiB);
@@ -137,7 +138,7 @@ static void check_full(const sim_scenario *s, const char *file)
     assert_int_equal(drv_param(&a->drv, "restore_delay"), 2 * MS);
     assert_int_equal(drv_param(&a->drv, "prefetch"), 0);
     assert_int_equal(gpu_param(&a->cfg, "page_walk_level"), 150);
-    assert_int_equal(a->line, 21);
+    assert_int_equal(a->line, 22);
     assert_string_equal(g0->name, "gpu0");
     assert_ptr_equal(g0->cfg.name, g0->name);
     assert_false(g0->policy_fixed);
@@ -285,7 +286,7 @@ static void check_full(const sim_scenario *s, const char *file)
     assert_false(s->expects[1].policies[GPUSIM_POLICY_REFAULT]);
     assert_string_equal(s->expects[1].rhs.policy, "refault");
     assert_int_equal(s->expects[2].rhs.factor, 1 * MS);
-    assert_int_equal(s->expects[2].line, 169);
+    assert_int_equal(s->expects[2].line, 170);
 }
 
 static void test_full_file(void **state)
@@ -333,6 +334,7 @@ static void test_defaults(void **state)
     assert_string_equal(s->description, "");
     assert_string_equal(s->preset, "nvidia-h100+linux-x86-64");
     assert_int_equal(s->duration, 60 * S);
+    assert_int_equal(s->memory_budget, SIM_MEMORY_BUDGET_DEFAULT);
     assert_memory_equal(&s->host, &h, sizeof h);
     assert_int_equal(s->ngpus, 1);
     gpusim_gpu_config_t g;
@@ -804,6 +806,8 @@ static const struct {
     {"[scenario]\nname = a_b\n", "is not a scenario name", 2},
     {"[scenario]\nname =\n", "is not a scenario name", 2},
     {"[scenario]\nduration = 0\n", "duration: 0 is out of range (at least 1ns)", 2},
+    {"[scenario]\nmemory_budget = 1KiB\n", "memory_budget: 1KiB is out of range (at least 1MiB)",
+     2},
     {"[scenario]\nduration = 10\n", "duration: invalid duration '10': missing unit", 2},
     {"[scenario]\npreset = amd-mi300\n",
      "preset: unknown preset 'amd-mi300' (known: nvidia-h100, amd-mi300x, linux-x86-64)", 2},

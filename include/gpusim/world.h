@@ -59,6 +59,13 @@ typedef struct gpusim_world_config_s {
     void *log_ud;                 /**< Passed to log_cb. */
     size_t event_capacity;        /**< Events the queue holds before it grows (default 1024; 0
                                        means the default; at most 2^32 - 2). */
+    uint64_t mem_limit;           /**< The simulator's memory budget for this world: the most
+                                       bytes it may hold allocated at once, the world's own
+                                       structures included (default 0: no limit). An allocation
+                                       that would cross it fails as GPUSIM_ENOMEM wherever it
+                                       happens: the call that needed it returns GPUSIM_ENOMEM, a
+                                       step inside an event degrades as on a real allocation
+                                       failure, and gpusim_world_memory() counts the refusal. */
 } gpusim_world_config_t;
 
 /** Fills `cfg` with the defaults documented in gpusim_world_config_t. */
@@ -81,6 +88,22 @@ GPUSIM_EXTERN int gpusim_world_new(const gpusim_world_config_t *cfg, gpusim_worl
  * called outside a run: gpusim_notifier_invalidate_start then returns GPUSIM_ECANCELED.
  */
 GPUSIM_EXTERN void gpusim_world_free(gpusim_world_t *w);
+
+/** The simulator's own memory use by one world (gpusim_world_memory()). */
+typedef struct gpusim_world_memory_s {
+    uint64_t bytes;      /**< Bytes allocated now (as requested: the same under every allocator). */
+    uint64_t peak_bytes; /**< Highest value of `bytes` since creation. */
+    uint64_t limit;      /**< gpusim_world_config_t.mem_limit (0: none). */
+    uint64_t refused;    /**< Allocations refused because of the limit. */
+    uint64_t refused_size; /**< Size of the first refused allocation (0 if none). */
+} gpusim_world_memory_t;
+
+/**
+ * Fills *out with the memory the simulator holds for world `w`. A non-zero `refused` means the
+ * budget was hit and the simulation since then is not trustworthy: stop and report. Returns 0, or
+ * GPUSIM_EINVAL if an argument is NULL (*out untouched).
+ */
+GPUSIM_EXTERN int gpusim_world_memory(const gpusim_world_t *w, gpusim_world_memory_t *out);
 
 /** Returns the current virtual time. */
 GPUSIM_EXTERN gpusim_time_t gpusim_world_now(const gpusim_world_t *w);

@@ -60,6 +60,21 @@ int64_t gpusim__alloc_outstanding(void)
     return atomic_load_explicit(&outstanding, memory_order_relaxed);
 }
 
+/*
+ * Returns true, and counts the refusal, when growing h's live bytes by `add` (a block of `sub`
+ * bytes being replaced) would cross its limit. Shrinking is never refused.
+ */
+static bool over_limit(gpusim__arena *h, size_t add, size_t sub)
+{
+    if (GPUSIM_LIKELY(h->limit == 0) || add <= sub)
+        return false;
+    if (h->bytes <= h->limit && add - sub <= h->limit - h->bytes)
+        return false;
+    if (h->nrefused++ == 0)
+        h->refused_size = add;
+    return true;
+}
+
 /* Returns true when the injected failure is due now. Costs one thread-local test when disabled. */
 static bool injected_failure(void)
 {
@@ -132,7 +147,7 @@ static void *arena_alloc(gpusim__arena *h, size_t size, bool zero)
 {
     if (size == 0)
         size = 1;
-    void *p = injected_failure() ? NULL : raw_alloc(h, size, zero);
+    void *p = injected_failure() || over_limit(h, size, 0) ? NULL : raw_alloc(h, size, zero);
     if (GPUSIM_UNLIKELY(p == NULL)) {
         h->nfailures++;
         return NULL;
@@ -161,7 +176,7 @@ void *gpusim__arena_realloc(gpusim__arena *h, void *p, size_t old_size, size_t n
     if (old_size == 0)
         old_size = 1;
     void *q = NULL;
-    if (!injected_failure()) {
+    if (!injected_failure() && !over_limit(h, new_size, old_size)) {
 #ifdef GPUSIM_USE_JEMALLOC
         q = rallocx(p, new_size, arena_flags(h));
 #else

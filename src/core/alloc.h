@@ -11,6 +11,11 @@
  * Callers pass the size of a block when they free or resize it (as Lua's allocator does). That
  * makes the accounting exact and lets jemalloc use sized deallocation.
  *
+ * A limit (gpusim__arena.limit, 0 for none) caps the live bytes: an allocation or growth that
+ * would take them above it fails like an exhausted machine and is counted in `nrefused`. It is the
+ * world's memory budget (gpusim_world_config_t.mem_limit): a scenario too big for the machine
+ * fails at the allocation that crosses the line instead of swapping the host to death.
+ *
  * Failure injection (tests only): gpusim__alloc_fail_nth(n) makes the n-th allocation from now on,
  * on this thread, fail as if memory were exhausted. Creating an arena counts as an allocation.
  * Every constructor must turn that into GPUSIM_ENOMEM and leave nothing allocated.
@@ -23,16 +28,19 @@
 #include <stdint.h>
 
 typedef struct gpusim__arena {
-    unsigned je_index;  /* jemalloc arena index (jemalloc backend only). */
-    bool has_je_arena;  /* the jemalloc arena exists and must be destroyed. */
-    size_t bytes;       /* Live bytes, as requested by callers. */
-    size_t peak_bytes;  /* Highest value of `bytes`. */
-    uint64_t nallocs;   /* Successful allocations, ever. */
-    uint64_t nfrees;    /* Frees, ever. */
-    uint64_t nfailures; /* Allocations that failed (real or injected). */
+    unsigned je_index;   /* jemalloc arena index (jemalloc backend only). */
+    bool has_je_arena;   /* the jemalloc arena exists and must be destroyed. */
+    size_t bytes;        /* Live bytes, as requested by callers. */
+    size_t peak_bytes;   /* Highest value of `bytes`. */
+    uint64_t nallocs;    /* Successful allocations, ever. */
+    uint64_t nfrees;     /* Frees, ever. */
+    uint64_t nfailures;  /* Allocations that failed (real, injected or refused by the limit). */
+    size_t limit;        /* Most live bytes allowed; 0: no limit. */
+    uint64_t nrefused;   /* Allocations refused because of `limit` (also in nfailures). */
+    size_t refused_size; /* Size of the first refused request (what a message reports). */
 } gpusim__arena;
 
-/* Initialises an arena (creates the jemalloc arena). Returns 0 or GPUSIM_ENOMEM. */
+/* Initialises an arena with no limit (creates the jemalloc arena). Returns 0 or GPUSIM_ENOMEM. */
 int gpusim__arena_init(gpusim__arena *h);
 
 /*

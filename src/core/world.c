@@ -109,6 +109,8 @@ int gpusim_world_new(const gpusim_world_config_t *cfg, gpusim_world_t **out)
     int rc = gpusim__arena_init(&arena);
     if (rc != 0)
         return rc;
+    /* The world's own structures count too. A limit beyond the address space is no limit. */
+    arena.limit = cfg->mem_limit >= (uint64_t)SIZE_MAX ? 0 : (size_t)cfg->mem_limit;
     gpusim_world_t *w = gpusim__arena_zalloc(&arena, sizeof(*w));
     if (w == NULL) {
         gpusim__arena_destroy(&arena);
@@ -131,6 +133,18 @@ int gpusim_world_new(const gpusim_world_config_t *cfg, gpusim_world_t **out)
     GPUSIM_LOG(w, GPUSIM_LOG_INFO, "world", "created (seed %llu, allocator %s)",
                (unsigned long long)w->seed, gpusim_allocator_name());
     *out = w;
+    return 0;
+}
+
+int gpusim_world_memory(const gpusim_world_t *w, gpusim_world_memory_t *out)
+{
+    if (w == NULL || out == NULL)
+        return GPUSIM_EINVAL;
+    out->bytes = w->arena.bytes;
+    out->peak_bytes = w->arena.peak_bytes;
+    out->limit = w->arena.limit;
+    out->refused = w->arena.nrefused;
+    out->refused_size = w->arena.refused_size;
     return 0;
 }
 
