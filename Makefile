@@ -20,7 +20,7 @@ CTEST      ?= ctest
 MAIN_JOB   = $(BUILD)/bench/gpusim-bench run $(BENCH_ARGS)
 
 .PHONY: all build deps test test-asan test-tsan memcheck soak install format format-check clean \
-        readme-results cost-model-doc validation-doc
+        readme-results cost-model-doc validation-doc determinism
 
 all: build
 	@$(MAIN_JOB)
@@ -53,22 +53,31 @@ test-asan: deps
 	@$(CMAKE) --build $(BUILD)-asan -j $(JOBS) -- --no-print-directory -s
 	@$(CTEST) --test-dir $(BUILD)-asan --output-on-failure -j $(JOBS)
 
-# The test suite under ThreadSanitizer; meaningful once code with threads exists (the bench runner).
+# The test suite under ThreadSanitizer. Threads exist in gpusim-bench's runner (a libuv pool running
+# worlds in parallel, the Ctrl-C path) and in the allocator's process-wide counter, so TSAN_TESTS
+# (a CTest regex; empty: the whole suite) lets CI run just the tests that reach them.
+TSAN_TESTS ?=
 test-tsan: deps
 	$(call configure_dir,$(BUILD)-tsan,Debug,-DGPUSIM_SANITIZE=thread)
 	@$(CMAKE) --build $(BUILD)-tsan -j $(JOBS) -- --no-print-directory -s
-	@$(CTEST) --test-dir $(BUILD)-tsan --output-on-failure -j $(JOBS)
+	@$(CTEST) --test-dir $(BUILD)-tsan --output-on-failure -j $(JOBS) \
+	    $(if $(TSAN_TESTS),-R '$(TSAN_TESTS)',)
 
-# The unit tests and the demo under valgrind memcheck (libc allocator: jemalloc hides its heap from
-# valgrind). Any error or leak fails the target.
+# The unit tests, the demo and gpusim-bench under valgrind memcheck (libc allocator: jemalloc hides
+# its heap from valgrind). Any error or leak fails the target. MEMCHECK_TESTS names the unit tests
+# to run (module names: "alloc host_mm"); empty: every one. gpusim-bench runs a small scenario
+# under every policy on two threads, and once out of memory budget mid-run.
 VALGRIND = valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=all \
            --errors-for-leak-kinds=all --track-origins=yes
+MEMCHECK_TESTS ?=
+MEMCHECK_BIN = $(if $(MEMCHECK_TESTS),$(MEMCHECK_TESTS:%=$(BUILD)-memcheck/tests/test_%),\
+               $(BUILD)-memcheck/tests/test_*)
 memcheck: deps
 	@command -v valgrind >/dev/null || { echo "gpusim: valgrind is missing: apt-get install -y valgrind" >&2; exit 1; }
 	$(call configure_dir,$(BUILD)-memcheck,Debug,-DGPUSIM_ALLOCATOR=libc)
 	@$(CMAKE) --build $(BUILD)-memcheck -j $(JOBS) -- --no-print-directory -s
-	@set -e; for t in $(BUILD)-memcheck/tests/test_*; do \
-	    [ -x "$$t" ] || continue; \
+	@set -e; for t in $(MEMCHECK_BIN); do \
+	    [ -x "$$t" ] || { case "$$t" in *'*'*|*.out|*.valgrind) continue;; esac; echo "memcheck: no $$t" >&2; exit 1; }; \
 	    printf 'memcheck %-28s ' "$${t##*/}"; \
 	    $(VALGRIND) --log-file=$$t.valgrind $$t >$$t.out 2>&1 || { echo FAILED; cat $$t.valgrind $$t.out; exit 1; }; \
 	    echo ok; \
@@ -76,7 +85,21 @@ memcheck: deps
 	d=$(BUILD)-memcheck/bench/gpusim-demo; \
 	printf 'memcheck %-28s ' "$${d##*/}"; \
 	$(VALGRIND) --log-file=$$d.valgrind $$d --time 10ms >$$d.out 2>&1 || { echo FAILED; cat $$d.valgrind $$d.out; exit 1; }; \
-	echo ok
+	echo ok; \
+	b=$(BUILD)-memcheck/bench/gpusim-bench; \
+	for args in "--jobs 2" "--policy refault,fence-reload,pin --memory-budget 18MiB"; do \
+	    printf 'memcheck %-28s ' "gpusim-bench $${args%% *}"; \
+	    rc=0; $(VALGRIND) --log-file=$$b.valgrind $$b run tests/bench/tiny.ini $$args >$$b.out 2>&1 || rc=$$?; \
+	    [ $$rc -le 1 ] || { echo FAILED; cat $$b.valgrind $$b.out; exit 1; }; \
+	    echo ok; \
+	done
+
+# The default benchmark gives byte-identical records (apart from wall time) run after run, across
+# --jobs, and across the jemalloc release build and the libc debug build (tools/check-determinism.sh).
+determinism: build
+	$(call configure_dir,$(BUILD)-memcheck,Debug,-DGPUSIM_ALLOCATOR=libc)
+	@$(CMAKE) --build $(BUILD)-memcheck -j $(JOBS) --target gpusim-bench -- --no-print-directory -s
+	@sh tools/check-determinism.sh $(BUILD)/bench/gpusim-bench $(BUILD)-memcheck/bench/gpusim-bench
 
 # The long randomized soak of the host MM (checker after every step), off in the default suite:
 # SOAK_SEEDS seeds of 1,000 batches each (about 0.7 s per seed in the release build).

@@ -371,7 +371,8 @@ int main(int argc, char **argv)
         bench_usage(stdout);
         status = BENCH_EXIT_OK;
     } else if (o.version) {
-        printf("gpusim-bench %s\n", gpusim_version_string());
+        printf("gpusim-bench %s (allocator %s)\n", gpusim_version_string(),
+               gpusim_allocator_name());
         status = BENCH_EXIT_OK;
     } else {
         switch (o.command) {

@@ -514,10 +514,10 @@ static bool over_budget(sim_run_state *r)
     if (!r->w || gpusim_world_memory(r->w, &m) != 0 || m.refused == 0)
         return false;
     gpusim_size_format(m.limit, limit, sizeof limit);
-    gpusim_size_format(m.bytes, used, sizeof used);
+    gpusim_size_format(m.refused_at, used, sizeof used);
     gpusim_size_format(m.refused_size, asked, sizeof asked);
     snprintf(r->error, sizeof r->error,
-             "the simulator's memory budget of %s is exhausted (%s in use; %s more was refused): "
+             "the simulator's memory budget of %s is exhausted (%s in use, %s more refused): "
              "raise [scenario] memory_budget or gpusim-bench run --memory-budget",
              limit, used, asked);
     r->status = GPUSIM_ENOMEM;

@@ -263,6 +263,7 @@ static void test_limit_caps_live_bytes(void **state)
     assert_null(gpusim__arena_alloc(&a, 401)); /* 1001 > 1000 */
     assert_int_equal(a.nrefused, 1);
     assert_int_equal(a.refused_size, 401);
+    assert_int_equal(a.refused_at, 600);
     assert_int_equal(a.nfailures, 1);
     assert_int_equal(a.bytes, 600);
     char *q = gpusim__arena_alloc(&a, 400); /* exactly at the limit */
@@ -326,6 +327,7 @@ static void test_world_mem_limit(void **state)
     ASSERT_OK(gpusim_world_memory(w, &m));
     assert_int_equal(m.limit, base + 4096);
     assert_true(m.refused >= 1 && m.refused_size > 0);
+    assert_true(m.refused_at + m.refused_size > m.limit); /* it would have crossed the line */
     assert_true(m.bytes <= m.limit && m.peak_bytes <= m.limit);
     ASSERT_ERR(gpusim_world_memory(NULL, &m), GPUSIM_EINVAL);
     ASSERT_ERR(gpusim_world_memory(w, NULL), GPUSIM_EINVAL);

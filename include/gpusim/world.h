@@ -96,6 +96,7 @@ typedef struct gpusim_world_memory_s {
     uint64_t limit;      /**< gpusim_world_config_t.mem_limit (0: none). */
     uint64_t refused;    /**< Allocations refused because of the limit. */
     uint64_t refused_size; /**< Size of the first refused allocation (0 if none). */
+    uint64_t refused_at;   /**< `bytes` when that allocation was asked for. */
 } gpusim_world_memory_t;
 
 /**

@@ -70,8 +70,10 @@ static bool over_limit(gpusim__arena *h, size_t add, size_t sub)
         return false;
     if (h->bytes <= h->limit && add - sub <= h->limit - h->bytes)
         return false;
-    if (h->nrefused++ == 0)
+    if (h->nrefused++ == 0) {
         h->refused_size = add;
+        h->refused_at = h->bytes;
+    }
     return true;
 }
 

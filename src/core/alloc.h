@@ -37,7 +37,8 @@ typedef struct gpusim__arena {
     uint64_t nfailures;  /* Allocations that failed (real, injected or refused by the limit). */
     size_t limit;        /* Most live bytes allowed; 0: no limit. */
     uint64_t nrefused;   /* Allocations refused because of `limit` (also in nfailures). */
-    size_t refused_size; /* Size of the first refused request (what a message reports). */
+    size_t refused_size; /* Size of the first refused request (what a message reports), */
+    size_t refused_at;   /* and the live bytes when it came. */
 } gpusim__arena;
 
 /* Initialises an arena with no limit (creates the jemalloc arena). Returns 0 or GPUSIM_ENOMEM. */

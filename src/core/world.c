@@ -145,6 +145,7 @@ int gpusim_world_memory(const gpusim_world_t *w, gpusim_world_memory_t *out)
     out->limit = w->arena.limit;
     out->refused = w->arena.nrefused;
     out->refused_size = w->arena.refused_size;
+    out->refused_at = w->arena.refused_at;
     return 0;
 }
 

@@ -11,7 +11,7 @@ runs "$bench" run --help
 [ "$rc" -eq 0 ] && grep -q '^usage:' "$tmp/out" || fail "run --help"
 runs "$bench" --version
 [ "$rc" -eq 0 ] || fail "--version exited $rc"
-grep -Eq '^gpusim-bench [0-9]+\.[0-9]+\.[0-9]+$' "$tmp/out" || fail "--version: $(cat "$tmp/out")"
+grep -Eq '^gpusim-bench [0-9]+\.[0-9]+\.[0-9]+ \(allocator (jemalloc|libc)\)$' "$tmp/out" || fail "--version: $(cat "$tmp/out")"
 
 # list: every policy, and every built-in with a description.
 runs "$bench" list
