@@ -16,7 +16,7 @@
 #include "badinput_util.h"
 #include "host_util.h"
 
-#define PG GPUSIM_HOST_PAGE_SIZE
+#define PG     GPUSIM_HOST_PAGE_SIZE
 #define VA_END GPUSIM_HOST_VA_END
 
 typedef struct hfx {
@@ -269,8 +269,14 @@ static void test_frame_data(void **state)
         uint64_t pfn;
         uint32_t off, len;
     } range[] = {
-        {64 * GPUSIM_MIB / PG, 0, 8}, {UINT64_MAX, 0, 8}, {pfn, PG + 1, 0},  {pfn, PG, 1},
-        {pfn, PG - 4, 8},            {pfn, 0, PG + 1},   {pfn, UINT32_MAX, 2}, {pfn, 8, UINT32_MAX},
+        {64 * GPUSIM_MIB / PG, 0, 8},
+        {UINT64_MAX, 0, 8},
+        {pfn, PG + 1, 0},
+        {pfn, PG, 1},
+        {pfn, PG - 4, 8},
+        {pfn, 0, PG + 1},
+        {pfn, UINT32_MAX, 2},
+        {pfn, 8, UINT32_MAX},
     };
     for (size_t i = 0; i < sizeof range / sizeof range[0]; i++) {
         BAD(gpusim_host_frame_read(x.h, range[i].pfn, range[i].off, buf, range[i].len),
@@ -397,8 +403,7 @@ static void test_mmap(void **state)
     BAD(gpusim_process_mmap(x.p, 0, UINT64_MAX, rw, priv, NULL, 0, call_cb, &c), GPUSIM_EINVAL);
     /* Flags: neither or both of PRIVATE and SHARED, unknown bits; unknown protection bits. */
     BAD(gpusim_process_mmap(x.p, 0, PG, rw, 0, NULL, 0, call_cb, &c), GPUSIM_EINVAL);
-    BAD(gpusim_process_mmap(x.p, 0, PG, rw, GPUSIM_MAP_FIXED, NULL, 0, call_cb, &c),
-        GPUSIM_EINVAL);
+    BAD(gpusim_process_mmap(x.p, 0, PG, rw, GPUSIM_MAP_FIXED, NULL, 0, call_cb, &c), GPUSIM_EINVAL);
     BAD(gpusim_process_mmap(x.p, 0, PG, rw, priv | GPUSIM_MAP_SHARED, NULL, 0, call_cb, &c),
         GPUSIM_EINVAL);
     BAD(gpusim_process_mmap(x.p, 0, PG, rw, priv | 0x20, NULL, 0, call_cb, &c), GPUSIM_EINVAL);
@@ -455,21 +460,20 @@ static void test_munmap_mprotect_madvise(void **state)
     const struct {
         uint64_t addr, len;
     } bad[] = {
-        {0x10000001, PG},   /* misaligned address */
-        {0x10000800, PG},   /* misaligned address */
-        {0x10000000, 0},    /* zero length */
-        {VA_END, PG},       /* outside */
-        {VA_END - PG, 2 * PG}, /* leaves the address space */
+        {0x10000001, PG},              /* misaligned address */
+        {0x10000800, PG},              /* misaligned address */
+        {0x10000000, 0},               /* zero length */
+        {VA_END, PG},                  /* outside */
+        {VA_END - PG, 2 * PG},         /* leaves the address space */
         {UINT64_MAX - PG + 1, 2 * PG}, /* wraps */
-        {0, UINT64_MAX},    /* wraps while rounding up */
-        {0, VA_END + 1},    /* longer than the address space */
+        {0, UINT64_MAX},               /* wraps while rounding up */
+        {0, VA_END + 1},               /* longer than the address space */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         BAD(gpusim_process_munmap(x.p, bad[i].addr, bad[i].len, call_cb, &c), GPUSIM_EINVAL);
         BAD(gpusim_process_mprotect(x.p, bad[i].addr, bad[i].len, GPUSIM_PROT_READ, call_cb, &c),
             GPUSIM_EINVAL);
-        BAD(gpusim_process_madvise(x.p, bad[i].addr, bad[i].len, GPUSIM_MADV_DONTNEED, call_cb,
-                                   &c),
+        BAD(gpusim_process_madvise(x.p, bad[i].addr, bad[i].len, GPUSIM_MADV_DONTNEED, call_cb, &c),
             GPUSIM_EINVAL);
     }
     BAD(gpusim_process_munmap(NULL, x.va, PG, call_cb, &c), GPUSIM_EINVAL);
@@ -492,8 +496,8 @@ static void test_munmap_mprotect_madvise(void **state)
     badinput_calls_++;
     assert_int_equal(finish(&x, &c), GPUSIM_ENOMEM);
     memset(&c, 0, sizeof c);
-    ASSERT_OK(gpusim_process_madvise(x.p, x.va + 15 * PG, 2 * PG, GPUSIM_MADV_DONTNEED, call_cb,
-                                     &c));
+    ASSERT_OK(
+        gpusim_process_madvise(x.p, x.va + 15 * PG, 2 * PG, GPUSIM_MADV_DONTNEED, call_cb, &c));
     badinput_calls_++;
     assert_int_equal(finish(&x, &c), GPUSIM_ENOMEM);
     memset(&c, 0, sizeof c);
@@ -577,8 +581,7 @@ static void test_access(void **state)
     BAD(gpusim_process_access(x.p, VA_END - 1, 2, wr, NULL, call_cb, &c), GPUSIM_EINVAL);
     BAD(gpusim_process_access(x.p, UINT64_MAX, 2, wr, NULL, call_cb, &c), GPUSIM_EINVAL);
     BAD(gpusim_process_access(x.p, x.va, UINT64_MAX, wr, NULL, call_cb, &c), GPUSIM_EINVAL);
-    BAD(gpusim_process_access(x.p, x.va, PG, (gpusim_access_t)2, NULL, call_cb, &c),
-        GPUSIM_EINVAL);
+    BAD(gpusim_process_access(x.p, x.va, PG, (gpusim_access_t)2, NULL, call_cb, &c), GPUSIM_EINVAL);
     BAD(gpusim_process_access(x.p, x.va, PG, (gpusim_access_t)-1, NULL, call_cb, &c),
         GPUSIM_EINVAL);
     BAD(gpusim_process_access(x.p, x.va, sizeof buf, wr, buf, call_cb, &c), GPUSIM_EINVAL);
@@ -754,10 +757,10 @@ static void test_range_fault(void **state)
     gpusim_process_config_init(&pc);
     pc.name = "other";
     ASSERT_OK(gpusim_process_new(x.h, &pc, &q));
-    ASSERT_OK(gpusim_notifier_insert(gpusim_process_notifier(x.p), x.va, 16 * PG, sub_cb, NULL,
-                                     &sub));
-    ASSERT_OK(gpusim_notifier_insert(gpusim_process_notifier(q), x.va, 16 * PG, sub_cb, NULL,
-                                     &foreign));
+    ASSERT_OK(
+        gpusim_notifier_insert(gpusim_process_notifier(x.p), x.va, 16 * PG, sub_cb, NULL, &sub));
+    ASSERT_OK(
+        gpusim_notifier_insert(gpusim_process_notifier(q), x.va, 16 * PG, sub_cb, NULL, &foreign));
     ASSERT_OK(gpusim_notifier_read_begin(sub, &seq, NULL, NULL, NULL));
     hsnap before = snap(&x);
 
@@ -765,8 +768,7 @@ static void test_range_fault(void **state)
         GPUSIM_EINVAL);
     BAD(gpusim_process_range_fault(x.p, NULL, 0, x.va, 1, req, 0, NULL, call_cb, &c),
         GPUSIM_EINVAL);
-    BAD(gpusim_process_range_fault(x.p, NULL, 0, x.va, 0, req, 0, hmm, call_cb, &c),
-        GPUSIM_EINVAL);
+    BAD(gpusim_process_range_fault(x.p, NULL, 0, x.va, 0, req, 0, hmm, call_cb, &c), GPUSIM_EINVAL);
     BAD(gpusim_process_range_fault(x.p, NULL, 0, x.va + 8, 1, req, 0, hmm, call_cb, &c),
         GPUSIM_EINVAL);
     BAD(gpusim_process_range_fault(x.p, NULL, 0, VA_END, 1, req, 0, hmm, call_cb, &c),
@@ -775,8 +777,7 @@ static void test_range_fault(void **state)
         GPUSIM_EINVAL);
     BAD(gpusim_process_range_fault(x.p, NULL, 0, x.va, UINT64_MAX, req, 0, hmm, call_cb, &c),
         GPUSIM_EINVAL);
-    BAD(gpusim_process_range_fault(x.p, NULL, 0, x.va, 1, 0x4, 0, hmm, call_cb, &c),
-        GPUSIM_EINVAL);
+    BAD(gpusim_process_range_fault(x.p, NULL, 0, x.va, 1, 0x4, 0, hmm, call_cb, &c), GPUSIM_EINVAL);
     BAD(gpusim_process_range_fault(x.p, NULL, 0, x.va, 1, UINT64_MAX, 0, hmm, call_cb, &c),
         GPUSIM_EINVAL);
     /* A subscription of another process's domain. */
@@ -828,13 +829,13 @@ static void test_host_free_busy(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        GPUSIM_TEST(test_config),          GPUSIM_TEST(test_host_new),
-        GPUSIM_TEST(test_host_queries),    GPUSIM_TEST(test_frame_data),
-        GPUSIM_TEST(test_process_new),     GPUSIM_TEST(test_process_domain),
-        GPUSIM_TEST(test_mmap),            GPUSIM_TEST(test_munmap_mprotect_madvise),
-        GPUSIM_TEST(test_mremap),          GPUSIM_TEST(test_access),
-        GPUSIM_TEST(test_fork_exit),       GPUSIM_TEST(test_pin),
-        GPUSIM_TEST(test_range_fault),     GPUSIM_TEST(test_host_free_busy),
+        GPUSIM_TEST(test_config),       GPUSIM_TEST(test_host_new),
+        GPUSIM_TEST(test_host_queries), GPUSIM_TEST(test_frame_data),
+        GPUSIM_TEST(test_process_new),  GPUSIM_TEST(test_process_domain),
+        GPUSIM_TEST(test_mmap),         GPUSIM_TEST(test_munmap_mprotect_madvise),
+        GPUSIM_TEST(test_mremap),       GPUSIM_TEST(test_access),
+        GPUSIM_TEST(test_fork_exit),    GPUSIM_TEST(test_pin),
+        GPUSIM_TEST(test_range_fault),  GPUSIM_TEST(test_host_free_busy),
     };
     return cmocka_run_group_tests(tests, NULL, badinput_report);
 }

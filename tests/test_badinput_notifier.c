@@ -77,8 +77,8 @@ static void on_wake(gpusim_world_t *w, gpusim_waiter_t *waiter)
 
 static gpusim_notifier_range_t range_of(uint64_t start, uint64_t end)
 {
-    gpusim_notifier_range_t r = {start, end, GPUSIM_NOTIFY_UNMAP, GPUSIM_INVALIDATOR_OTHER, true,
-                                 NULL};
+    gpusim_notifier_range_t r = {start, end, GPUSIM_NOTIFY_UNMAP, GPUSIM_INVALIDATOR_OTHER,
+                                 true,  NULL};
     return r;
 }
 
@@ -470,10 +470,9 @@ static void test_invalidate(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        GPUSIM_TEST(test_names),         GPUSIM_TEST(test_domain),
-        GPUSIM_TEST(test_insert),        GPUSIM_TEST(test_sub_getters),
-        GPUSIM_TEST(test_from_callback), GPUSIM_TEST(test_remove),
-        GPUSIM_TEST(test_read_begin),    GPUSIM_TEST(test_invalidate),
+        GPUSIM_TEST(test_names),       GPUSIM_TEST(test_domain),        GPUSIM_TEST(test_insert),
+        GPUSIM_TEST(test_sub_getters), GPUSIM_TEST(test_from_callback), GPUSIM_TEST(test_remove),
+        GPUSIM_TEST(test_read_begin),  GPUSIM_TEST(test_invalidate),
     };
     return cmocka_run_group_tests(tests, NULL, badinput_report);
 }
