@@ -147,6 +147,10 @@ int gpusim_host_free(gpusim_host_t *h)
         return GPUSIM_EINVAL;
     if (h->ops_inflight || gpusim__actors_busy(h))
         return GPUSIM_EBUSY;
+    /* A driver mirroring a process (it watches the domain) would be left with a freed process. */
+    for (uint32_t i = 0; i < h->nprocs_cap; i++)
+        if (h->procs[i] && h->procs[i]->notifier && gpusim__notifier_watched(h->procs[i]->notifier))
+            return GPUSIM_EBUSY;
     /* Domains with subscribers stay with the world; the others go now. */
     for (uint32_t i = 0; i < h->nprocs_cap; i++) {
         if (!h->procs[i] || !h->procs[i]->notifier)

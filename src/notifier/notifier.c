@@ -151,6 +151,11 @@ void gpusim__notifier_set_held(gpusim_notifier_t *n, bool held)
     n->held = held;
 }
 
+bool gpusim__notifier_watched(const gpusim_notifier_t *n)
+{
+    return n->watches != NULL;
+}
+
 size_t gpusim_notifier_count(const gpusim_notifier_t *n)
 {
     return n != NULL ? n->nsubs : 0;

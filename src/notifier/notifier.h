@@ -122,6 +122,9 @@ void gpusim__notifier_sub_release(gpusim_notifier_sub_t *sub);
  * with GPUSIM_EPERM. The host holds each process's domain and lets go only to free it. */
 void gpusim__notifier_set_held(gpusim_notifier_t *n, bool held);
 
+/* Whether a watch (a driver's checker) is on the domain: its process must not be freed yet. */
+bool gpusim__notifier_watched(const gpusim_notifier_t *n);
+
 /* Domain invariants: seq parity vs active, tree vs states, counts. For tests. */
 bool gpusim__notifier_check(const gpusim_notifier_t *n);
 
