@@ -66,52 +66,49 @@ static inline bool badinput_poisoned(const void *p, size_t n)
 #define ASSERT_UNTOUCHED(x) assert_true(badinput_poisoned(&(x), sizeof(x)))
 
 /*
- * The catalogue of one by-name parameter table (host, GPU or driver): NULL at every argument of
- * _set, _get and _param_info, an unknown name, malformed text, a value past the plausible range
+ * The catalogue of one by-name parameter table (host, GPU or driver), given its three functions:
+ * NULL at every argument of set_fn, get_fn and info_fn, an unknown name, malformed text, a value past the plausible range
  * (`over`, refused without force), and a number past the table. Each must fail with its documented
  * code and leave the config byte-for-byte as it was; the message buffer is not overrun.
  * `cfg` is an initialised config of type `type`; `name` a parameter of the table.
  */
-#define PARAM_CATALOGUE(layer, type, cfg, name, over)                                              \
+#define PARAM_CATALOGUE(set_fn, get_fn, info_fn, type, cfg, name, over)                            \
     do {                                                                                           \
         type copy_ = (cfg);                                                                        \
         uint64_t v_ = 0x5a5a;                                                                      \
         char msg_[96];                                                                             \
         char guard_[4] = "xyz";                                                                    \
         gpusim_param_info_t info_;                                                                 \
-        BAD(gpusim_##layer##_config_set(NULL, name, "1", false, NULL, 0), GPUSIM_EINVAL);          \
-        BAD(gpusim_##layer##_config_set(&(cfg), NULL, "1", false, NULL, 0), GPUSIM_EINVAL);        \
-        BAD(gpusim_##layer##_config_set(&(cfg), name, NULL, false, NULL, 0), GPUSIM_EINVAL);       \
-        BAD(gpusim_##layer##_config_set(&(cfg), "no_such_param", "1", false, msg_, sizeof msg_),   \
-            GPUSIM_ENOENT);                                                                        \
+        BAD(set_fn(NULL, name, "1", false, NULL, 0), GPUSIM_EINVAL);                               \
+        BAD(set_fn(&(cfg), NULL, "1", false, NULL, 0), GPUSIM_EINVAL);                             \
+        BAD(set_fn(&(cfg), name, NULL, false, NULL, 0), GPUSIM_EINVAL);                            \
+        BAD(set_fn(&(cfg), "no_such_param", "1", false, msg_, sizeof msg_), GPUSIM_ENOENT);        \
         assert_true(msg_[0] != '\0');                                                              \
-        BAD(gpusim_##layer##_config_set(&(cfg), "", "1", false, NULL, 0), GPUSIM_ENOENT);          \
-        BAD(gpusim_##layer##_config_set(&(cfg), name, "junk", false, msg_, sizeof msg_),           \
-            GPUSIM_EINVAL);                                                                        \
-        BAD(gpusim_##layer##_config_set(&(cfg), name, "", true, NULL, 0), GPUSIM_EINVAL);          \
-        BAD(gpusim_##layer##_config_set(&(cfg), name, "-1", true, NULL, 0), GPUSIM_EINVAL);        \
-        BAD(gpusim_##layer##_config_set(&(cfg), name, over, false, guard_, 0), GPUSIM_ERANGE);     \
+        BAD(set_fn(&(cfg), "", "1", false, NULL, 0), GPUSIM_ENOENT);                               \
+        BAD(set_fn(&(cfg), name, "junk", false, msg_, sizeof msg_), GPUSIM_EINVAL);                \
+        BAD(set_fn(&(cfg), name, "", true, NULL, 0), GPUSIM_EINVAL);                               \
+        BAD(set_fn(&(cfg), name, "-1", true, NULL, 0), GPUSIM_EINVAL);                             \
+        BAD(set_fn(&(cfg), name, over, false, guard_, 0), GPUSIM_ERANGE);                          \
         assert_string_equal(guard_, "xyz");                                                        \
-        BAD(gpusim_##layer##_config_set(&(cfg), name, over, false, msg_, sizeof msg_),             \
-            GPUSIM_ERANGE);                                                                        \
+        BAD(set_fn(&(cfg), name, over, false, msg_, sizeof msg_), GPUSIM_ERANGE);                  \
         assert_true(msg_[0] != '\0');                                                              \
         assert_memory_equal(&copy_, &(cfg), sizeof copy_);                                         \
-        BAD(gpusim_##layer##_config_get(NULL, name, &v_), GPUSIM_EINVAL);                          \
-        BAD(gpusim_##layer##_config_get(&(cfg), NULL, &v_), GPUSIM_EINVAL);                        \
-        BAD(gpusim_##layer##_config_get(&(cfg), name, NULL), GPUSIM_EINVAL);                       \
-        BAD(gpusim_##layer##_config_get(&(cfg), "no_such_param", &v_), GPUSIM_ENOENT);             \
+        BAD(get_fn(NULL, name, &v_), GPUSIM_EINVAL);                                               \
+        BAD(get_fn(&(cfg), NULL, &v_), GPUSIM_EINVAL);                                             \
+        BAD(get_fn(&(cfg), name, NULL), GPUSIM_EINVAL);                                            \
+        BAD(get_fn(&(cfg), "no_such_param", &v_), GPUSIM_ENOENT);                                  \
         assert_true(v_ == 0x5a5a);                                                                 \
         POISON(info_);                                                                             \
-        BAD(gpusim_##layer##_param_info(0, NULL), GPUSIM_EINVAL);                                  \
-        BAD(gpusim_##layer##_param_info(SIZE_MAX, &info_), GPUSIM_ENOENT);                         \
+        BAD(info_fn(0, NULL), GPUSIM_EINVAL);                                                      \
+        BAD(info_fn(SIZE_MAX, &info_), GPUSIM_ENOENT);                                             \
         size_t n_ = 0;                                                                             \
-        while (gpusim_##layer##_param_info(n_, &info_) == 0)                                       \
+        while (info_fn(n_, &info_) == 0)                                                           \
             n_++;                                                                                  \
         POISON(info_);                                                                             \
-        BAD(gpusim_##layer##_param_info(n_, &info_), GPUSIM_ENOENT);                               \
+        BAD(info_fn(n_, &info_), GPUSIM_ENOENT);                                                   \
         ASSERT_UNTOUCHED(info_);                                                                   \
         /* Still usable: the value past the range is taken with force. */                          \
-        ASSERT_OK(gpusim_##layer##_config_set(&(cfg), name, over, true, NULL, 0));                 \
+        ASSERT_OK(set_fn(&(cfg), name, over, true, NULL, 0));                                      \
         (cfg) = copy_;                                                                             \
     } while (0)
 

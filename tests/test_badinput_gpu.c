@@ -112,7 +112,8 @@ static void test_config(void **state)
     gpusim_gpu_config_t cfg;
     BAD_VOID(gpusim_gpu_config_init(NULL));
     gpusim_gpu_config_init(&cfg);
-    PARAM_CATALOGUE(gpu, gpusim_gpu_config_t, cfg, "page_walk_level", "1000ns");
+    PARAM_CATALOGUE(gpusim_gpu_config_set, gpusim_gpu_config_get, gpusim_gpu_param_info,
+                    gpusim_gpu_config_t, cfg, "page_walk_level", "1000ns");
     BAD(gpusim_gpu_config_set(&cfg, "vram_size", "1.5B", true, NULL, 0), GPUSIM_EINVAL);
 }
 

@@ -125,7 +125,8 @@ static void test_config(void **state)
     gpusim_host_config_t cfg;
     BAD_VOID(gpusim_host_config_init(NULL));
     gpusim_host_config_init(&cfg);
-    PARAM_CATALOGUE(host, gpusim_host_config_t, cfg, "fault_anon_4k", "5000ns");
+    PARAM_CATALOGUE(gpusim_host_config_set, gpusim_host_config_get, gpusim_host_param_info,
+                    gpusim_host_config_t, cfg, "fault_anon_4k", "5000ns");
     /* A duration without a unit is malformed for an ns parameter. */
     BAD(gpusim_host_config_set(&cfg, "fault_anon_4k", "2000", false, NULL, 0), GPUSIM_EINVAL);
     BAD_VOID(gpusim_process_config_init(NULL));

@@ -87,7 +87,8 @@ static void test_policy_config(void **state)
 
     BAD_VOID(gpusim_driver_config_init(NULL, GPUSIM_POLICY_PIN));
     gpusim_driver_config_init(&cfg, GPUSIM_POLICY_REFAULT);
-    PARAM_CATALOGUE(driver, gpusim_driver_config_t, cfg, "retry_timeout", "61s");
+    PARAM_CATALOGUE(gpusim_driver_config_set, gpusim_driver_config_get, gpusim_driver_param_info,
+                    gpusim_driver_config_t, cfg, "retry_timeout", "61s");
     BAD(gpusim_driver_config_set(&cfg, "preempt", "2", false, NULL, 0), GPUSIM_EINVAL);
     BAD(gpusim_driver_config_set(&cfg, "prefetch_threshold", "101%", false, NULL, 0),
         GPUSIM_ERANGE);
