@@ -147,6 +147,12 @@ static void test_world_new(void **state)
     BAD(gpusim_world_new(&cfg, &w), GPUSIM_EINVAL);
     assert_ptr_equal(w, sentinel);
 
+    /* A memory budget too small for the world itself: ENOMEM, nothing left behind. */
+    gpusim_world_config_init(&cfg);
+    cfg.mem_limit = 1;
+    BAD(gpusim_world_new(&cfg, &w), GPUSIM_ENOMEM);
+    assert_ptr_equal(w, sentinel);
+
     BAD_VOID(gpusim_world_free(NULL));
     ASSERT_NO_LEAK();
 
@@ -182,6 +188,13 @@ static void test_world_getters(void **state)
     BAD_EQ(gpusim_world_next_time(NULL), GPUSIM_TIME_MAX);
     BAD_EQ(gpusim_world_events_run(NULL), 0);
     BAD_VOID(gpusim_world_stop(NULL));
+
+    /* memory: NULL arguments; *out untouched. */
+    gpusim_world_memory_t mem;
+    POISON(mem);
+    BAD(gpusim_world_memory(NULL, &mem), GPUSIM_EINVAL);
+    BAD(gpusim_world_memory(w, NULL), GPUSIM_EINVAL);
+    ASSERT_UNTOUCHED(mem);
 
     /* rng: every NULL argument; the stream is untouched. */
     POISON(r);
