@@ -20,6 +20,19 @@
  *     structs whose private fields the caller must not touch; the caller owns their memory.
  *   - Threads: a world and everything in it belongs to one thread at a time. Different worlds may
  *     run concurrently on different threads; they share nothing.
+ *   - Bad input: every function validates its arguments before it changes anything. NULL where
+ *     the header does not allow it, zero sizes, misaligned or out-of-range values, ids that were
+ *     never created or have been freed (fence handles, frame numbers), and objects in a retired
+ *     state (a killed context, an exited process, a buffer being unregistered) get the error code
+ *     the function's comment names, and the call changes nothing. A function that cannot return
+ *     an error (a getter) returns a neutral value for a NULL object -- 0, NULL, false, "?" or
+ *     GPUSIM_TIME_MAX, as its comment says -- and a void function given NULL does nothing.
+ *     Asynchronous calls accept a NULL callback (nobody is told of the end).
+ *   - Freed pointers: passing a pointer to an object after it was freed (gpusim_world_free(),
+ *     gpusim_gpu_ctx_free(), a removed subscription, an unregistered buffer once its callback ran)
+ *     is undefined behaviour, as in libuv: gpusim cannot tell freed memory from live memory.
+ *     Handles that are numbers (fence handles, trace ids) are safe to use after they are freed:
+ *     they are never reused and give GPUSIM_ENOENT. tests/README-badinput.md lists what is tested.
  */
 #ifndef GPUSIM_H
 #define GPUSIM_H

@@ -70,10 +70,10 @@ GPUSIM_EXTERN void gpusim_completion_init(gpusim_completion_t *c, void *data);
 /** Initialises an idle waiter. Never fails; NULL is ignored. */
 GPUSIM_EXTERN void gpusim_waiter_init(gpusim_waiter_t *waiter);
 
-/** Returns whether the completion has been signalled (and not reset since). */
+/** Returns whether the completion has been signalled (and not reset since); false for NULL. */
 GPUSIM_EXTERN bool gpusim_completion_done(const gpusim_completion_t *c);
 
-/** Returns the virtual time of the signal, or GPUSIM_TIME_MAX while not signalled. */
+/** Returns the virtual time of the signal, or GPUSIM_TIME_MAX while not signalled (and for NULL). */
 GPUSIM_EXTERN gpusim_time_t gpusim_completion_time(const gpusim_completion_t *c);
 
 /**
@@ -116,10 +116,11 @@ GPUSIM_EXTERN int gpusim_completion_wait(gpusim_world_t *w, gpusim_completion_t 
  */
 GPUSIM_EXTERN int gpusim_waiter_cancel(gpusim_world_t *w, gpusim_waiter_t *waiter);
 
-/** Returns whether the waiter is waiting (queued, or woken with its callback still to run). */
+/** Returns whether the waiter is waiting (queued, or woken with its callback still to run); false
+ *  for NULL. */
 GPUSIM_EXTERN bool gpusim_waiter_waiting(const gpusim_waiter_t *waiter);
 
-/** Returns when the waiter's current or last wait began. */
+/** Returns when the waiter's current or last wait began (0 for NULL). */
 GPUSIM_EXTERN gpusim_time_t gpusim_waiter_since(const gpusim_waiter_t *waiter);
 
 GPUSIM_END_DECLS

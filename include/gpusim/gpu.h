@@ -75,13 +75,18 @@ GPUSIM_EXTERN int gpusim_gpu_config_set(gpusim_gpu_config_t *cfg, const char *na
 GPUSIM_EXTERN int gpusim_gpu_config_get(const gpusim_gpu_config_t *cfg, const char *name,
                                         uint64_t *value);
 
-/** Fills *out for GPU parameter number i. Returns 0, or GPUSIM_ENOENT when i is past the end. */
+/** Fills *out for GPU parameter number i. Returns 0, GPUSIM_EINVAL (NULL out), or GPUSIM_ENOENT
+ *  when i is past the end (*out untouched). */
 GPUSIM_EXTERN int gpusim_gpu_param_info(size_t i, gpusim_param_info_t *out);
 
 /**
  * Creates a device in world w (cfg NULL: the defaults). Returns 0, GPUSIM_EINVAL (NULL w or out,
- * a bad name or engine count, TLB geometry that does not divide), GPUSIM_EEXIST (a device of that
- * name exists in the world) or GPUSIM_ENOMEM.
+ * a bad name or engine count, TLB geometry that does not divide, or a parameter past a hard bound
+ * that `force` cannot lift: a zero bandwidth, compute_units, engine_quantum or fault_batch_max,
+ * VRAM under one page, a fault buffer of 0 or more than 2^20 - 1 entries, 0 or more than 1024
+ * outstanding faults per uTLB, a replay policy other than 1..3), GPUSIM_EEXIST (a device of that
+ * name exists or existed in the world: statistics outlive devices) or GPUSIM_ENOMEM. A refused
+ * call registers nothing; *out is untouched on error.
  */
 GPUSIM_EXTERN int gpusim_gpu_new(gpusim_world_t *w, const gpusim_gpu_config_t *cfg,
                                  gpusim_gpu_t **out);
@@ -89,7 +94,7 @@ GPUSIM_EXTERN int gpusim_gpu_new(gpusim_world_t *w, const gpusim_gpu_config_t *c
 /** Frees a device and every context still on it. NULL is ignored. */
 GPUSIM_EXTERN void gpusim_gpu_free(gpusim_gpu_t *gpu);
 
-/** Returns the device's name (a string owned by the device). */
+/** Returns the device's name (a string owned by the device), or NULL for NULL. */
 GPUSIM_EXTERN const char *gpusim_gpu_name(const gpusim_gpu_t *gpu);
 
 /**
@@ -114,13 +119,14 @@ GPUSIM_EXTERN int gpusim_gpu_ctx_new(gpusim_gpu_t *gpu, void *data, gpusim_gpu_c
  */
 GPUSIM_EXTERN void gpusim_gpu_ctx_free(gpusim_gpu_ctx_t *ctx);
 
-/** Returns the context's id (unique on its device, never reused; tags its TLB entries). */
+/** Returns the context's id (unique on its device, never reused; tags its TLB entries); 0 for
+ *  NULL. */
 GPUSIM_EXTERN uint32_t gpusim_gpu_ctx_id(const gpusim_gpu_ctx_t *ctx);
 
-/** Returns the `data` given to gpusim_gpu_ctx_new(). */
+/** Returns the `data` given to gpusim_gpu_ctx_new() (NULL for NULL). */
 GPUSIM_EXTERN void *gpusim_gpu_ctx_data(const gpusim_gpu_ctx_t *ctx);
 
-/** Returns the device a context belongs to. */
+/** Returns the device a context belongs to (NULL for NULL). */
 GPUSIM_EXTERN gpusim_gpu_t *gpusim_gpu_ctx_gpu(const gpusim_gpu_ctx_t *ctx);
 
 /** Page-table entry flag: the GPU may read the page. */
@@ -141,7 +147,8 @@ GPUSIM_EXTERN gpusim_gpu_t *gpusim_gpu_ctx_gpu(const gpusim_gpu_ctx_t *ctx);
  * Maps [va, va + len) to frames[0 .. len / 4 KiB) (one frame per 4 KiB page) with `flags`
  * (GPUSIM_GPU_READ / _WRITE / _SYSTEM), replacing whatever was mapped there. Does not touch the
  * TLBs: replacing a valid translation needs an invalidation, as on real hardware. *cost (may be
- * NULL) receives the time the entry writes take (pte_update_per_4k each). Returns 0,
+ * NULL; untouched on error) receives the time the entry writes take (pte_update_per_4k each).
+ * Returns 0,
  * GPUSIM_EINVAL (NULL ctx or frames, va or len not 4 KiB-aligned, len 0, unknown flags, a frame
  * over GPUSIM_GPU_FRAME_MAX), GPUSIM_EFAULT (the range wraps or passes GPUSIM_GPU_VA_END) or
  * GPUSIM_ENOMEM (no memory or no VRAM for table pages). On error nothing changed.
@@ -186,7 +193,7 @@ typedef struct gpusim_gpu_pte_s {
 /**
  * Reads the translation of va from the page table (not the TLBs: no cost, no TLB or statistics
  * effect). Returns 0 (out->valid says whether there is one), GPUSIM_EINVAL (NULL) or
- * GPUSIM_EFAULT (va at or past GPUSIM_GPU_VA_END).
+ * GPUSIM_EFAULT (va at or past GPUSIM_GPU_VA_END); *out is untouched on those errors.
  */
 GPUSIM_EXTERN int gpusim_gpu_translate(const gpusim_gpu_ctx_t *ctx, uint64_t va,
                                        gpusim_gpu_pte_t *out);
@@ -215,7 +222,9 @@ typedef struct gpusim_gpu_access_s {
  * `write` asks for write permission. Returns 0 with *out filled; GPUSIM_EGPUFAULT when there is
  * no valid translation or it lacks the permission (out->cost is still the time spent; the engines
  * turn this into a fault-buffer entry); GPUSIM_EINVAL (NULL, engine out of range) or GPUSIM_EFAULT
- * (va at or past GPUSIM_GPU_VA_END). Allocation-free; the hit path is the simulator's fastest.
+ * (va at or past GPUSIM_GPU_VA_END), *out untouched. A pure translation: a killed context still
+ * translates (gpusim_gpu_touch() is what refuses it). Allocation-free; the hit path is the
+ * simulator's fastest.
  */
 GPUSIM_EXTERN int gpusim_gpu_access(gpusim_gpu_ctx_t *ctx, unsigned engine, uint64_t va, bool write,
                                     gpusim_gpu_access_t *out);
@@ -227,8 +236,10 @@ GPUSIM_EXTERN int gpusim_gpu_access(gpusim_gpu_ctx_t *ctx, unsigned engine, uint
  * it by `*id`). The text is one access per line, `R|W <offset> [<bytes>]` -- the offset in the
  * kernel's buffer, decimal or 0x-hex; bytes 1..4096, default 4096 -- with `#` comments and blank
  * lines (docs/gpu.md, "Address traces"); a scenario reads it from a file and passes the text. The
- * text is copied. Returns 0 with *id (nonzero, never reused on the device), GPUSIM_EINVAL with
- * "line N: ..." in msg (nothing kept), or GPUSIM_ENOMEM. Traces live as long as the device.
+ * text is copied. Returns 0 with *id (nonzero, never reused on the device), GPUSIM_EINVAL (NULL gpu
+ * or id, NULL text with len > 0; or text that does not parse, with "line N: ..." in msg: a bad
+ * line, a NUL byte, no record at all), or GPUSIM_ENOMEM; on error nothing is kept and *id is
+ * untouched. Traces live as long as the device.
  */
 GPUSIM_EXTERN int gpusim_gpu_trace_load(gpusim_gpu_t *gpu, const char *text, size_t len,
                                         uint32_t *id, char *msg, size_t msglen);
@@ -262,7 +273,7 @@ GPUSIM_EXTERN int gpusim_gpu_set_fault_handler(gpusim_gpu_t *gpu, gpusim_gpu_fau
  * must hold `max` entries; faults of contexts freed meanwhile are left out). *cost (may be NULL):
  * fault_batch_fixed + fault_sw_per_fault per raw entry + fault_per_vablock per distinct (context,
  * 2 MiB block) of the unique faults, the driver's time to do it. Returns 0 (an empty buffer gives
- * *n = 0), or GPUSIM_EINVAL.
+ * *n = 0), or GPUSIM_EINVAL (NULL gpu, out or n; *n and *cost untouched).
  */
 GPUSIM_EXTERN int gpusim_gpu_fault_fetch(gpusim_gpu_t *gpu, gpusim_gpu_fault_t *out, size_t max,
                                          size_t *n, gpusim_time_t *cost);
@@ -271,24 +282,25 @@ GPUSIM_EXTERN int gpusim_gpu_fault_fetch(gpusim_gpu_t *gpu, gpusim_gpu_fault_t *
  * Replays under the device's fault_replay_policy: BATCH replays; BATCH_FLUSH first discards what
  * is left in the buffer (those requesters fault again); ONCE replays only once the buffer is empty
  * and returns GPUSIM_EAGAIN otherwise (fetch more first). Every stalled requester retries its
- * access fault_replay ns from now; *cost (may be NULL) is fault_replay. Returns 0, GPUSIM_EAGAIN or
- * GPUSIM_EINVAL.
+ * access fault_replay ns from now; *cost (may be NULL; untouched on error) is fault_replay. Returns
+ * 0, GPUSIM_EAGAIN or GPUSIM_EINVAL (NULL).
  */
 GPUSIM_EXTERN int gpusim_gpu_fault_replay(gpusim_gpu_t *gpu, gpusim_time_t *cost);
 
 /**
  * Kills a context (the driver cancelling its faults, a non-replayable fault, a device reset): its
  * entries leave the fault buffer, its stalled requesters end with GPUSIM_ECTXKILLED, and every
- * later access of it fails with GPUSIM_ECTXKILLED. Its queues stop in error with `err` (their jobs
+ * later touch of it (gpusim_gpu_touch()) fails with GPUSIM_ECTXKILLED. Its queues stop in error with `err` (their jobs
  * end with GPUSIM_ECTXKILLED), the fences their unexecuted FENCE_SIGNAL packets name fail with
  * GPUSIM_ECTXKILLED, an eviction or restore in progress ends with GPUSIM_ECTXKILLED, and later
  * doorbells and queues fail with GPUSIM_ECTXKILLED. Other contexts are not affected. `err`
- * (negative) is recorded for gpusim_gpu_ctx_error(). Returns 0, GPUSIM_EINVAL, or GPUSIM_EBUSY
- * (already killed: the first error stays).
+ * (negative) is recorded for gpusim_gpu_ctx_error(). Returns 0, GPUSIM_EINVAL (NULL, or `err` not
+ * negative), or GPUSIM_EBUSY (already killed: the first error stays).
  */
 GPUSIM_EXTERN int gpusim_gpu_ctx_kill(gpusim_gpu_ctx_t *ctx, int err);
 
-/** Returns 0 while the context is alive, else the error it was killed with. */
+/** Returns 0 while the context is alive, else the error it was killed with; GPUSIM_EINVAL for
+ *  NULL. */
 GPUSIM_EXTERN int gpusim_gpu_ctx_error(const gpusim_gpu_ctx_t *ctx);
 
 /** A requester whose access faulted and must wait (see gpusim_gpu_touch()). */
@@ -398,8 +410,9 @@ typedef struct gpusim_gpu_queue_info_s {
 /**
  * Creates a queue on the context with a ring of `ring_bytes` bytes (a power of two from
  * GPUSIM_PKT_RING_MIN to GPUSIM_PKT_RING_MAX), owned by the queue and zero-filled; rptr = wptr =
- * 0. A queue of an evicted context is preempted until the restore. Returns 0, GPUSIM_EINVAL,
- * GPUSIM_ECTXKILLED (the context was killed) or GPUSIM_ENOMEM.
+ * 0. A queue of an evicted context is preempted until the restore. Returns 0, GPUSIM_EINVAL (NULL,
+ * a ring size that is not such a power of two), GPUSIM_ECTXKILLED (the context was killed) or
+ * GPUSIM_ENOMEM; *out is untouched on error.
  */
 GPUSIM_EXTERN int gpusim_gpu_queue_new(gpusim_gpu_ctx_t *ctx, uint32_t ring_bytes,
                                        gpusim_gpu_queue_t **out);
@@ -414,9 +427,11 @@ GPUSIM_EXTERN void gpusim_gpu_queue_free(gpusim_gpu_queue_t *q);
 
 /**
  * Copies `len` bytes (a multiple of 4, > 0) into the ring at wptr, wrapping at its end, and
- * advances wptr; the queue does not see them before the next doorbell. Returns 0, GPUSIM_EINVAL,
- * or GPUSIM_ENOSPC when the ring lacks room (the space of packets not yet completed is not free);
- * on error nothing is written.
+ * advances wptr; the queue does not see them before the next doorbell. Returns 0, GPUSIM_EINVAL
+ * (NULL, len 0 or not a multiple of 4), or GPUSIM_ENOSPC when the ring lacks room (the space of
+ * packets not yet completed is not free); on error nothing is written. Writing to a queue of a
+ * killed context or stopped in error is accepted (the ring is the host's memory); its doorbell is
+ * refused.
  */
 GPUSIM_EXTERN int gpusim_gpu_queue_write(gpusim_gpu_queue_t *q, const void *bytes, size_t len);
 
@@ -427,7 +442,8 @@ GPUSIM_EXTERN int gpusim_gpu_queue_write(gpusim_gpu_queue_t *q, const void *byte
  */
 GPUSIM_EXTERN int gpusim_gpu_queue_doorbell(gpusim_gpu_queue_t *q);
 
-/** Fills *out with the queue's state, pointers and error. Returns 0 or GPUSIM_EINVAL. */
+/** Fills *out with the queue's state, pointers and error. Returns 0 or GPUSIM_EINVAL (a NULL
+ *  argument; *out untouched). */
 GPUSIM_EXTERN int gpusim_gpu_queue_info(const gpusim_gpu_queue_t *q, gpusim_gpu_queue_info_t *out);
 
 /* ---- Preemption -------------------------------------------------------------------------- */
@@ -446,8 +462,8 @@ typedef void (*gpusim_gpu_ctx_cb)(void *data, int status);
  * queue_preempt_timeout of this call, the device is reset: every context on it is killed with
  * GPUSIM_ETIMEDOUT (their queues stop in error, their jobs end) and cb(data, GPUSIM_ETIMEDOUT)
  * runs. If the context is killed meanwhile, cb(data, GPUSIM_ECTXKILLED). Freeing the context
- * drops the eviction (cb never runs). Returns 0 (cb will run, from an event), GPUSIM_EINVAL,
- * GPUSIM_ECTXKILLED, GPUSIM_EBUSY (evicted already, or an eviction or restore is in progress)
+ * drops the eviction (cb never runs). Returns 0 (cb will run, from an event), GPUSIM_EINVAL (NULL
+ * ctx or cb), GPUSIM_ECTXKILLED, GPUSIM_EBUSY (evicted already, or an eviction or restore is in progress)
  * or GPUSIM_ENOMEM.
  */
 GPUSIM_EXTERN int gpusim_gpu_ctx_evict(gpusim_gpu_ctx_t *ctx, gpusim_gpu_ctx_cb cb, void *data);
@@ -456,7 +472,7 @@ GPUSIM_EXTERN int gpusim_gpu_ctx_evict(gpusim_gpu_ctx_t *ctx, gpusim_gpu_ctx_cb 
  * Restores an evicted context: after queue_resume, its jobs continue where they stopped, its
  * queues issue packets again (work published meanwhile included) and cb(data, 0) runs; a kill
  * meanwhile gives cb(data, GPUSIM_ECTXKILLED). Returns 0 (cb will run, from an event),
- * GPUSIM_EINVAL (NULL, or the context is not evicted), GPUSIM_ECTXKILLED, GPUSIM_EBUSY (an
+ * GPUSIM_EINVAL (NULL ctx or cb, or the context is not evicted), GPUSIM_ECTXKILLED, GPUSIM_EBUSY (an
  * eviction or restore is in progress) or GPUSIM_ENOMEM.
  */
 GPUSIM_EXTERN int gpusim_gpu_ctx_restore(gpusim_gpu_ctx_t *ctx, gpusim_gpu_ctx_cb cb, void *data);
@@ -472,8 +488,8 @@ GPUSIM_EXTERN int gpusim_gpu_ctx_restore(gpusim_gpu_ctx_t *ctx, gpusim_gpu_ctx_c
  * GPUSIM_ETIMEDOUT) runs; a kill of the context meanwhile gives cb(data, GPUSIM_ECTXKILLED); freeing
  * the queue or its context drops the preemption (cb never runs). A queue preemption and an eviction
  * of its context are independent holds, each with its own cost and callback: the queue issues
- * again only when both are lifted. Returns 0 (cb will run, from an event), GPUSIM_EINVAL,
- * GPUSIM_ECTXKILLED, GPUSIM_ECANCELED (the queue stopped in error), GPUSIM_EBUSY (the queue is
+ * again only when both are lifted. Returns 0 (cb will run, from an event), GPUSIM_EINVAL (NULL q or
+ * cb), GPUSIM_ECTXKILLED, GPUSIM_ECANCELED (the queue stopped in error), GPUSIM_EBUSY (the queue is
  * preempted already, or its preemption or resume is in progress) or GPUSIM_ENOMEM.
  */
 GPUSIM_EXTERN int gpusim_gpu_queue_preempt(gpusim_gpu_queue_t *q, gpusim_gpu_ctx_cb cb, void *data);
@@ -483,7 +499,7 @@ GPUSIM_EXTERN int gpusim_gpu_queue_preempt(gpusim_gpu_queue_t *q, gpusim_gpu_ctx
  * issues packets again (work published meanwhile included) and cb(data, 0) runs -- unless its
  * context is evicted, in which case both wait for the context's restore. A kill meanwhile gives
  * cb(data, GPUSIM_ECTXKILLED); freeing the queue drops it. Returns 0 (cb will run, from an event),
- * GPUSIM_EINVAL (NULL, or the queue is not preempted), GPUSIM_ECTXKILLED, GPUSIM_EBUSY (its
+ * GPUSIM_EINVAL (NULL q or cb, or the queue is not preempted), GPUSIM_ECTXKILLED, GPUSIM_EBUSY (its
  * preemption or resume is in progress) or GPUSIM_ENOMEM.
  */
 GPUSIM_EXTERN int gpusim_gpu_queue_resume(gpusim_gpu_queue_t *q, gpusim_gpu_ctx_cb cb, void *data);
@@ -523,19 +539,21 @@ struct gpusim_gpu_fence_waiter_s {
 /**
  * Creates a timeline fence (a 64-bit value that only increases) with value `initial` and returns
  * its handle: non-zero, never reused on the device, what FENCE_SIGNAL and FENCE_WAIT packets
- * name. Returns 0, GPUSIM_EINVAL, GPUSIM_ENOMEM or GPUSIM_ENOSPC (2^32 - 1 handles used).
+ * name. Returns 0, GPUSIM_EINVAL (NULL), GPUSIM_ENOMEM or GPUSIM_ENOSPC (2^32 - 1 handles used).
  */
 GPUSIM_EXTERN int gpusim_gpu_fence_new(gpusim_gpu_t *gpu, uint64_t initial, uint32_t *handle);
 
 /**
- * Frees a fence. Returns 0, GPUSIM_EINVAL, GPUSIM_ENOENT (no such fence) or GPUSIM_EBUSY (a queue
- * or a host waiter is waiting on it). A packet naming it later stops its queue in error.
+ * Frees a fence. Returns 0, GPUSIM_EINVAL (NULL gpu), GPUSIM_ENOENT (no such fence: 0, never
+ * created, or freed already -- handles are never reused) or GPUSIM_EBUSY (a queue or a host waiter
+ * is waiting on it). A packet naming it later stops its queue in error.
  */
 GPUSIM_EXTERN int gpusim_gpu_fence_free(gpusim_gpu_t *gpu, uint32_t handle);
 
 /**
  * Reads a fence: *value (may be NULL) its value, *error (may be NULL) 0 or the error it failed
- * with. Returns 0, GPUSIM_EINVAL or GPUSIM_ENOENT.
+ * with. Returns 0, GPUSIM_EINVAL (NULL gpu) or GPUSIM_ENOENT (no such fence, as for
+ * gpusim_gpu_fence_free()); both are untouched on error.
  */
 GPUSIM_EXTERN int gpusim_gpu_fence_value(const gpusim_gpu_t *gpu, uint32_t handle, uint64_t *value,
                                          int *error);

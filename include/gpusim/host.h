@@ -15,7 +15,8 @@
  * wait for I/O) are asynchronous. They validate their arguments at once: an invalid call returns a
  * negative error code and nothing happens. A call that returns 0 has been accepted, and `cb` runs
  * later from an event, exactly once, with the operation's status and result, when the operation's
- * virtual time (its costs, plus any time it was blocked) has passed. A process's threads are
+ * virtual time (its costs, plus any time it was blocked) has passed (`cb` may be NULL: the
+ * operation runs all the same). A process's threads are
  * independent: several operations of one process may be in flight at once.
  *
  * Costs come from named parameters (gpusim_host_config_set(), docs/host.md lists each with its
@@ -87,13 +88,16 @@ GPUSIM_EXTERN int gpusim_host_config_set(gpusim_host_config_t *cfg, const char *
 GPUSIM_EXTERN int gpusim_host_config_get(const gpusim_host_config_t *cfg, const char *name,
                                          uint64_t *value);
 
-/** Fills *out for host parameter number i. Returns 0, or GPUSIM_ENOENT when i is past the end. */
+/** Fills *out for host parameter number i. Returns 0, GPUSIM_EINVAL (NULL out), or GPUSIM_ENOENT
+ *  when i is past the end (*out untouched). */
 GPUSIM_EXTERN int gpusim_host_param_info(size_t i, gpusim_param_info_t *out);
 
 /**
  * Creates a host in world `w`. Freeing the world frees it. Returns 0 and sets *out, GPUSIM_EINVAL
- * (NULL, a size that is zero, not a multiple of 2 MiB per node, over 16 TiB, movable_bytes larger
- * than a node, nodes out of range) or GPUSIM_ENOMEM.
+ * (NULL, a RAM size that is zero, not a multiple of 2 MiB per node or over 16 TiB, swap_bytes not a
+ * multiple of 4 KiB or over 2^32 pages, movable_bytes not a multiple of 2 MiB or not smaller than a
+ * node, nodes out of range, thp out of range, a cost parameter below its minimum as in a config
+ * never initialised) or GPUSIM_ENOMEM; *out is untouched on error.
  */
 GPUSIM_EXTERN int gpusim_host_new(gpusim_world_t *w, const gpusim_host_config_t *cfg,
                                   gpusim_host_t **out);
@@ -101,7 +105,8 @@ GPUSIM_EXTERN int gpusim_host_new(gpusim_world_t *w, const gpusim_host_config_t 
 /**
  * Frees a host, its processes, files and all their memory. Subscriptions still registered on a
  * process's notifier domain are left to the world (the domains go with the world). Returns 0,
- * GPUSIM_EINVAL (NULL) or GPUSIM_EBUSY (operations are in flight; nothing is freed).
+ * GPUSIM_EINVAL (NULL) or GPUSIM_EBUSY (operations are in flight, or a driver mirrors one of its
+ * processes: free the driver first; nothing is freed).
  */
 GPUSIM_EXTERN int gpusim_host_free(gpusim_host_t *h);
 
@@ -121,7 +126,7 @@ typedef struct gpusim_host_meminfo_s {
     uint64_t wmark_high; /**< High watermark: kswapd reclaims up to it. */
 } gpusim_host_meminfo_t;
 
-/** Fills *out. Returns 0 or GPUSIM_EINVAL. */
+/** Fills *out. Returns 0 or GPUSIM_EINVAL (a NULL argument; *out untouched). */
 GPUSIM_EXTERN int gpusim_host_meminfo(const gpusim_host_t *h, gpusim_host_meminfo_t *out);
 
 /**
@@ -159,14 +164,17 @@ typedef struct gpusim_frame_info_s {
     bool dirty;        /**< Modified since last written to swap or file. */
 } gpusim_frame_info_t;
 
-/** Fills *out for frame `pfn`. Returns 0, GPUSIM_EINVAL (NULL) or GPUSIM_ERANGE (no such frame). */
+/** Fills *out for frame `pfn`. Returns 0, GPUSIM_EINVAL (NULL) or GPUSIM_ERANGE (no such frame);
+ *  *out is untouched on error. */
 GPUSIM_EXTERN int gpusim_host_frame_info(const gpusim_host_t *h, uint64_t pfn,
                                          gpusim_frame_info_t *out);
 
 /**
  * Reads or writes frame contents, as a device's DMA would (data mode only). [off, off + len) must lie
- * in the 4 KiB frame. Returns 0, GPUSIM_EINVAL, GPUSIM_ERANGE or GPUSIM_ENOTSUP (not data mode).
- * Writing marks the frame dirty; writing a free frame or the zero page is GPUSIM_EFAULT.
+ * in the 4 KiB frame. Returns 0, GPUSIM_EINVAL (NULL h or buf), GPUSIM_ENOTSUP (not data mode;
+ * checked before the range) or GPUSIM_ERANGE (no such frame, or the bytes leave it). Writing marks
+ * the frame dirty; writing a free frame (one freed since its number was read, say) or the zero
+ * page is GPUSIM_EFAULT.
  */
 GPUSIM_EXTERN int gpusim_host_frame_read(const gpusim_host_t *h, uint64_t pfn, uint32_t off,
                                          void *buf, uint32_t len);
@@ -216,10 +224,13 @@ GPUSIM_EXTERN void gpusim_process_config_init(gpusim_process_config_t *cfg);
 GPUSIM_EXTERN int gpusim_process_new(gpusim_host_t *h, const gpusim_process_config_t *cfg,
                                      gpusim_process_t **out);
 
-/** Returns the notifier domain announcing this process's translation changes. */
+/**
+ * Returns the notifier domain announcing this process's translation changes (NULL for NULL). It
+ * belongs to the process: subscribe to it, but do not free it (gpusim_notifier_free() refuses).
+ */
 GPUSIM_EXTERN gpusim_notifier_t *gpusim_process_notifier(const gpusim_process_t *p);
 
-/** Returns the process's name. */
+/** Returns the process's name ("?" for NULL). */
 GPUSIM_EXTERN const char *gpusim_process_name(const gpusim_process_t *p);
 
 /** Process lifecycle. */
@@ -247,7 +258,8 @@ typedef struct gpusim_process_info_s {
     gpusim_time_t alloc_stall_ns; /**< Total time allocations were stalled in direct reclaim. */
 } gpusim_process_info_t;
 
-/** Fills *out. Returns 0 or GPUSIM_EINVAL. */
+/** Fills *out (a dead process keeps its figures). Returns 0 or GPUSIM_EINVAL (a NULL argument;
+ *  *out untouched). */
 GPUSIM_EXTERN int gpusim_process_info(const gpusim_process_t *p, gpusim_process_info_t *out);
 
 /** The CPU translation of one address, as the process's page table holds it now. */
@@ -261,7 +273,8 @@ typedef struct gpusim_host_pte_s {
 
 /**
  * Looks up the CPU page table of `p` at address `va`. An address without an entry gives all false.
- * Returns 0, GPUSIM_EINVAL (NULL, va outside the user address space) or GPUSIM_ESRCH (dead).
+ * Returns 0, GPUSIM_EINVAL (NULL, va outside the user address space; *out untouched) or
+ * GPUSIM_ESRCH (dead; *out all false).
  */
 GPUSIM_EXTERN int gpusim_process_translate(const gpusim_process_t *p, uint64_t va,
                                            gpusim_host_pte_t *out);
@@ -408,8 +421,8 @@ GPUSIM_EXTERN int gpusim_process_exit(gpusim_process_t *p, gpusim_host_cb cb, vo
  * The bytes are charged to the process's locked-memory limit first; over it, GPUSIM_ENOMEM and
  * nothing is pinned (as RDMA's ib_umem_get). If a page cannot be pinned (unmapped, protection, out
  * of memory) the pins taken so far are released and the status is that error. Result: pages pinned.
- * Errors at call time: GPUSIM_EINVAL (NULL, unaligned, npages 0, bad flags), GPUSIM_ESRCH,
- * GPUSIM_ENOMEM (over the limit).
+ * Errors at call time: GPUSIM_EINVAL (NULL, unaligned, npages 0, a range leaving the address
+ * space, bad flags), GPUSIM_ESRCH, GPUSIM_ENOMEM (over the limit).
  */
 GPUSIM_EXTERN int gpusim_process_pin(gpusim_process_t *p, uint64_t addr, uint64_t npages,
                                      unsigned flags, uint64_t *pfns, gpusim_host_cb cb, void *data);
@@ -417,8 +430,10 @@ GPUSIM_EXTERN int gpusim_process_pin(gpusim_process_t *p, uint64_t addr, uint64_
 /**
  * Releases pins taken by gpusim_process_pin() on `p` (unpin_user_pages), marking the frames dirty
  * if `dirty`, and uncharges the locked memory. A frame whose last reference this was is freed.
- * Synchronous; if `cost` is not NULL it receives the time the call takes. Returns 0, GPUSIM_EINVAL
- * (NULL, or a frame in the list that is not pinned: nothing is released).
+ * Synchronous; if `cost` is not NULL it receives the time the call takes (0 on error). Returns 0,
+ * GPUSIM_EINVAL (NULL p, NULL pfns with npages > 0, more pages than `p` has pinned, or a frame in
+ * the list that is not pinned -- past the end, freed, unpinned already, or listed more often than
+ * it is pinned: nothing is released). npages 0 does nothing.
  */
 GPUSIM_EXTERN int gpusim_process_unpin(gpusim_process_t *p, const uint64_t *pfns, uint64_t npages,
                                        bool dirty, gpusim_time_t *cost);
@@ -446,8 +461,9 @@ GPUSIM_EXTERN int gpusim_process_unpin(gpusim_process_t *p, const uint64_t *pfns
  * has started over `sub` since the read_begin that returned `seq` (Linux's -EBUSY). Status: 0,
  * GPUSIM_EFAULT (a requested page has no VMA or lacks read permission), GPUSIM_EPERM (write
  * requested on a VMA without write), GPUSIM_ERETRY, GPUSIM_ENOMEM, GPUSIM_ESRCH. Result: pages
- * faulted. Errors at call time: GPUSIM_EINVAL (also for a `sub` not in p's notifier domain, or
- * being removed), GPUSIM_ESRCH. `sub` cannot be removed until `cb` has run
+ * faulted. Errors at call time: GPUSIM_EINVAL (NULL p or hmm_pfns, npages 0, start unaligned, a
+ * range leaving the address space, unknown default_flags bits, a `sub` not in p's notifier domain
+ * or being removed), GPUSIM_ESRCH. `sub` cannot be removed until `cb` has run
  * (gpusim_notifier_remove() returns GPUSIM_EBUSY meanwhile); hmm_pfns must stay valid until then.
  */
 GPUSIM_EXTERN int gpusim_process_range_fault(gpusim_process_t *p, gpusim_notifier_sub_t *sub,
@@ -458,7 +474,8 @@ GPUSIM_EXTERN int gpusim_process_range_fault(gpusim_process_t *p, gpusim_notifie
 /**
  * Compacts node `node` now (echo 1 > /proc/sys/vm/compact_node): migrates movable pages out of
  * partly used 2 MiB blocks into others so that whole blocks become free. Pinned pages cannot move
- * (counted in host.migrate.failed_pinned). Result: pages migrated. Errors: GPUSIM_EINVAL.
+ * (counted in host.migrate.failed_pinned). Result: pages migrated. Errors: GPUSIM_EINVAL (NULL,
+ * node out of range).
  */
 GPUSIM_EXTERN int gpusim_host_compact(gpusim_host_t *h, unsigned node, gpusim_host_cb cb,
                                       void *data);

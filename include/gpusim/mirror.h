@@ -60,7 +60,8 @@ typedef enum gpusim_policy_e {
 /** Returns a policy's name ("fence-wait"), or "?" if out of range. */
 GPUSIM_EXTERN const char *gpusim_policy_name(gpusim_policy_t policy);
 
-/** Looks a policy up by name. Returns 0 and sets *out, GPUSIM_EINVAL (NULL) or GPUSIM_ENOENT. */
+/** Looks a policy up by exact name. Returns 0 and sets *out, GPUSIM_EINVAL (NULL) or GPUSIM_ENOENT
+ *  (*out untouched on error). */
 GPUSIM_EXTERN int gpusim_policy_from_name(const char *name, gpusim_policy_t *out);
 
 /** Room for the parameters in a gpusim_driver_config_t (more than there are). */
@@ -86,11 +87,12 @@ GPUSIM_EXTERN void gpusim_driver_config_init(gpusim_driver_config_t *cfg, gpusim
 GPUSIM_EXTERN int gpusim_driver_config_set(gpusim_driver_config_t *cfg, const char *name,
                                            const char *value, bool force, char *msg, size_t msglen);
 
-/** Reads parameter `name` in its base unit. Returns 0, GPUSIM_EINVAL or GPUSIM_ENOENT. */
+/** Reads parameter `name` in its base unit. Returns 0, GPUSIM_EINVAL (NULL) or GPUSIM_ENOENT. */
 GPUSIM_EXTERN int gpusim_driver_config_get(const gpusim_driver_config_t *cfg, const char *name,
                                            uint64_t *value);
 
-/** Fills *out for driver parameter number i. Returns 0, or GPUSIM_ENOENT past the end. */
+/** Fills *out for driver parameter number i. Returns 0, GPUSIM_EINVAL (NULL out), or GPUSIM_ENOENT
+ *  past the end (*out untouched). */
 GPUSIM_EXTERN int gpusim_driver_param_info(size_t i, gpusim_param_info_t *out);
 
 /** A driver instance. Opaque; freed with gpusim_driver_free() or with its world. */
@@ -104,9 +106,12 @@ typedef struct gpusim_buffer_s gpusim_buffer_t;
  * it with gpusim_driver_ctx()), with one queue and one timeline fence. The driver installs the
  * device's fault handler the first time a driver is created on it (and shares it with later
  * drivers on that device). Returns 0 and sets *out, GPUSIM_EINVAL (NULL argument, unknown policy,
- * a bad name, a ring_bytes or fault_granule that is not a power of two), GPUSIM_EEXIST (a driver of that name exists in the world), GPUSIM_EBUSY (the
- * device already has a fault handler that is not the drivers'), GPUSIM_ESRCH (the process is not
- * live) or GPUSIM_ENOMEM. On error nothing changed.
+ * a bad name, a boolean parameter above 1, a ring_bytes that is not a power of two from
+ * GPUSIM_PKT_RING_MIN to GPUSIM_PKT_RING_MAX, a fault_granule that is not a power of two of at
+ * least 4 KiB, a process and a device of different worlds), GPUSIM_EEXIST (a driver of that name
+ * exists or existed in the world), GPUSIM_EBUSY (the device already has a fault handler that is
+ * not the drivers'), GPUSIM_ESRCH (the process is not live) or GPUSIM_ENOMEM. On error nothing
+ * changed (except, for GPUSIM_ENOMEM, a context id consumed) and *out is untouched.
  */
 GPUSIM_EXTERN int gpusim_driver_new(gpusim_gpu_t *gpu, gpusim_process_t *p,
                                     const gpusim_driver_config_t *cfg, gpusim_driver_t **out);
@@ -121,13 +126,13 @@ GPUSIM_EXTERN int gpusim_driver_new(gpusim_gpu_t *gpu, gpusim_process_t *p,
  */
 GPUSIM_EXTERN int gpusim_driver_free(gpusim_driver_t *drv);
 
-/** Returns the driver's GPU context. */
+/** Returns the driver's GPU context (NULL for NULL). */
 GPUSIM_EXTERN gpusim_gpu_ctx_t *gpusim_driver_ctx(const gpusim_driver_t *drv);
 
-/** Returns the driver's policy. */
+/** Returns the driver's policy (GPUSIM_POLICY_COUNT for NULL). */
 GPUSIM_EXTERN gpusim_policy_t gpusim_driver_policy(const gpusim_driver_t *drv);
 
-/** Returns the driver's name (owned by the driver). */
+/** Returns the driver's name (owned by the driver), or NULL for NULL. */
 GPUSIM_EXTERN const char *gpusim_driver_name(const gpusim_driver_t *drv);
 
 /** Buffer flag: the GPU may write the buffer (else it is mapped read-only). */
@@ -139,7 +144,7 @@ GPUSIM_EXTERN const char *gpusim_driver_name(const gpusim_driver_t *drv);
  * policy's registration work (pin-persistent pins and maps; subscribing policies insert an
  * interval notifier) then runs and `cb(data, status, 0)` reports it from an event. A buffer whose
  * registration failed must still be unregistered. Returns 0 (cb will run), GPUSIM_EINVAL (NULL,
- * misaligned, empty, out of range, unknown flags), GPUSIM_EEXIST (overlaps a buffer),
+ * misaligned, empty, past 2^48 or wrapping, unknown flags), GPUSIM_EEXIST (overlaps a buffer),
  * GPUSIM_ECTXKILLED (the context was killed), GPUSIM_ESRCH (the process is gone) or
  * GPUSIM_ENOMEM. Status: 0 or the error of the pin (GPUSIM_ENOMEM over the memlock limit,
  * GPUSIM_EFAULT for an unmapped page, ...).
@@ -151,12 +156,15 @@ GPUSIM_EXTERN int gpusim_driver_register(gpusim_driver_t *drv, uint64_t va, uint
 /**
  * Unregisters a buffer: once no pending or running job uses it (jobs submitted before keep it
  * until they end), its GPU mappings are zapped, pins released and subscription removed, then
- * cb(data, 0, 0) runs and the handle is gone. Returns 0 (cb will run), GPUSIM_EINVAL (NULL) or
- * GPUSIM_EBUSY (already being unregistered, or its registration has not reported yet).
+ * cb(data, 0, 0) runs and the handle is gone (using it after that is using a freed pointer).
+ * Returns 0 (cb will run), GPUSIM_EINVAL (NULL) or GPUSIM_EBUSY (already being unregistered, its
+ * registration has not reported yet, or a host call of it is in flight). Works on a driver whose
+ * context was killed or whose process exited.
  */
 GPUSIM_EXTERN int gpusim_driver_unregister(gpusim_buffer_t *buf, gpusim_host_cb cb, void *data);
 
-/** Returns a buffer's range: *va and *len. Returns 0 or GPUSIM_EINVAL. */
+/** Returns a buffer's range: *va and *len. Returns 0 or GPUSIM_EINVAL (a NULL argument; nothing
+ *  written). */
 GPUSIM_EXTERN int gpusim_buffer_range(const gpusim_buffer_t *buf, uint64_t *va, uint64_t *len);
 
 /** What a job runs. */
@@ -232,7 +240,7 @@ typedef struct gpusim_driver_info_s {
                                           CPU's view. */
 } gpusim_driver_info_t;
 
-/** Fills *out. Returns 0 or GPUSIM_EINVAL. */
+/** Fills *out. Returns 0 or GPUSIM_EINVAL (a NULL argument; *out untouched). */
 GPUSIM_EXTERN int gpusim_driver_info(const gpusim_driver_t *drv, gpusim_driver_info_t *out);
 
 /** Kinds of coherence violation. */
@@ -258,7 +266,8 @@ typedef struct gpusim_violation_s {
 
 /**
  * Copies the first violations recorded (at most GPUSIM_DRIVER_VIOLATIONS_KEPT, oldest first) to
- * out[0 .. *n), at most `max`. Returns 0 or GPUSIM_EINVAL.
+ * out[0 .. *n), at most `max`. Returns 0 or GPUSIM_EINVAL (NULL drv or n, NULL out with max > 0;
+ * nothing written).
  */
 GPUSIM_EXTERN int gpusim_driver_violations(const gpusim_driver_t *drv, gpusim_violation_t *out,
                                            size_t max, size_t *n);

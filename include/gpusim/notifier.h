@@ -178,7 +178,8 @@ typedef gpusim_notifier_answer_t (*gpusim_notifier_invalidate_cb)(
 GPUSIM_EXTERN int gpusim_notifier_new(gpusim_world_t *w, gpusim_notifier_t **out);
 
 /**
- * Frees a domain. Returns 0, GPUSIM_EINVAL (NULL), or GPUSIM_EBUSY if subscriptions remain or an
+ * Frees a domain. Returns 0, GPUSIM_EINVAL (NULL), GPUSIM_EPERM (the domain of a process,
+ * gpusim_process_notifier(): it goes with its host) or GPUSIM_EBUSY if subscriptions remain or an
  * invalidation is running (nothing is freed then). NULL is refused rather than ignored so that a
  * leak in a harness shows.
  */

@@ -77,17 +77,18 @@ GPUSIM_EXTERN int gpusim_stat_register(gpusim_world_t *w, const char *name, gpus
 /** Adds `n` to a counter. Returns 0, or GPUSIM_EINVAL if `s` is NULL or not a counter. */
 GPUSIM_EXTERN int gpusim_stat_add(gpusim_stat_t *s, uint64_t n);
 
-/** Sets a gauge, updating its peak. Returns 0, or GPUSIM_EINVAL if `s` is not a gauge. */
+/** Sets a gauge, updating its peak. Returns 0, or GPUSIM_EINVAL if `s` is NULL or not a gauge. */
 GPUSIM_EXTERN int gpusim_stat_set(gpusim_stat_t *s, int64_t value);
 
 /**
- * Adds `delta` (may be negative) to a gauge. Returns 0, GPUSIM_EINVAL if `s` is not a gauge, or
+ * Adds `delta` (may be negative) to a gauge. Returns 0, GPUSIM_EINVAL if `s` is NULL or not a gauge,
+ * or
  * GPUSIM_EOVERFLOW if the result would not fit in int64_t (the gauge is then unchanged).
  */
 GPUSIM_EXTERN int gpusim_stat_adjust(gpusim_stat_t *s, int64_t delta);
 
 /**
- * Records one sample in a histogram. Returns 0, or GPUSIM_EINVAL if `s` is not a histogram.
+ * Records one sample in a histogram. Returns 0, or GPUSIM_EINVAL if `s` is NULL or not a histogram.
  * Buckets for a new power-of-two range of values are allocated on first use (1 KiB each). If that
  * allocation fails the call returns GPUSIM_ENOMEM; the sample still counts in count, sum, min and
  * max, but quantiles are computed over the samples that found a bucket.
@@ -95,15 +96,15 @@ GPUSIM_EXTERN int gpusim_stat_adjust(gpusim_stat_t *s, int64_t delta);
 GPUSIM_EXTERN int gpusim_stat_record(gpusim_stat_t *s, uint64_t sample);
 
 /**
- * Reads the statistic `name`. Returns 0, GPUSIM_ENOENT if there is none, or GPUSIM_EINVAL for a
- * NULL argument.
+ * Reads the statistic `name`. Returns 0, GPUSIM_ENOENT if there is none (a subtree's name is not a
+ * statistic), or GPUSIM_EINVAL for a NULL argument; *out is untouched on error.
  */
 GPUSIM_EXTERN int gpusim_stats_get(gpusim_world_t *w, const char *name, gpusim_stat_info_t *out);
 
 /**
  * Reads quantile q (0 <= q <= 1, nearest rank) of histogram `name`; q = 0 gives the minimum and
  * q = 1 the maximum exactly. Returns 0, GPUSIM_ENOENT, or GPUSIM_EINVAL (not a histogram, q out of
- * range, NULL argument). An empty histogram gives 0.
+ * range or NaN, NULL argument); *out is untouched on error. An empty histogram gives 0.
  */
 GPUSIM_EXTERN int gpusim_stats_quantile(gpusim_world_t *w, const char *name, double q,
                                         uint64_t *out);
@@ -124,10 +125,11 @@ typedef struct gpusim_stats_iter_s {
 GPUSIM_EXTERN int gpusim_stats_iter_init(gpusim_stats_iter_t *it, gpusim_world_t *w,
                                          const char *prefix);
 
-/** Fills `out` with the next statistic and returns true, or returns false at the end. */
+/** Fills `out` with the next statistic and returns true, or returns false at the end (and for a
+ *  NULL argument or an iterator never initialised). */
 GPUSIM_EXTERN bool gpusim_stats_iter_next(gpusim_stats_iter_t *it, gpusim_stat_info_t *out);
 
-/** Returns the number of registered statistics. */
+/** Returns the number of registered statistics (0 for NULL). */
 GPUSIM_EXTERN size_t gpusim_stats_count(const gpusim_world_t *w);
 
 GPUSIM_END_DECLS

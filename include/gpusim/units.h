@@ -34,8 +34,8 @@ GPUSIM_BEGIN_DECLS
 #define GPUSIM_UNITS_BUFSZ 32
 
 /**
- * Parses a size into bytes. Returns 0, GPUSIM_EINVAL (malformed, unknown unit, not a whole number
- * of bytes) or GPUSIM_ERANGE (does not fit in 64 bits). On error *bytes is unchanged and, if `msg`
+ * Parses a size into bytes. Returns 0, GPUSIM_EINVAL (NULL text or bytes, malformed, unknown unit,
+ * not a whole number of bytes) or GPUSIM_ERANGE (does not fit in 64 bits). On error *bytes is unchanged and, if `msg`
  * is not NULL, a NUL-terminated explanation of at most msglen - 1 bytes is written there.
  */
 GPUSIM_EXTERN int gpusim_size_parse(const char *text, uint64_t *bytes, char *msg, size_t msglen);
@@ -53,8 +53,8 @@ GPUSIM_EXTERN int gpusim_rate_parse(const char *text, uint64_t *bytes_per_s, cha
  * decimals rounded half up and trailing zeros dropped: 4096 -> "4KiB", 1536 -> "1.5KiB",
  * 1000 -> "1000B". When the value is exactly representable that way the text parses back to it;
  * otherwise it is rounded (1025 -> "1.001KiB"), so machine-readable output should print integers.
- * Returns 0, GPUSIM_EINVAL (NULL buf) or GPUSIM_ENOSPC (buffer too small; the output is truncated
- * but NUL-terminated when buflen > 0).
+ * Returns 0, GPUSIM_EINVAL (NULL buf) or GPUSIM_ENOSPC (buffer too small, buflen 0 included; the
+ * output is truncated but NUL-terminated when buflen > 0, and nothing is written when it is 0).
  */
 GPUSIM_EXTERN int gpusim_size_format(uint64_t bytes, char *buf, size_t buflen);
 

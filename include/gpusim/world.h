@@ -106,10 +106,10 @@ typedef struct gpusim_world_memory_s {
  */
 GPUSIM_EXTERN int gpusim_world_memory(const gpusim_world_t *w, gpusim_world_memory_t *out);
 
-/** Returns the current virtual time. */
+/** Returns the current virtual time (0 for NULL). */
 GPUSIM_EXTERN gpusim_time_t gpusim_world_now(const gpusim_world_t *w);
 
-/** Returns the master seed the world was created with. */
+/** Returns the master seed the world was created with (0 for NULL). */
 GPUSIM_EXTERN uint64_t gpusim_world_seed(const gpusim_world_t *w);
 
 /**
@@ -118,10 +118,10 @@ GPUSIM_EXTERN uint64_t gpusim_world_seed(const gpusim_world_t *w);
  */
 GPUSIM_EXTERN int gpusim_world_rng(const gpusim_world_t *w, const char *name, gpusim_rng_t *rng);
 
-/** Sets the world's user data pointer; gpusim never dereferences it. */
+/** Sets the world's user data pointer; gpusim never dereferences it. NULL w is ignored. */
 GPUSIM_EXTERN void gpusim_world_set_data(gpusim_world_t *w, void *data);
 
-/** Returns the world's user data pointer (NULL until set). */
+/** Returns the world's user data pointer (NULL until set, and for NULL w). */
 GPUSIM_EXTERN void *gpusim_world_data(const gpusim_world_t *w);
 
 /**
@@ -159,7 +159,10 @@ struct gpusim_event_s {
     uint32_t reserved_;     /**< Zero. */
 };
 
-/** Initialises an event that is not pending. `cb` must not be NULL. */
+/**
+ * Initialises an event that is not pending. NULL ev is ignored; an event initialised with a NULL
+ * `cb` is refused by the schedule functions (GPUSIM_EINVAL).
+ */
 GPUSIM_EXTERN void gpusim_event_init(gpusim_event_t *ev, gpusim_event_cb cb, void *data);
 
 /**
@@ -181,8 +184,8 @@ GPUSIM_EXTERN int gpusim_event_schedule_after(gpusim_world_t *w, gpusim_event_t 
 /**
  * Moves an event to absolute time `when` (>= now), whether or not it is pending. It takes a new
  * insertion sequence, so among events at `when` it runs after those already scheduled there.
- * Errors as gpusim_event_schedule(), without GPUSIM_EBUSY; on error a pending event stays where it
- * was.
+ * Errors as gpusim_event_schedule(), without GPUSIM_EBUSY, plus GPUSIM_EINVAL for an event pending
+ * in another world; on error a pending event stays where it was.
  */
 GPUSIM_EXTERN int gpusim_event_reschedule(gpusim_world_t *w, gpusim_event_t *ev,
                                           gpusim_time_t when);
@@ -193,19 +196,20 @@ GPUSIM_EXTERN int gpusim_event_reschedule(gpusim_world_t *w, gpusim_event_t *ev,
  */
 GPUSIM_EXTERN int gpusim_event_cancel(gpusim_world_t *w, gpusim_event_t *ev);
 
-/** Returns whether the event is pending in some world. */
+/** Returns whether the event is pending in some world (false for NULL). */
 GPUSIM_EXTERN bool gpusim_event_pending(const gpusim_event_t *ev);
 
-/** Returns the time the event is, or was last, scheduled for (0 if never). */
+/** Returns the time the event is, or was last, scheduled for (0 if never, and for NULL). */
 GPUSIM_EXTERN gpusim_time_t gpusim_event_time(const gpusim_event_t *ev);
 
-/** Returns the number of pending events. */
+/** Returns the number of pending events (0 for NULL). */
 GPUSIM_EXTERN size_t gpusim_world_pending(const gpusim_world_t *w);
 
-/** Returns the time of the earliest pending event, or GPUSIM_TIME_MAX if there is none. */
+/** Returns the time of the earliest pending event, or GPUSIM_TIME_MAX if there is none or w is
+ *  NULL. */
 GPUSIM_EXTERN gpusim_time_t gpusim_world_next_time(const gpusim_world_t *w);
 
-/** Returns how many event callbacks the world has run since it was created. */
+/** Returns how many event callbacks the world has run since it was created (0 for NULL). */
 GPUSIM_EXTERN uint64_t gpusim_world_events_run(const gpusim_world_t *w);
 
 /* ------------------------------------------------------------------------------------------- */
@@ -228,14 +232,15 @@ GPUSIM_EXTERN int gpusim_world_run_until(gpusim_world_t *w, gpusim_time_t until)
 GPUSIM_EXTERN int gpusim_world_run(gpusim_world_t *w);
 
 /**
- * Runs at most `n` events. Returns the number run (>= 0), or GPUSIM_EBUSY as above, or
- * GPUSIM_EINVAL if w is NULL. A stop request ends the run early; the count says how far it got.
+ * Runs at most `n` events (a count above INT64_MAX is taken as INT64_MAX). Returns the number run
+ * (>= 0), or GPUSIM_EBUSY as above, or GPUSIM_EINVAL if w is NULL. A stop request ends the run
+ * early; the count says how far it got.
  */
 GPUSIM_EXTERN int64_t gpusim_world_run_events(gpusim_world_t *w, uint64_t n);
 
 /**
- * Asks the run in progress to return after the current callback. Outside a run it does nothing
- * (the request does not outlive the run).
+ * Asks the run in progress to return after the current callback. Outside a run, and for NULL, it
+ * does nothing (the request does not outlive the run).
  */
 GPUSIM_EXTERN void gpusim_world_stop(gpusim_world_t *w);
 

@@ -110,8 +110,9 @@ int gpusim_gpu_new(gpusim_world_t *w, const gpusim_gpu_config_t *cfg, gpusim_gpu
         cfg = &def;
     }
     if (!cfg->name || !gpusim__stat_segment_ok(cfg->name, GPUSIM__GPU_NAME_MAX) ||
-        cfg->engines == 0 || cfg->engines > GPUSIM_GPU_MAX_ENGINES)
-        return GPUSIM_EINVAL;
+        cfg->engines == 0 || cfg->engines > GPUSIM_GPU_MAX_ENGINES ||
+        !gpusim__gpu_params_ok(cfg->params_, cfg->engines))
+        return GPUSIM_EINVAL; /* before anything is registered: a refusal leaves no statistics */
     /* Statistics outlive devices: a name used before in this world would merge two devices'
      * figures, so it is refused. */
     snprintf(stat, sizeof stat, "gpu.%s.vram.total_bytes", cfg->name);
@@ -458,13 +459,16 @@ int gpusim_gpu_trace_load(gpusim_gpu_t *g, const char *text, size_t len, uint32_
         return GPUSIM_EINVAL;
     if (g->ntraces >= UINT32_MAX - 1)
         return GPUSIM_ENOMEM;
-    if (g->ntraces == g->traces_cap &&
-        gpusim__arena_grow(&g->world->arena, (void **)&g->traces, &g->traces_cap, g->ntraces + 1,
-                           sizeof *g->traces))
-        return GPUSIM_ENOMEM;
+    /* Parse first: text that is refused must not grow the device's table either. */
     rc = gpusim__gpu_trace_parse(&g->world->arena, text, len, &t, msg, msglen);
     if (rc)
         return rc;
+    if (g->ntraces == g->traces_cap &&
+        gpusim__arena_grow(&g->world->arena, (void **)&g->traces, &g->traces_cap, g->ntraces + 1,
+                           sizeof *g->traces)) {
+        gpusim__gpu_trace_free(&g->world->arena, t);
+        return GPUSIM_ENOMEM;
+    }
     g->traces[g->ntraces++] = t;
     *id = (uint32_t)g->ntraces;
     return 0;

@@ -161,4 +161,13 @@ extern const gpusim__param_desc gpusim__gpu_param_desc[GPUSIM__GPU_P_COUNT];
 /* Fills values[0..GPUSIM__GPU_P_COUNT) with the defaults. */
 void gpusim__gpu_params_defaults(uint64_t *values);
 
+/*
+ * Whether a device with `engines` engines can be built from `values` at all: the hard bounds that
+ * no `force` may cross, because the device would divide by them or could not lay out its parts
+ * (a zero bandwidth, unit count, quantum or batch; VRAM under one page; a TLB geometry or fault
+ * buffer its builders refuse). gpusim_gpu_new checks them before it creates anything, so a refused
+ * configuration leaves no statistics behind. Values merely outside the plausible range are fine.
+ */
+bool gpusim__gpu_params_ok(const uint64_t *values, unsigned engines);
+
 #endif /* GPUSIM_GPU_PARAMS_H */

@@ -264,6 +264,13 @@ static bool geometry_ok(uint64_t entries, uint64_t ways)
     return (sets & (sets - 1)) == 0;
 }
 
+bool gpusim__gpu_tlb_params_ok(const uint64_t *p)
+{
+    return geometry_ok(p[GPUSIM__GPU_P_tlb_l1_entries], p[GPUSIM__GPU_P_tlb_l1_ways]) &&
+           geometry_ok(p[GPUSIM__GPU_P_tlb_l2_entries], p[GPUSIM__GPU_P_tlb_l2_ways]) &&
+           geometry_ok(p[GPUSIM__GPU_P_pwc_entries], p[GPUSIM__GPU_P_pwc_ways]);
+}
+
 static int cache_init(gpusim_world_t *w, gpusim__gpu_tlb_cache *c, uint64_t entries, uint64_t ways,
                       const uint8_t *shift)
 {
@@ -353,9 +360,7 @@ int gpusim__gpu_tlb_new(gpusim_world_t *w, const uint64_t *params, unsigned neng
         nengines > GPUSIM__GPU_TLB_MAX_ENGINES)
         return GPUSIM_EINVAL;
     const uint64_t *p = params;
-    if (!geometry_ok(p[GPUSIM__GPU_P_tlb_l1_entries], p[GPUSIM__GPU_P_tlb_l1_ways]) ||
-        !geometry_ok(p[GPUSIM__GPU_P_tlb_l2_entries], p[GPUSIM__GPU_P_tlb_l2_ways]) ||
-        !geometry_ok(p[GPUSIM__GPU_P_pwc_entries], p[GPUSIM__GPU_P_pwc_ways]))
+    if (!gpusim__gpu_tlb_params_ok(p))
         return GPUSIM_EINVAL;
 
     gpusim__gpu_tlb *t = gpusim__arena_zalloc(&w->arena, sizeof(*t));

@@ -110,6 +110,10 @@ typedef struct gpusim__gpu_xlate {
     unsigned levels;  /* Walk only: tables read from memory (after the PWC). */
 } gpusim__gpu_xlate;
 
+/* Whether params give every cache (L1, L2, page-walk cache) a geometry tlb_new accepts: entries
+ * 1..2^24, a multiple of ways, a power-of-two number of sets. */
+bool gpusim__gpu_tlb_params_ok(const uint64_t *params);
+
 /*
  * Creates the TLBs of a device with `nengines` engines (1..GPUSIM__GPU_TLB_MAX_ENGINES), geometry
  * and costs from params[GPUSIM__GPU_P_COUNT], statistics under "<prefix>.tlb.". Returns 0,

@@ -12,6 +12,7 @@
 
 #include "host/host.h"
 #include "core/alloc.h"
+#include "notifier/notifier.h"
 
 #define ST(field, kind, unit, name)                                                                \
     {                                                                                              \
@@ -146,11 +147,18 @@ int gpusim_host_free(gpusim_host_t *h)
         return GPUSIM_EINVAL;
     if (h->ops_inflight || gpusim__actors_busy(h))
         return GPUSIM_EBUSY;
-    /* Domains with subscribers stay with the world; the others go now. */
+    /* A driver mirroring a process (it watches the domain) would be left with a freed process. */
     for (uint32_t i = 0; i < h->nprocs_cap; i++)
-        if (h->procs[i] && h->procs[i]->notifier &&
-            gpusim_notifier_free(h->procs[i]->notifier) == 0)
+        if (h->procs[i] && h->procs[i]->notifier && gpusim__notifier_watched(h->procs[i]->notifier))
+            return GPUSIM_EBUSY;
+    /* Domains with subscribers stay with the world; the others go now. */
+    for (uint32_t i = 0; i < h->nprocs_cap; i++) {
+        if (!h->procs[i] || !h->procs[i]->notifier)
+            continue;
+        gpusim__notifier_set_held(h->procs[i]->notifier, false); /* the process goes */
+        if (gpusim_notifier_free(h->procs[i]->notifier) == 0)
             h->procs[i]->notifier = NULL;
+    }
     gpusim__world_disown(&h->owned);
     host_release(h);
     return 0;
@@ -341,6 +349,7 @@ int gpusim__process_create(gpusim_host_t *h, const gpusim_process_config_t *cfg,
         gpusim__arena_free(a, p, sizeof *p);
         return rc == GPUSIM_ENOMEM ? rc : GPUSIM_EINVAL;
     }
+    gpusim__notifier_set_held(p->notifier, true); /* users subscribe; only the host frees it */
     p->host = h;
     p->slot = slot;
     memcpy(p->name, name, sizeof p->name);

@@ -152,19 +152,29 @@ int gpusim_driver_new(gpusim_gpu_t *gpu, gpusim_process_t *p, const gpusim_drive
     d->ops = policy_ops[cfg->policy];
     memcpy(d->p, cfg->params_, sizeof d->p);
     gpusim__itree_init(&d->bufs);
-    rc = gpusim_gpu_ctx_new(gpu, d, &d->ctx);
-    if (rc)
-        goto fail;
+    /*
+     * The refusals that do not depend on memory come before the context is created: a context
+     * takes an id for good (the default name of the next driver would change) and registers
+     * statistics, so a refused call would not leave everything as it was. The default name uses
+     * the id the context is about to get.
+     */
     if (cfg->name)
         snprintf(d->name, sizeof d->name, "%s", cfg->name);
     else
         snprintf(d->name, sizeof d->name, "%.20s_%u", gpusim_gpu_name(gpu),
-                 (unsigned)gpusim_gpu_ctx_id(d->ctx));
+                 (unsigned)gpu->next_ctx_id);
     snprintf(d->track, sizeof d->track, "driver:%s", d->name);
     snprintf(stat, sizeof stat, "mirror.%s.jobs.submitted", d->name);
     rc = GPUSIM_EEXIST;
     if (gpusim_stats_get(w, stat, &si) == 0)
         goto fail;
+    rc = GPUSIM_EBUSY; /* a fault handler that is not the drivers' (gpusim__mirror_dev_attach) */
+    if (!gpu->mirror && (gpu->handler || gpu->access_hook))
+        goto fail;
+    rc = gpusim_gpu_ctx_new(gpu, d, &d->ctx);
+    if (rc)
+        goto fail;
+    GPUSIM_ASSERT(cfg->name || gpusim_gpu_ctx_id(d->ctx) == gpu->next_ctx_id - 1);
     rc = gpusim_gpu_queue_new(d->ctx, (uint32_t)d->p[GPUSIM__DP_ring_bytes], &d->queue);
     if (rc)
         goto fail;

@@ -137,11 +137,23 @@ int gpusim_notifier_free(gpusim_notifier_t *n)
 {
     if (n == NULL)
         return GPUSIM_EINVAL;
+    if (n->held)
+        return GPUSIM_EPERM; /* a process's domain: freeing it would leave the process dangling */
     if (n->nsubs != 0 || n->active != 0 || n->deferred_head != NULL)
         return GPUSIM_EBUSY;
     gpusim__world_disown(&n->owned);
     destroy(n->world, &n->owned);
     return 0;
+}
+
+void gpusim__notifier_set_held(gpusim_notifier_t *n, bool held)
+{
+    n->held = held;
+}
+
+bool gpusim__notifier_watched(const gpusim_notifier_t *n)
+{
+    return n->watches != NULL;
 }
 
 size_t gpusim_notifier_count(const gpusim_notifier_t *n)

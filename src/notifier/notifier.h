@@ -77,6 +77,9 @@ struct gpusim_notifier_s {
     bool seq_set; /* The running callback called set_seq (checked after each callback). */
     gpusim_completion_t phase_end;          /* Signalled when seq returns to even; then reset. */
     struct gpusim__notifier_watch *watches; /* Told of every change once it is made. */
+    /* Owned by a process (host/process.c): gpusim_notifier_free() refuses it, since the process
+     * would go on announcing through freed memory; its host frees it. */
+    bool held;
     notifier_stats st;
 };
 
@@ -114,6 +117,13 @@ uint64_t gpusim__notifier_sub_seq(const gpusim_notifier_sub_t *sub);
  */
 bool gpusim__notifier_sub_hold(gpusim_notifier_sub_t *sub, const gpusim_notifier_t *n);
 void gpusim__notifier_sub_release(gpusim_notifier_sub_t *sub);
+
+/* Marks a domain as owned by a process (held) or not: gpusim_notifier_free() refuses a held one
+ * with GPUSIM_EPERM. The host holds each process's domain and lets go only to free it. */
+void gpusim__notifier_set_held(gpusim_notifier_t *n, bool held);
+
+/* Whether a watch (a driver's checker) is on the domain: its process must not be freed yet. */
+bool gpusim__notifier_watched(const gpusim_notifier_t *n);
 
 /* Domain invariants: seq parity vs active, tree vs states, counts. For tests. */
 bool gpusim__notifier_check(const gpusim_notifier_t *n);
