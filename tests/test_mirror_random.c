@@ -56,20 +56,18 @@
 #define US   GPUSIM_NS_PER_US
 #define MS   GPUSIM_NS_PER_MS
 
-#define RAM          (64 * MIB)
-#define SWAP         (32 * MIB)
-#define BASE         UINT64_C(0x7e0000000000) /* the buffers; 2 MiB aligned */
-#define SCRATCH      (BASE + 64 * MIB)        /* mremap targets: 4 MiB per op slot */
-#define NBUF         4
-#define NSLOTS       2   /* jobs kept submitted */
-#define MAXOPS       8   /* host operations (chains) in flight at most */
-#define MAXEPOCHS    256 /* drivers per run at most */
-#define RUN_NS       (150 * MS)
-#define TICK_NS      (200 * US) /* activity ticks: uniform in [1, TICK_NS] apart */
-#define CHECK_EVERY  16         /* checkers every so many ticks */
-#define SEEDS        8          /* per policy in the default suite */
-#define EVENT_SEEDS  2          /* per policy in the quick per-event soak (soak.mirror_events) */
-#define EVENT_RUN_NS (RUN_TIME / 6) /* its virtual time of activity per run */
+#define RAM         (64 * MIB)
+#define SWAP        (32 * MIB)
+#define BASE        UINT64_C(0x7e0000000000) /* the buffers; 2 MiB aligned */
+#define SCRATCH     (BASE + 64 * MIB)        /* mremap targets: 4 MiB per op slot */
+#define NBUF        4
+#define NSLOTS      2   /* jobs kept submitted */
+#define MAXOPS      8   /* host operations (chains) in flight at most */
+#define MAXEPOCHS   256 /* drivers per run at most */
+#define RUN_NS      (150 * MS)
+#define TICK_NS     (200 * US) /* activity ticks: uniform in [1, TICK_NS] apart */
+#define CHECK_EVERY 16         /* checkers every so many ticks */
+#define SEEDS       8          /* per policy in the default suite */
 
 /* Sanitizer builds run shorter: each run costs several times more there. */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -81,6 +79,17 @@
 #endif
 #ifndef RUN_TIME
 #define RUN_TIME RUN_NS
+#endif
+
+/* The quick per-event soak (soak.mirror_events): seeds per policy and virtual time of activity
+ * per run. A check round costs about 100 events (the host checker is O(frames)), and sanitizers
+ * multiply that again by 20 to 50: there, one short seed per policy. */
+#if RUN_TIME == RUN_NS
+#define EVENT_SEEDS  2
+#define EVENT_RUN_NS (RUN_NS / 6)
+#else
+#define EVENT_SEEDS  1
+#define EVENT_RUN_NS (RUN_NS / 24)
 #endif
 
 static const struct bufspec {
