@@ -101,11 +101,16 @@ determinism: build
 	@$(CMAKE) --build $(BUILD)-memcheck -j $(JOBS) --target gpusim-bench -- --no-print-directory -s
 	@sh tools/check-determinism.sh $(BUILD)/bench/gpusim-bench $(BUILD)-memcheck/bench/gpusim-bench
 
-# The long randomized soak of the host MM (checker after every step), off in the default suite:
-# SOAK_SEEDS seeds of 1,000 batches each (about 0.7 s per seed in the release build).
+# The long randomized soaks, off in the default suite (tests/README-soak.md):
+#   the host MM alone, checker after every step: SOAK_SEEDS seeds of 1,000 batches each (about
+#   0.7 s per seed in the release build);
+#   every driver policy on the host and the GPU, every checker after every event:
+#   SOAK_EVENT_SEEDS seeds per policy, each also run unchecked (about 25 s per seed and policy).
 SOAK_SEEDS ?= 200
+SOAK_EVENT_SEEDS ?= 4
 soak: build
 	GPUSIM_HOST_SOAK=$(SOAK_SEEDS) $(BUILD)/tests/test_host_random
+	GPUSIM_MIRROR_EVENTS=$(SOAK_EVENT_SEEDS) $(BUILD)/tests/test_mirror_random
 
 # Regenerates docs/results/ and the README's results section from a run of the default set.
 readme-results: build

@@ -556,6 +556,90 @@ static void test_world_freed_from_its_own_callback(void **state)
 }
 
 /* ------------------------------------------------------------------------------------------- */
+/* The event hook (gpusim_world_set_event_hook)                                                  */
+/* ------------------------------------------------------------------------------------------- */
+
+typedef struct hook_rec {
+    size_t calls;
+    size_t log_at[8];    /* log_n at each call: the hook runs after the event it follows */
+    uint64_t runs_at[8]; /* gpusim_world_events_run at each call */
+    size_t stop_after;   /* calls after which the hook stops the run (0: never) */
+    int reenter_rc;
+} hook_rec;
+
+static void hook_cb(void *ud, gpusim_world_t *w)
+{
+    hook_rec *h = ud;
+    if (h->calls < 8) {
+        h->log_at[h->calls] = log_n;
+        h->runs_at[h->calls] = gpusim_world_events_run(w);
+    }
+    h->calls++;
+    h->reenter_rc = gpusim_world_run(w);
+    if (h->stop_after && h->calls == h->stop_after)
+        gpusim_world_stop(w);
+}
+
+/* The hook runs once after each event, after its callback; it can stop the run; unset, it is not
+ * called; NULL world refused. */
+static void test_event_hook(void **state)
+{
+    (void)state;
+    rec_t r[3];
+    hook_rec h = {0};
+    gpusim_world_t *w = test_world(1);
+    ASSERT_ERR(gpusim_world_set_event_hook(NULL, hook_cb, &h), GPUSIM_EINVAL);
+    recs_init(r, 3);
+    for (int i = 0; i < 3; i++)
+        ASSERT_OK(gpusim_event_schedule(w, &r[i].ev, (gpusim_time_t)(10 * (i + 1))));
+    ASSERT_OK(gpusim_world_set_event_hook(w, hook_cb, &h));
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(h.calls, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(h.log_at[i], i + 1); /* after the i-th callback, before the next */
+        assert_int_equal(h.runs_at[i], i + 1);
+    }
+    ASSERT_ERR(h.reenter_rc, GPUSIM_EBUSY);
+
+    /* A hook that stops the run ends it after the event it follows. */
+    memset(&h, 0, sizeof h);
+    h.stop_after = 2;
+    recs_init(r, 3);
+    for (int i = 0; i < 3; i++)
+        ASSERT_OK(gpusim_event_schedule(w, &r[i].ev, 100 + (gpusim_time_t)i));
+    ASSERT_ERR(gpusim_world_run(w), GPUSIM_ECANCELED);
+    assert_int_equal(h.calls, 2);
+    assert_int_equal(log_n, 2);
+
+    /* Removed: not called any more. */
+    ASSERT_OK(gpusim_world_set_event_hook(w, NULL, &h));
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(log_n, 3);
+    assert_int_equal(h.calls, 2);
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
+/* No hook call after an event whose callback freed the world (ASan would see it). */
+static void test_event_hook_not_called_after_free(void **state)
+{
+    (void)state;
+    world_killer_t k = {0};
+    hook_rec h = {0};
+    gpusim_world_t *w = test_world(1);
+    rec_t r[1];
+    recs_init(r, 1);
+    gpusim_event_init(&k.ev, free_world_cb, &k);
+    ASSERT_OK(gpusim_event_schedule(w, &r[0].ev, 5));
+    ASSERT_OK(gpusim_event_schedule(w, &k.ev, 10));
+    ASSERT_OK(gpusim_world_set_event_hook(w, hook_cb, &h));
+    ASSERT_ERR(gpusim_world_run(w), GPUSIM_ECANCELED);
+    assert_int_equal(k.runs, 1);
+    assert_int_equal(h.calls, 1); /* after r[0] only */
+    ASSERT_NO_LEAK();
+}
+
+/* ------------------------------------------------------------------------------------------- */
 /* Randomized differential test against a brute-force reference                                */
 /* ------------------------------------------------------------------------------------------- */
 
@@ -673,6 +757,8 @@ int main(void)
         GPUSIM_TEST(test_every_run_function_refuses_reentry),
         GPUSIM_TEST(test_stop_ends_run_events_early),
         GPUSIM_TEST(test_world_freed_from_its_own_callback),
+        GPUSIM_TEST(test_event_hook),
+        GPUSIM_TEST(test_event_hook_not_called_after_free),
         GPUSIM_TEST(test_randomized_against_reference),
     };
     return cmocka_run_group_tests_name("event", tests, NULL, NULL);

@@ -464,6 +464,18 @@ static void test_host_fences(void **state)
     assert_int_equal(h3.calls, 0);
     ASSERT_ERR(gpusim_gpu_fence_signal(g, f, 8), GPUSIM_EINVAL);
     assert_int_equal(fval(g, f, NULL), 8);
+    /* The device check remembers each fence's value: one that goes back is reported. */
+    check(g);
+    {
+        gpusim__gpu_cp_fence *cf = gpusim__gpu_cp_fence_find(g->cp, f);
+        char m[256];
+        assert_non_null(cf);
+        cf->f.value = 7;
+        ASSERT_ERR(gpusim_gpu_check(g, m, sizeof m), GPUSIM_ECORRUPT);
+        assert_non_null(strstr(m, "went back from 8 to 7"));
+        cf->f.value = 8;
+        check(g);
+    }
 
     /* Handles are never reused. */
     ASSERT_OK(gpusim_gpu_fence_free(g, f));

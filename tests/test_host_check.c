@@ -11,6 +11,7 @@
 #include "host_util.h"
 
 #include "host/host.h"
+#include "notifier/notifier.h"
 
 #define MIB  GPUSIM_MIB
 #define PAGE GPUSIM_HOST_PAGE_SIZE
@@ -543,6 +544,12 @@ static void test_check_process(void **state)
     a->nvmas++;
     CORRUPT(f, "nvmas");
     a->nvmas--;
+    check_ok(f);
+    /* The notifier domain: an invalidation counted open that no invalidator holds (a start
+     * without its end). */
+    a->notifier->active++;
+    CORRUPT(f, "process a: notifier domain inconsistent");
+    a->notifier->active--;
     check_ok(f);
 
     /* A VMA shrunk under its entries. */

@@ -47,6 +47,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define KIB  GPUSIM_KIB
 #define MIB  GPUSIM_MIB
@@ -78,6 +79,17 @@
 #endif
 #ifndef RUN_TIME
 #define RUN_TIME RUN_NS
+#endif
+
+/* The quick per-event soak (soak.mirror_events): seeds per policy and virtual time of activity
+ * per run. A check round costs about 100 events (the host checker is O(frames)), and sanitizers
+ * multiply that again by 20 to 50: there, one short seed per policy. */
+#if RUN_TIME == RUN_NS
+#define EVENT_SEEDS  2
+#define EVENT_RUN_NS (RUN_NS / 6)
+#else
+#define EVENT_SEEDS  1
+#define EVENT_RUN_NS (RUN_NS / 24)
 #endif
 
 static const struct bufspec {
@@ -217,6 +229,7 @@ typedef struct rt {
     bool stopping;
     gpusim_time_t end;
     char failure[1024];
+    uint64_t event_checks; /* per-event check rounds (run_cfg.per_event) */
     run_result res;
     gpusim_violation_t viol[GPUSIM_DRIVER_VIOLATIONS_KEPT];
     size_t nviol;
@@ -1079,7 +1092,33 @@ typedef struct run_cfg {
     gpusim_policy_t policy;
     uint64_t seed;
     gpusim_time_t time; /* virtual time of activity */
+    bool per_event;     /* every check after every event (gpusim_world_set_event_hook) */
 } run_cfg;
+
+/* What a run cost the simulator (not part of run_result: the checks must not change it). */
+typedef struct run_cost {
+    uint64_t events;       /* events dispatched */
+    uint64_t event_checks; /* per-event check rounds */
+    double wall_s;         /* wall-clock seconds of the run: printed, never asserted */
+} run_cost;
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The per-event hook: every checker after every event; the first failure stops the run. */
+static void check_hook(void *ud, gpusim_world_t *w)
+{
+    rt *t = ud;
+    (void)w;
+    if (t->failure[0])
+        return;
+    t->event_checks++;
+    checks(t, "after an event");
+}
 
 /* What a driver is doing (internal state), for a run that does not drain. */
 static void describe_driver(const epoch *e)
@@ -1133,13 +1172,16 @@ static void describe_violations(const rt *t)
     }
 }
 
-static void run(const run_cfg *rc, run_result *out)
+static void run_costed(const run_cfg *rc, run_result *out, run_cost *cost)
 {
     rt *t = calloc(1, sizeof *t);
     gpusim_host_config_t hc;
+    double t0 = wall_now();
     int r;
     assert_non_null(t);
     t->w = test_world(rc->seed);
+    if (rc->per_event)
+        ASSERT_OK(gpusim_world_set_event_hook(t->w, check_hook, t));
     t->policy = rc->policy;
     t->seed = rc->seed;
     ASSERT_OK(gpusim_world_rng(t->w, "mirror_random", &t->rng));
@@ -1151,7 +1193,17 @@ static void run(const run_cfg *rc, run_result *out)
     if (rc->seed & 1)
         ASSERT_OK(gpusim_host_config_set(&hc, "khugepaged_sleep", "1ms", false, NULL, 0));
     ASSERT_OK(gpusim_host_new(t->w, &hc, &t->h));
-    ASSERT_OK(gpusim_gpu_new(t->w, NULL, &t->gpu));
+    if (rc->per_event) {
+        /* The device checker scans the VRAM bitmaps, 80 GiB of them by default: after every event
+         * that would be nearly all the cost. The GPU's VRAM holds only page tables here (user
+         * memory is the host's), so 1 GiB changes nothing but the scan. */
+        gpusim_gpu_config_t gc;
+        gpusim_gpu_config_init(&gc);
+        ASSERT_OK(gpusim_gpu_config_set(&gc, "vram_size", "1GiB", false, NULL, 0));
+        ASSERT_OK(gpusim_gpu_new(t->w, &gc, &t->gpu));
+    } else {
+        ASSERT_OK(gpusim_gpu_new(t->w, NULL, &t->gpu));
+    }
     for (int i = 0; i < NSLOTS; i++) {
         t->slots[i].t = t;
         t->slots[i].buf = -1;
@@ -1214,9 +1266,20 @@ static void run(const run_cfg *rc, run_result *out)
                  gpusim_policy_name(rc->policy), rc->seed, t->res.info.stale);
     }
     *out = t->res;
+    if (cost) {
+        cost->events = gpusim_world_events_run(t->w);
+        cost->event_checks = t->event_checks;
+    }
     gpusim_world_free(t->w);
     free(t);
+    if (cost)
+        cost->wall_s = wall_now() - t0;
     ASSERT_NO_LEAK();
+}
+
+static void run(const run_cfg *rc, run_result *out)
+{
+    run_costed(rc, out, NULL);
 }
 
 /* ---- the tests ------------------------------------------------------------------------------ */
@@ -1260,11 +1323,11 @@ static void summary(gpusim_policy_t policy, int seeds, const run_result *s)
 static void policy_seeds(gpusim_policy_t policy, uint64_t first, int n)
 {
     run_result sum;
-    if (n == SEEDS && getenv("GPUSIM_MIRROR_RUN"))
-        skip(); /* one run was asked for (test_soak) */
+    if (n == SEEDS && (getenv("GPUSIM_MIRROR_RUN") || getenv("GPUSIM_MIRROR_EVENTS")))
+        skip(); /* one run, or the per-event soak, was asked for (test_soak, test_events) */
     memset(&sum, 0, sizeof sum);
     for (int i = 0; i < n; i++) {
-        run_cfg rc = {policy, first + (uint64_t)i, RUN_TIME};
+        run_cfg rc = {policy, first + (uint64_t)i, RUN_TIME, false};
         run_result r;
         run(&rc, &r);
         res_add(&sum, &r);
@@ -1317,10 +1380,10 @@ static void test_deterministic(void **state)
 {
     static const gpusim_policy_t policies[] = {GPUSIM_POLICY_FENCE_RELOAD, GPUSIM_POLICY_NONE};
     (void)state;
-    if (getenv("GPUSIM_MIRROR_RUN"))
+    if (getenv("GPUSIM_MIRROR_RUN") || getenv("GPUSIM_MIRROR_EVENTS"))
         skip();
     for (size_t i = 0; i < GPUSIM_ARRAY_SIZE(policies); i++) {
-        run_cfg rc = {policies[i], 7, RUN_TIME / 3};
+        run_cfg rc = {policies[i], 7, RUN_TIME / 3, false};
         run_result a, b;
         run(&rc, &a);
         run(&rc, &b);
@@ -1329,8 +1392,87 @@ static void test_deterministic(void **state)
     }
 }
 
+/* ---- the per-event soak (GPUSIM_MIRROR_EVENTS) ---------------------------------------------- */
+
+/* Totals of a per-event soak, over policies. */
+typedef struct ev_totals {
+    int seeds;
+    uint64_t events, checks;
+    double wall_checked, wall_plain;
+} ev_totals;
+
+/* Seeds [first, first + n) of `policy`, each run twice: plainly, then with every checker after
+ * every event. Both runs must pass, and give the same figures: checking reads, it never changes
+ * what is simulated. Prints the events per second of both (never asserted). */
+static void events_seeds(gpusim_policy_t policy, uint64_t first, int n, gpusim_time_t time,
+                         ev_totals *tot)
+{
+    ev_totals mine = {0};
+    run_result sum;
+    memset(&sum, 0, sizeof sum);
+    for (int i = 0; i < n; i++) {
+        run_cfg plain = {policy, first + (uint64_t)i, time, false};
+        run_cfg checked = {policy, first + (uint64_t)i, time, true};
+        run_result a, b;
+        run_cost ca, cb;
+        run_costed(&plain, &a, &ca);
+        run_costed(&checked, &b, &cb);
+        b.checks = a.checks; /* the one figure the hook changes (it counts checker rounds) */
+        if (memcmp(&a, &b, sizeof a) != 0 || ca.events != cb.events)
+            fail_msg("policy %s, seed %" PRIu64 ": the run checked after every event differs "
+                     "from the plain run (%" PRIu64 " vs %" PRIu64 " events)",
+                     gpusim_policy_name(policy), plain.seed, cb.events, ca.events);
+        if (cb.event_checks != cb.events)
+            fail_msg("policy %s, seed %" PRIu64 ": %" PRIu64 " check rounds for %" PRIu64 " events",
+                     gpusim_policy_name(policy), plain.seed, cb.event_checks, cb.events);
+        res_add(&sum, &b);
+        mine.seeds++;
+        mine.events += cb.events;
+        mine.checks += cb.event_checks;
+        mine.wall_checked += cb.wall_s;
+        mine.wall_plain += ca.wall_s;
+    }
+    summary(policy, n, &sum);
+    print_message("%-14s per event: %" PRIu64 " events, each followed by every check; %.0f "
+                  "events/s checked, %.0f unchecked (x%.0f)\n",
+                  "", mine.events, (double)mine.events / mine.wall_checked,
+                  (double)mine.events / mine.wall_plain, mine.wall_checked / mine.wall_plain);
+    tot->seeds += mine.seeds;
+    tot->events += mine.events;
+    tot->checks += mine.checks;
+    tot->wall_checked += mine.wall_checked;
+    tot->wall_plain += mine.wall_plain;
+}
+
+/* GPUSIM_MIRROR_EVENTS=quick: EVENT_SEEDS seeds per policy of EVENT_RUN_NS each, checked after
+ * every event (CTest soak.mirror_events). =N: N seeds per policy (2000 onwards) of the full run
+ * time (make soak). Unset: skipped. */
+static void test_events(void **state)
+{
+    const char *env = getenv("GPUSIM_MIRROR_EVENTS");
+    ev_totals tot = {0};
+    bool quick;
+    long n;
+    (void)state;
+    if (!env || getenv("GPUSIM_MIRROR_RUN"))
+        skip();
+    quick = strcmp(env, "quick") == 0;
+    n = quick ? EVENT_SEEDS : strtol(env, NULL, 10);
+    if (n <= 0)
+        fail_msg("GPUSIM_MIRROR_EVENTS=%s: expected \"quick\" or a number of seeds", env);
+    for (int p = 0; p < GPUSIM_POLICY_COUNT; p++)
+        events_seeds((gpusim_policy_t)p, quick ? 1 : 2000, (int)n, quick ? EVENT_RUN_NS : RUN_TIME,
+                     &tot);
+    print_message("per-event soak: %d runs, %" PRIu64 " events checked, %.1f s checked "
+                  "(%.0f events/s), %.1f s unchecked (%.0f events/s): checking costs x%.0f\n",
+                  tot.seeds, tot.events, tot.wall_checked, (double)tot.events / tot.wall_checked,
+                  tot.wall_plain, (double)tot.events / tot.wall_plain,
+                  tot.wall_checked / tot.wall_plain);
+}
+
 /* GPUSIM_MIRROR_SOAK=N: N more seeds (1000 onwards) for every policy. GPUSIM_MIRROR_RUN=
- * policy:seed runs that one (to reproduce a failure). */
+ * policy:seed runs that one (to reproduce a failure), after every event if GPUSIM_MIRROR_EVENTS
+ * is set too. */
 static void test_soak(void **state)
 {
     const char *env = getenv("GPUSIM_MIRROR_SOAK");
@@ -1343,7 +1485,15 @@ static void test_soak(void **state)
         size_t len = (size_t)(strchr(one, ':') - one);
         snprintf(name, sizeof name, "%.*s", (int)len, one);
         ASSERT_OK(gpusim_policy_from_name(name, &p));
-        policy_seeds(p, strtoull(strchr(one, ':') + 1, NULL, 10), 1);
+        if (getenv("GPUSIM_MIRROR_EVENTS")) {
+            ev_totals tot = {0};
+            events_seeds(p, strtoull(strchr(one, ':') + 1, NULL, 10), 1,
+                         strcmp(getenv("GPUSIM_MIRROR_EVENTS"), "quick") == 0 ? EVENT_RUN_NS
+                                                                              : RUN_TIME,
+                         &tot);
+        } else {
+            policy_seeds(p, strtoull(strchr(one, ':') + 1, NULL, 10), 1);
+        }
     }
     if (n <= 0)
         skip();
@@ -1358,6 +1508,7 @@ int main(void)
         GPUSIM_TEST(test_fence_reload),  GPUSIM_TEST(test_pin_persistent),
         GPUSIM_TEST(test_pin),           GPUSIM_TEST(test_none),
         GPUSIM_TEST(test_deterministic), GPUSIM_TEST(test_soak),
+        GPUSIM_TEST(test_events),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -691,6 +691,70 @@ static void test_wait_blocks_the_invalidator_for_the_completion_time(void **stat
     FINISH(w, n, &a);
 }
 
+/*
+ * gpusim__notifier_check's balance and sequence rules (what the per-event soak relies on): each one
+ * broken on purpose is reported, and the check passes again once it is restored.
+ */
+static void test_check_catches_imbalance(void **state)
+{
+    (void)state;
+    gpusim_notifier_t *n;
+    gpusim_world_t *w = setup(&n);
+    mirror_t a;
+    invalidator_t x, y;
+    gpusim_completion_t fence;
+    gpusim_completion_init(&fence, NULL);
+    mirror_insert(n, &a, 1, 0x1000, 0x1000);
+    assert_true(gpusim__notifier_check(n));
+
+    /* One invalidation open, waiting on the fence; one open over nothing. */
+    a.answer = GPUSIM_NOTIFIER_WAIT;
+    a.wait_on = &fence;
+    ASSERT_ERR(start_inv(n, &x, 0x1000, 0x2000, GPUSIM_INVALIDATOR_KSWAPD, true),
+               GPUSIM_EINPROGRESS);
+    ASSERT_OK(start_inv(n, &y, 0x9000, 0xa000, GPUSIM_INVALIDATOR_OTHER, true));
+    assert_int_equal(gpusim_notifier_active(n), 2);
+    assert_true(gpusim__notifier_check(n));
+
+    /* A start counted without its invalidation (or an end that forgot to leave). */
+    n->active++;
+    assert_false(gpusim__notifier_check(n));
+    n->active--;
+    /* An end that left without being counted out. */
+    n->active--;
+    assert_false(gpusim__notifier_check(n));
+    n->active++;
+    /* An open invalidation in the wrong state: says WAITING but waits for nothing. */
+    assert_int_equal(y.inv.state_, INV_STARTED);
+    y.inv.state_ = INV_WAITING;
+    assert_false(gpusim__notifier_check(n));
+    y.inv.state_ = INV_STARTED;
+    /* ... or idle while on the list. */
+    x.inv.state_ = INV_IDLE;
+    assert_false(gpusim__notifier_check(n));
+    x.inv.state_ = INV_WAITING;
+    /* One that reached a subscription with the domain even. */
+    n->seq++;
+    assert_false(gpusim__notifier_check(n));
+    n->seq--;
+    /* A subscription's sequence ahead of the domain's. */
+    uint64_t seq = a.sub->seq;
+    a.sub->seq = n->seq + 2;
+    assert_false(gpusim__notifier_check(n));
+    a.sub->seq = seq;
+    assert_true(gpusim__notifier_check(n));
+
+    ASSERT_OK(gpusim_completion_signal(w, &fence));
+    ASSERT_OK(gpusim_world_run(w));
+    assert_int_equal(x.proceeded, 1);
+    ASSERT_OK(gpusim_notifier_invalidate_end(&x.inv));
+    ASSERT_OK(gpusim_notifier_invalidate_end(&y.inv));
+    assert_int_equal(gpusim_notifier_active(n), 0);
+    assert_null(n->open_head);
+    assert_true(gpusim__notifier_check(n));
+    FINISH(w, n, &a);
+}
+
 static void test_callbacks_run_one_after_another(void **state)
 {
     (void)state;
@@ -1314,7 +1378,8 @@ static void test_randomized_with_open_invalidations(void **state)
     gpusim_rng_t rng;
     gpusim_rng_seed(&rng, 77, 5);
     enum { OPEN_MAX = 4 };
-    invalidator_t open[OPEN_MAX];
+    invalidator_t open[OPEN_MAX]; /* an active invalidation stays where it is: slot[] moves */
+    int slot_of[OPEN_MAX] = {0, 1, 2, 3}; /* [0, nopen): open ones; the rest: free */
     int nopen = 0, model_active = 0;
     bool model_odd = false;
     uint64_t order = 0;
@@ -1373,8 +1438,8 @@ static void test_randomized_with_open_invalidations(void **state)
                 expect[j] = v;
             }
             ncalls = 0;
-            ASSERT_OK(
-                start_inv(n, &open[nopen], start, start + len, GPUSIM_INVALIDATOR_OTHER, true));
+            ASSERT_OK(start_inv(n, &open[slot_of[nopen]], start, start + len,
+                                GPUSIM_INVALIDATOR_OTHER, true));
             nopen++;
             model_active++;
             if (k > 0)
@@ -1384,8 +1449,10 @@ static void test_randomized_with_open_invalidations(void **state)
                 assert_int_equal(call_log[i], expect[i]);
         } else if (nopen > 0) { /* end a random open one */
             int i = (int)gpusim_rng_below(&rng, (uint64_t)nopen);
-            ASSERT_OK(gpusim_notifier_invalidate_end(&open[i].inv));
-            open[i] = open[--nopen];
+            int ended = slot_of[i];
+            ASSERT_OK(gpusim_notifier_invalidate_end(&open[ended].inv));
+            slot_of[i] = slot_of[--nopen];
+            slot_of[nopen] = ended;
             model_active--;
             if (model_active == 0 && model_odd) {
                 model_odd = false;
@@ -1410,7 +1477,7 @@ static void test_randomized_with_open_invalidations(void **state)
     assert_true(stat_count(w, "notifier.deferred.inserts") > 100);
     assert_true(stat_count(w, "notifier.deferred.removes") > 100);
     while (nopen > 0)
-        ASSERT_OK(gpusim_notifier_invalidate_end(&open[--nopen].inv));
+        ASSERT_OK(gpusim_notifier_invalidate_end(&open[slot_of[--nopen]].inv));
     assert_true(gpusim__notifier_check(n));
     gpusim_world_free(w);
     ASSERT_NO_LEAK();
@@ -1449,6 +1516,7 @@ int main(void)
         GPUSIM_TEST(test_gauges),
         GPUSIM_TEST(test_randomized_against_reference),
         GPUSIM_TEST(test_randomized_with_open_invalidations),
+        GPUSIM_TEST(test_check_catches_imbalance),
     };
     return cmocka_run_group_tests_name("notifier", tests, NULL, NULL);
 }

@@ -99,9 +99,12 @@ GPUSIM_EXTERN const char *gpusim_gpu_name(const gpusim_gpu_t *gpu);
 
 /**
  * Verifies every invariant of the device: VRAM accounting, every context's page table (canonical
- * shape, counts, table frames), and that no TLB entry disagrees with its page table (a stale entry
- * is a bug in whoever changed the table without invalidating). Returns 0, or GPUSIM_ECORRUPT with
- * the first violation in msg (may be NULL), or GPUSIM_EINVAL for NULL.
+ * shape, counts, table frames), that no TLB entry disagrees with its page table (a stale entry
+ * is a bug in whoever changed the table without invalidating: the driver invalidates in the same
+ * call that changes a translation, so this holds between any two events), and that no fence's
+ * value is below the one the previous check of this device saw (fence monotonicity; recording
+ * those values is the only thing the check writes, and the simulation never reads them). Returns
+ * 0, or GPUSIM_ECORRUPT with the first violation in msg (may be NULL), or GPUSIM_EINVAL for NULL.
  */
 GPUSIM_EXTERN int gpusim_gpu_check(const gpusim_gpu_t *gpu, char *msg, size_t msglen);
 

@@ -274,23 +274,25 @@ typedef void (*gpusim_invalidation_cb)(gpusim_world_t *w, gpusim_invalidation_t 
 
 /**
  * One invalidation by one invalidator. Caller-allocated (embed it in the actor that invalidates);
- * initialise with gpusim_invalidation_init(). Reusable once it has ended; never re-initialise one
- * that is active. One left active when its world is freed stays "active": initialise it again.
+ * initialise with gpusim_invalidation_init(). Reusable once it has ended; never re-initialise,
+ * move or copy one that is active (its domain keeps it on a list). One left active when its world is freed stays "active": initialise it again.
  */
 struct gpusim_invalidation_s {
     void *data; /**< User slot, set by gpusim_notifier_invalidate_start(). */
     /* Private: maintained by the domain. */
-    gpusim_notifier_range_t range_; /**< What is being invalidated. */
-    gpusim_notifier_t *notifier_;   /**< Domain, while not idle. */
-    gpusim_invalidation_cb cb_;     /**< Continuation after a wait. */
-    gpusim_notifier_sub_t *cursor_; /**< Next subscription to call after a wait. */
-    uint64_t cur_seq_;              /**< The domain sequence given to callbacks. */
-    gpusim_time_t started_at_;      /**< When invalidate_start was called. */
-    gpusim_time_t blocked_ns_;      /**< How long callbacks kept it waiting (once started). */
-    gpusim_waiter_t waiter_;        /**< Waits on a callback's completion. */
-    int state_;                     /**< Idle, calling, waiting, started. */
-    int spare_;                     /**< Holds an event-queue reservation for its next wait. */
-    int reached_;                   /**< Overlapped a subscription when it started (traced). */
+    gpusim_notifier_range_t range_;    /**< What is being invalidated. */
+    gpusim_notifier_t *notifier_;      /**< Domain, while not idle. */
+    gpusim_invalidation_cb cb_;        /**< Continuation after a wait. */
+    gpusim_notifier_sub_t *cursor_;    /**< Next subscription to call after a wait. */
+    uint64_t cur_seq_;                 /**< The domain sequence given to callbacks. */
+    gpusim_time_t started_at_;         /**< When invalidate_start was called. */
+    gpusim_time_t blocked_ns_;         /**< How long callbacks kept it waiting (once started). */
+    gpusim_waiter_t waiter_;           /**< Waits on a callback's completion. */
+    int state_;                        /**< Idle, calling, waiting, started. */
+    int spare_;                        /**< Holds an event-queue reservation for its next wait. */
+    int reached_;                      /**< Overlapped a subscription when it started (traced). */
+    gpusim_invalidation_t *open_prev_; /**< Neighbours in the domain's list of open ones. */
+    gpusim_invalidation_t *open_next_;
 };
 
 /** Initialises an idle invalidation. NULL is ignored. */

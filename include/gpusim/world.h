@@ -239,6 +239,22 @@ GPUSIM_EXTERN int gpusim_world_run(gpusim_world_t *w);
 GPUSIM_EXTERN int64_t gpusim_world_run_events(gpusim_world_t *w, uint64_t n);
 
 /**
+ * Called after each event callback returns, while the world is running (docs/architecture.md,
+ * decision 19). `w` is the world; `ud` what gpusim_world_set_event_hook() was given. It is meant
+ * for invariant checks: it may read anything, and call gpusim_world_stop() to end the run after
+ * this event (a failed check). It must not run the world (refused with GPUSIM_EBUSY) and should
+ * not schedule, cancel or change anything, or the run is no longer the one without the hook. It
+ * is not called after an event whose callback freed the world.
+ */
+typedef void (*gpusim_event_hook_cb)(void *ud, gpusim_world_t *w);
+
+/**
+ * Sets (or, with `cb` NULL, removes) the hook run after every event. Costs one predictable branch
+ * per event when unset (the default). Returns 0, or GPUSIM_EINVAL if `w` is NULL.
+ */
+GPUSIM_EXTERN int gpusim_world_set_event_hook(gpusim_world_t *w, gpusim_event_hook_cb cb, void *ud);
+
+/**
  * Asks the run in progress to return after the current callback. Outside a run, and for NULL, it
  * does nothing (the request does not outlive the run).
  */

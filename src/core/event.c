@@ -5,7 +5,8 @@
  * Dispatch contract: an event is removed from the queue before its callback runs, the clock is set
  * to its time, and the callback may then schedule, reschedule or cancel anything, itself included.
  * Nothing here allocates except queue growth in push(), so the steady-state cost of an event is one
- * push and one pop.
+ * push and one pop. After each callback the world's event hook runs, if one is set (invariant
+ * checks after every event: gpusim_world_set_event_hook).
  */
 #include <string.h>
 
@@ -298,6 +299,10 @@ static dispatch_end dispatch(gpusim_world_t *w, gpusim_time_t limit, uint64_t ma
                    (unsigned long long)w->now);
         /* The callback may free `ev`: nothing below reads it again. */
         ev->cb_(w, ev);
+        /* The per-event check hook: one predictable branch when unset. Not after a callback
+         * that freed the world (free_requested: the hook would inspect objects being torn down). */
+        if (GPUSIM_UNLIKELY(w->event_hook != NULL) && !w->free_requested)
+            w->event_hook(w->event_hook_ud, w);
         if (GPUSIM_UNLIKELY(w->stop_requested))
             break;
     }
@@ -349,6 +354,15 @@ int64_t gpusim_world_run_events(gpusim_world_t *w, uint64_t n)
     uint64_t ran;
     dispatch(w, GPUSIM_TIME_MAX, n, &ran);
     return (int64_t)ran;
+}
+
+int gpusim_world_set_event_hook(gpusim_world_t *w, gpusim_event_hook_cb cb, void *ud)
+{
+    if (w == NULL)
+        return GPUSIM_EINVAL;
+    w->event_hook = cb;
+    w->event_hook_ud = cb != NULL ? ud : NULL;
+    return 0;
 }
 
 void gpusim_world_stop(gpusim_world_t *w)

@@ -45,24 +45,26 @@ typedef struct gpusim__core_stats {
 } gpusim__core_stats;
 
 struct gpusim_world_s {
-    gpusim__arena arena;          /* Allocation context; the world struct is its first block. */
-    gpusim_time_t now;            /* Virtual clock, ns. Never decreases. */
-    gpusim__queue queue;          /* Pending events. */
-    uint64_t events_run;          /* Callbacks run since creation. */
-    bool running;                 /* Inside gpusim_world_run*(): reentry is refused. */
-    bool stop_requested;          /* gpusim_world_stop() was called during this run. */
-    bool free_requested;          /* gpusim_world_free() was called from a callback: deferred. */
-    unsigned callback_depth;      /* Module calls into user code in progress (outside events). */
-    uint64_t seed;                /* Master seed. */
-    gpusim__stats stats;          /* Registry of named statistics. */
-    gpusim__core_stats core;      /* The core's own statistics. */
-    gpusim_log_level_t log_level; /* Messages above this level are dropped before formatting. */
-    gpusim_log_cb log_cb;         /* Sink; NULL = stderr. */
-    void *log_ud;                 /* Passed to log_cb. */
-    gpusim_trace_cb trace_cb;     /* Span hook (core/trace.h); NULL = none, the default. */
-    void *trace_ud;               /* Passed to trace_cb. */
-    void *data;                   /* User pointer. */
-    gpusim__owned owned;          /* Sentinel of the list of objects to destroy at teardown. */
+    gpusim__arena arena;             /* Allocation context; the world struct is its first block. */
+    gpusim_time_t now;               /* Virtual clock, ns. Never decreases. */
+    gpusim__queue queue;             /* Pending events. */
+    uint64_t events_run;             /* Callbacks run since creation. */
+    bool running;                    /* Inside gpusim_world_run*(): reentry is refused. */
+    bool stop_requested;             /* gpusim_world_stop() was called during this run. */
+    bool free_requested;             /* gpusim_world_free() was called from a callback: deferred. */
+    unsigned callback_depth;         /* Module calls into user code in progress (outside events). */
+    uint64_t seed;                   /* Master seed. */
+    gpusim__stats stats;             /* Registry of named statistics. */
+    gpusim__core_stats core;         /* The core's own statistics. */
+    gpusim_log_level_t log_level;    /* Messages above this level are dropped before formatting. */
+    gpusim_log_cb log_cb;            /* Sink; NULL = stderr. */
+    void *log_ud;                    /* Passed to log_cb. */
+    gpusim_trace_cb trace_cb;        /* Span hook (core/trace.h); NULL = none, the default. */
+    void *trace_ud;                  /* Passed to trace_cb. */
+    gpusim_event_hook_cb event_hook; /* Runs after each event (core/event.c); NULL = none. */
+    void *event_hook_ud;             /* Passed to event_hook. */
+    void *data;                      /* User pointer. */
+    gpusim__owned owned;             /* Sentinel of the list of objects to destroy at teardown. */
 };
 
 /* Copies the core's raw counters into its statistics; called before any statistics query. */

@@ -32,7 +32,7 @@
  * queue in error, stopped, or of a context not running, issues no packet (no FETCH phase); a
  * context or queue has an operation exactly while STOPPING or RESUMING, and it names it; the fence table
  * is sorted by handle, every handle below next_handle, and every fence satisfies
- * gpusim__gpu_fence_check.
+ * gpusim__gpu_fence_check and has not gone below the value the previous check saw.
  */
 #ifndef GPUSIM_GPU_CP_H
 #define GPUSIM_GPU_CP_H
@@ -119,6 +119,8 @@ typedef struct gpusim__gpu_cp_stats {
 typedef struct gpusim__gpu_cp_fence {
     uint32_t handle;     /* Non-zero, never reused on the device. */
     gpusim__gpu_fence f; /* The timeline. */
+    uint64_t seen;       /* The checker's: the value at the previous gpusim_gpu_check (the model
+                            never reads it); a value below it went back in time. */
 } gpusim__gpu_cp_fence;
 
 /* A device's command processor (gpusim_gpu_t.cp). */

@@ -12,9 +12,12 @@
  * (its callback then never runs) even when it is woken and its wake-up event is still pending.
  *
  * Invariants (gpusim__gpu_cp_fences_check): handles strictly increase along the table and are
- * below next_handle (unless every handle was used); every fence passes gpusim__gpu_fence_check;
+ * below next_handle (unless every handle was used); every fence passes gpusim__gpu_fence_check,
+ * and its value is not below the one the previous check recorded in `seen` (fence monotonicity
+ * between checks: the check's only write);
  * every listed host waiter is waiting and names this device.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -69,6 +72,7 @@ int gpusim_gpu_fence_new(gpusim_gpu_t *g, uint64_t initial, uint32_t *handle)
     if (!f)
         return GPUSIM_ENOMEM;
     gpusim__gpu_fence_init(&f->f, initial);
+    f->seen = initial;
     f->handle = cp->next_handle++;
     cp->fences[cp->nfences++] = f;
     *handle = f->handle;
@@ -219,6 +223,14 @@ bool gpusim__gpu_cp_fences_check(const gpusim__gpu_cp *cp, char *buf, size_t len
             snprintf(buf, len, "%s: fence %u inconsistent", cp->gpu->name, f->handle);
             return false;
         }
+        /* Monotonicity across checks (run after every event by the soak): the one field a check
+         * writes, the checker's own record, so checking never changes the simulation. */
+        if (f->f.value < f->seen) {
+            snprintf(buf, len, "%s: fence %u went back from %" PRIu64 " to %" PRIu64, cp->gpu->name,
+                     f->handle, f->seen, f->f.value);
+            return false;
+        }
+        cp->fences[i]->seen = f->f.value;
     }
     for (const gpusim_gpu_fence_waiter_t *hw = cp->hw_head; hw; hw = hw->next_)
         if (hw->gpu_ != cp->gpu || (hw->next_ && hw->next_->prev_ != hw) ||

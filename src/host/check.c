@@ -37,7 +37,10 @@
  *                     lru field; every frame with FF_LRU is on its list; counts match;
  *   swap              slot_refs[s] is the number of swap entries plus shmem slots naming s; the free
  *                     stack holds exactly the unreferenced slots, once each;
- *   data mode         no contents on a FREE frame, the zero page or a free swap slot.
+ *   data mode         no contents on a FREE frame, the zero page or a free swap slot;
+ *   notifier          each process's domain passes gpusim__notifier_check: sequence parity, the
+ *                     subscriptions' sequences, and balance (as many open invalidations as
+ *                     `active`, each in an open state).
  *
  * Cost: O(frames + blocks + page-table entries + swap slots + files' pages), plus O(log VMAs) per
  * VMA change met in the page-table walk. It allocates scratch arrays from the world's arena (about
@@ -55,6 +58,7 @@
 
 #include "host/host.h"
 #include "core/alloc.h"
+#include "notifier/notifier.h"
 
 /* Page-table geometry (as pgtable.c): 9 bits per level above the 4 KiB page offset. */
 #define LEVEL_SHIFT(l) (HOST_PAGE_SHIFT + 9 * (l))
@@ -520,6 +524,13 @@ static int check_process(chk *c, const gpusim_process_t *p)
     int rc = check_vmas(c, p);
     if (rc)
         return rc;
+    /* The domain's own invariants, notifier balance included: the host is what starts and ends
+     * invalidations, so a path that forgot an end shows here. */
+    if (p->notifier && !gpusim__notifier_check(p->notifier))
+        return fail(c,
+                    "process %s: notifier domain inconsistent (seq %" PRIu64 ", %zu invalidations "
+                    "open)",
+                    p->name, gpusim_notifier_seq(p->notifier), gpusim_notifier_active(p->notifier));
     if (p->pt.root && (rc = walk_table(&w, p->pt.root, ROOT_LEVEL, 0)) != 0)
         return rc;
     if (w.tables != p->pt.tables)

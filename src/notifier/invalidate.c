@@ -36,12 +36,26 @@
 #include "core/trace.h"
 #include "notifier/notifier.h"
 
-enum inv_state {
-    INV_IDLE = 0,    /* Not started, or ended. */
-    INV_CALLING = 1, /* Calling subscription callbacks. */
-    INV_WAITING = 2, /* Waiting on a callback's completion. */
-    INV_STARTED = 3  /* All callbacks done; the invalidator changes the page table, then ends. */
-};
+/* The domain's list of open invalidations (gpusim__notifier_check counts it against active). */
+static void open_link(gpusim_notifier_t *n, gpusim_invalidation_t *inv)
+{
+    inv->open_prev_ = NULL;
+    inv->open_next_ = n->open_head;
+    if (n->open_head)
+        n->open_head->open_prev_ = inv;
+    n->open_head = inv;
+}
+
+static void open_unlink(gpusim_notifier_t *n, gpusim_invalidation_t *inv)
+{
+    if (inv->open_prev_)
+        inv->open_prev_->open_next_ = inv->open_next_;
+    else
+        n->open_head = inv->open_next_;
+    if (inv->open_next_)
+        inv->open_next_->open_prev_ = inv->open_prev_;
+    inv->open_prev_ = inv->open_next_ = NULL;
+}
 
 void gpusim_invalidation_init(gpusim_invalidation_t *inv)
 {
@@ -61,9 +75,10 @@ bool gpusim_invalidation_active(const gpusim_invalidation_t *inv)
  * exclusive phase: the sequence becomes even, deferred inserts and removes are applied in request
  * order, and everyone waiting for the phase (readers, removers) is woken.
  */
-static void leave(gpusim_notifier_t *n)
+static void leave(gpusim_notifier_t *n, gpusim_invalidation_t *inv)
 {
     GPUSIM_ASSERT(n->active > 0);
+    open_unlink(n, inv);
     n->active--;
     gpusim__stat_adjust(n->st.active, -1);
     if (n->active > 0 || (n->seq & 1) == 0)
@@ -128,7 +143,7 @@ static void close_refused(gpusim_notifier_t *n, gpusim_invalidation_t *inv)
     drop_spare(n, inv);
     inv->state_ = INV_IDLE;
     inv->notifier_ = NULL;
-    leave(n);
+    leave(n, inv);
 }
 
 static void violation(gpusim_notifier_t *n, const gpusim_notifier_sub_t *sub, const char *what)
@@ -279,6 +294,7 @@ int gpusim_notifier_invalidate_start(gpusim_notifier_t *n, gpusim_invalidation_t
 
     /* Linux: mn_itree_inv_start_range. Overlap with any subscription makes the phase exclusive. */
     n->active++;
+    open_link(n, inv);
     gpusim__stat_adjust(n->st.active, 1);
     gpusim__itree_node *first = gpusim__itree_first(&n->tree, range->start, range->end - 1);
     if (first != NULL)
@@ -306,7 +322,7 @@ int gpusim_notifier_invalidate_end(gpusim_invalidation_t *inv)
     trace_inv(n, inv, "");
     for (gpusim__notifier_watch *wt = n->watches; wt; wt = wt->next)
         wt->changed(wt, &inv->range_);
-    leave(n);
+    leave(n, inv);
     return 0;
 }
 

@@ -366,7 +366,8 @@ bool gpusim__notifier_check(const gpusim_notifier_t *n)
     for (const gpusim__itree_node *node = gpusim__itree_min(&n->tree); node != NULL;
          node = gpusim__itree_successor(node)) {
         const gpusim_notifier_sub_t *sub = gpusim_container_of(node, gpusim_notifier_sub_t, node);
-        if ((sub->seq & 1) == 0 || sub->notifier != n)
+        /* Never ahead of the domain (the difference, modulo 2^64, is small and not negative). */
+        if ((sub->seq & 1) == 0 || sub->notifier != n || n->seq - sub->seq > UINT64_MAX / 2)
             return false;
         if (sub->state == SUB_IN_TREE)
             in_tree++;
@@ -385,7 +386,25 @@ bool gpusim__notifier_check(const gpusim_notifier_t *n)
     /* Nothing is deferred unless the tree is frozen. */
     if (n->deferred_head != NULL && (n->seq & 1) == 0)
         return false;
-    return in_tree + pending_insert == n->nsubs;
+    if (in_tree + pending_insert != n->nsubs)
+        return false;
+    /* Balance: the open list holds exactly the `active` invalidations, each open on this domain. */
+    size_t open = 0;
+    for (const gpusim_invalidation_t *inv = n->open_head; inv != NULL; inv = inv->open_next_) {
+        bool waiting = inv->waiter_.on_ != NULL || gpusim_event_pending(&inv->waiter_.ev_);
+        if (++open > n->active || inv->notifier_ != n ||
+            (inv->open_next_ && inv->open_next_->open_prev_ != inv) ||
+            (inv->open_prev_ == NULL) != (inv == n->open_head) ||
+            inv->range_.end <= inv->range_.start || inv->started_at_ > n->world->now)
+            return false;
+        if (inv->state_ != INV_CALLING && inv->state_ != INV_WAITING && inv->state_ != INV_STARTED)
+            return false;
+        if (waiting != (inv->state_ == INV_WAITING))
+            return false;
+        if (inv->reached_ && (n->seq & 1) == 0)
+            return false; /* the phase it opened ends only with the last end */
+    }
+    return open == n->active;
 }
 
 bool gpusim__notifier_sub_hold(gpusim_notifier_sub_t *sub, const gpusim_notifier_t *n)

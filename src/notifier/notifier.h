@@ -19,7 +19,11 @@
  *                                                                          waiters woken
  *
  * A subscription's seq is always odd: set to seq - 1 on an idle insert, to the domain's odd seq on
- * an insert during an invalidation (so its first read collides), and by set_seq in callbacks.
+ * an insert during an invalidation (so its first read collides), and by set_seq in callbacks; so
+ * it is never ahead of the domain's (modulo 2^64: the sequence may wrap).
+ *
+ * Balance: every started invalidation is on the domain's open list (open_head) until it ends or
+ * is refused, and the list has exactly `active` entries.
  */
 #ifndef GPUSIM_NOTIFIER_NOTIFIER_H
 #define GPUSIM_NOTIFIER_NOTIFIER_H
@@ -27,6 +31,14 @@
 #include "gpusim.h"
 #include "core/itree.h"
 #include "core/world.h"
+
+/* States of a gpusim_invalidation_t (invalidate.c). */
+enum inv_state {
+    INV_IDLE = 0,    /* Not started, or ended. */
+    INV_CALLING = 1, /* Calling subscription callbacks. */
+    INV_WAITING = 2, /* Waiting on a callback's completion. */
+    INV_STARTED = 3  /* All callbacks done; the invalidator changes the page table, then ends. */
+};
 
 /* Where a subscription is. */
 enum sub_state {
@@ -69,6 +81,8 @@ struct gpusim_notifier_s {
     gpusim__itree tree;                   /* Subscriptions in the tree. */
     uint64_t seq;                         /* Domain sequence. */
     size_t active;                        /* Invalidations open. */
+    gpusim_invalidation_t *open_head;     /* Those invalidations, newest first (checked against
+                                             active: every start has its end). */
     gpusim_notifier_sub_t *deferred_head; /* Deferred inserts and removes, oldest first. */
     gpusim_notifier_sub_t *deferred_tail;
     size_t nsubs;                       /* Subscriptions, in the tree or pending insert. */
@@ -125,7 +139,10 @@ void gpusim__notifier_set_held(gpusim_notifier_t *n, bool held);
 /* Whether a watch (a driver's checker) is on the domain: its process must not be freed yet. */
 bool gpusim__notifier_watched(const gpusim_notifier_t *n);
 
-/* Domain invariants: seq parity vs active, tree vs states, counts. For tests. */
+/* Domain invariants: seq parity vs active, tree vs states, counts; the open invalidations (as
+ * many as `active`, each in an open state, on this domain, waiting exactly when WAITING; one that
+ * reached a subscription keeps the domain odd); no subscription's sequence ahead of the domain's.
+ * For tests and the per-event soak (through gpusim_host_check). */
 bool gpusim__notifier_check(const gpusim_notifier_t *n);
 
 /* Test hook: sets the domain sequence (to exercise wrap-around). Only while idle. */
