@@ -173,6 +173,12 @@ static void log_sink(void *ud, gpusim_log_level_t level, gpusim_time_t now, cons
     (*(int *)ud)++;
 }
 
+static void count_hook(void *ud, gpusim_world_t *w)
+{
+    (void)w;
+    (*(int *)ud)++;
+}
+
 static void test_world_getters(void **state)
 {
     (void)state;
@@ -195,6 +201,10 @@ static void test_world_getters(void **state)
     BAD(gpusim_world_memory(NULL, &mem), GPUSIM_EINVAL);
     BAD(gpusim_world_memory(w, NULL), GPUSIM_EINVAL);
     ASSERT_UNTOUCHED(mem);
+
+    /* event hook: a NULL world is refused, and a hook set on no world runs on none. */
+    BAD(gpusim_world_set_event_hook(NULL, count_hook, &logged), GPUSIM_EINVAL);
+    assert_null(w->event_hook);
 
     /* rng: every NULL argument; the stream is untouched. */
     POISON(r);
