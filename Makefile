@@ -101,7 +101,7 @@ determinism: build
 	@$(CMAKE) --build $(BUILD)-memcheck -j $(JOBS) --target gpusim-bench -- --no-print-directory -s
 	@sh tools/check-determinism.sh $(BUILD)/bench/gpusim-bench $(BUILD)-memcheck/bench/gpusim-bench
 
-# The long randomized soaks, off in the default suite (tests/README-soak.md):
+# The long randomized soaks, off in the default suite (docs/reliability.md §5):
 #   the host MM alone, checker after every step: SOAK_SEEDS seeds of 1,000 batches each (about
 #   0.7 s per seed in the release build);
 #   every driver policy on the host and the GPU, every checker after every event:

@@ -32,7 +32,7 @@
  *     gpusim_gpu_ctx_free(), a removed subscription, an unregistered buffer once its callback ran)
  *     is undefined behaviour, as in libuv: gpusim cannot tell freed memory from live memory.
  *     Handles that are numbers (fence handles, trace ids) are safe to use after they are freed:
- *     they are never reused and give GPUSIM_ENOENT. tests/README-badinput.md lists what is tested.
+ *     they are never reused and give GPUSIM_ENOENT. docs/reliability.md §3 lists what is tested.
  */
 #ifndef GPUSIM_H
 #define GPUSIM_H

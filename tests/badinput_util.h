@@ -5,7 +5,7 @@
  *
  * Every bad call goes through BAD() (an int result: the exact documented error code) or BAD_EQ()
  * (a value result: the documented neutral value, for getters that cannot return an error), so the
- * count printed at the end is the number of bad calls the catalogue makes (tests/README-badinput.md
+ * count printed at the end is the number of bad calls the catalogue makes (docs/reliability.md §3
  * quotes it). A call that must merely not crash (a void function given NULL) goes through BAD_VOID().
  */
 #ifndef GPUSIM_TESTS_BADINPUT_UTIL_H

@@ -8,7 +8,7 @@
  * observable (the world's clock, queue and statistics; the output argument where the header says it
  * is untouched), and leave the world usable: a good call succeeds afterwards, the internal checks
  * of the queue and the statistics registry pass, and nothing leaks (ASSERT_NO_LEAK).
- * tests/README-badinput.md states the rules.
+ * docs/reliability.md §3 states the rules.
  */
 #include <limits.h>
 #include <math.h>

@@ -10,7 +10,7 @@
  * exactly the error its header documents, change nothing observable (the page table, the device's
  * statistics, the world's queue, the output argument where the header says so) and leave the
  * device usable: gpusim_gpu_check() passes, a good map and access succeed afterwards and nothing
- * leaks. tests/README-badinput.md states the rules.
+ * leaks. docs/reliability.md §3 states the rules.
  */
 #include "badinput_util.h"
 #include "gpu/params.h"

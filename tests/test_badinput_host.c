@@ -11,7 +11,7 @@
  * the world's queue and statistics are as before, the host's full invariant check passes, a good
  * call succeeds afterwards and nothing leaks. Errors that an accepted call reports through its
  * callback (an unmapped address, a hole) are checked for their documented status too.
- * tests/README-badinput.md states the rules.
+ * docs/reliability.md §3 states the rules.
  */
 #include "badinput_util.h"
 #include "host_util.h"

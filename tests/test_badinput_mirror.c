@@ -10,7 +10,7 @@
  * error its header documents, change nothing observable (the driver's figures, the host's meminfo,
  * the world's queue and statistics, a config or a packet buffer) and leave the driver usable: the
  * host, GPU and driver checks pass, a good job runs afterwards, and nothing leaks.
- * tests/README-badinput.md states the rules.
+ * docs/reliability.md §3 states the rules.
  */
 #include "badinput_util.h"
 #include "mirror_util.h"

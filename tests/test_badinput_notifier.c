@@ -8,7 +8,7 @@
  * return exactly the error its header documents, change nothing observable (the domain's sequence,
  * subscription count and active count, the world's queue and statistics count) and leave the
  * domain usable (its internal check passes, a good invalidation reaches its subscriptions, nothing
- * leaks). tests/README-badinput.md states the rules.
+ * leaks). docs/reliability.md §3 states the rules.
  */
 #include "badinput_util.h"
 #include "core/event.h"

@@ -2,7 +2,7 @@
 # check-badinput.sh INCLUDE_DIR TESTS_DIR -- the bad-input catalogue is complete: every function
 # declared GPUSIM_EXTERN in the public headers is called in some tests/test_badinput_*.c, unless it
 # is exempt below. A new public function fails this check until the catalogue covers it (or it is
-# exempted here, with the reason). tests/README-badinput.md describes the catalogue.
+# exempted here, with the reason). docs/reliability.md §3 describes the catalogue.
 set -eu
 include=$1
 tests=$2
