@@ -26,7 +26,8 @@
  * document it; gpusim_host_check, gpusim_gpu_check and gpusim_driver_check pass whenever the
  * program asks and at the end; and once everything is freed (drivers, GPU, host, world), the
  * allocator facade's balance of live bytes is back where it was (no leak, in either allocator
- * build; LeakSanitizer checks the rest). Work is bounded: at most MAX_OPS calls, EVENT_BUDGET events
+ * build; LeakSanitizer checks the rest); and the world never held more than MEM_LIMIT (memory in
+ * proportion to a virtual size rather than to what is used is a bug: see regress/api). Work is bounded: at most MAX_OPS calls, EVENT_BUDGET events
  * in all, small lengths and kernels, so one input runs in milliseconds.
  */
 #include <stdio.h>
@@ -46,8 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define GPU_BASE UINT64_C(0x100000000)    /* the raw contexts' window */
 
 #define MAX_OPS      256
-#define EVENT_BUDGET 20000u /* events run per input, over every run and the drain */
-#define RUN_EVENTS   2000u  /* most events one RUN op may run */
+#define EVENT_BUDGET 20000u      /* events run per input, over every run and the drain */
+#define RUN_EVENTS   2000u       /* most events one RUN op may run */
+#define MEM_LIMIT    (256 * MIB) /* the world's allocations at their peak */
 #define NPROC        6
 #define NFILE        2
 #define NDRV         3
@@ -836,6 +838,18 @@ static void op_ctx_free(void)
             g.queue[q].q = NULL; /* freed with its context */
 }
 
+/*
+ * After a successful change of a raw context's page table, invalidate the range, as a driver must:
+ * the device leaves that to whoever changes the table, and gpusim_gpu_check reports a TLB entry
+ * that disagrees with its table as that caller's bug.
+ */
+static void gpu_changed(int k, int rc, uint64_t va, uint64_t len)
+{
+    gpusim_time_t cost;
+    if (rc == 0 && len > 0)
+        CHECK(RC(gpusim_gpu_tlb_invalidate(g.ctx[k], va, len, &cost)) == 0);
+}
+
 static void op_gpu_map(void)
 {
     int k = ctx_pick();
@@ -848,7 +862,8 @@ static void op_gpu_map(void)
     for (uint64_t i = 0; i < 16; i++)
         frames[i] = first + i;
     if (k >= 0)
-        (void)RC(gpusim_gpu_map(g.ctx[k], va, n * PAGE, frames, flags, &cost));
+        gpu_changed(k, RC(gpusim_gpu_map(g.ctx[k], va, n * PAGE, frames, flags, &cost)), va,
+                    n * PAGE);
 }
 
 static void op_gpu_edit(void)
@@ -863,10 +878,10 @@ static void op_gpu_edit(void)
         return;
     switch (how) {
     case 0:
-        (void)RC(gpusim_gpu_unmap(g.ctx[k], va, len, &cost));
+        gpu_changed(k, RC(gpusim_gpu_unmap(g.ctx[k], va, len, &cost)), va, len);
         break;
     case 1:
-        (void)RC(gpusim_gpu_protect(g.ctx[k], va, len, perms, &cost));
+        gpu_changed(k, RC(gpusim_gpu_protect(g.ctx[k], va, len, perms, &cost)), va, len);
         break;
     case 2:
         (void)RC(gpusim_gpu_tlb_invalidate(g.ctx[k], va, len, &cost));
@@ -1091,8 +1106,14 @@ static void world_new(void)
 static void world_end(void)
 {
     bool drivers_left = false;
+    gpusim_stat_info_t mem;
     run_for(GPUSIM_TIME_MAX, g.events_left);
     checkers();
+    /* The simulator's own memory follows what the world uses, not the virtual sizes it was given:
+     * a 1 TiB file or a terabyte shared mapping in a 16 MiB host must not cost gigabytes. */
+    CHECK(gpusim_stats_get(g.w, "alloc.bytes", &mem) == 0);
+    if (mem.peak > (int64_t)MEM_LIMIT)
+        die("memory", __LINE__, "(the world allocated more than MEM_LIMIT at its peak)");
     for (int i = 0; i < NDRV; i++) {
         for (int tries = 0; g.drv[i] && tries < 4; tries++)
             if (driver_free(i) == GPUSIM_EBUSY)
