@@ -20,7 +20,7 @@ CTEST      ?= ctest
 MAIN_JOB   = $(BUILD)/bench/gpusim-bench run $(BENCH_ARGS)
 
 .PHONY: all build deps test test-asan test-tsan memcheck soak install format format-check clean \
-        readme-results cost-model-doc validation-doc determinism
+        readme-results cost-model-doc validation-doc determinism fuzz fuzz-ci fuzz-build
 
 all: build
 	@$(MAIN_JOB)
@@ -112,6 +112,27 @@ soak: build
 	GPUSIM_HOST_SOAK=$(SOAK_SEEDS) $(BUILD)/tests/test_host_random
 	GPUSIM_MIRROR_EVENTS=$(SOAK_EVENT_SEEDS) $(BUILD)/tests/test_mirror_random
 
+# Fuzzing (tests/fuzz/README.md): the libFuzzer targets, built with clang under ASan+UBSan and the
+# libc allocator in $(BUILD)-fuzz. `make fuzz` is the long run (FUZZ_SECONDS per target, one target
+# after another), growing $(BUILD)-fuzz/corpus/<target> from the seeds of tests/fuzz/corpus;
+# `make fuzz-ci` is the bounded run for CI (60 s per target by default). Both fail on any crash,
+# leak, sanitizer report or timeout (the input is kept in $(BUILD)-fuzz/artifacts/<target>/) and
+# end with each target's executions and coverage. FUZZ_TARGETS chooses the targets.
+FUZZ_TARGETS ?= packet scenario units api
+FUZZ_CC      ?= clang
+fuzz-build: deps
+	@sh tools/ensure-deps.sh fuzz
+	$(call configure_dir,$(BUILD)-fuzz,RelWithDebInfo,-DCMAKE_C_COMPILER=$(FUZZ_CC) -DGPUSIM_FUZZ=ON)
+	@$(CMAKE) --build $(BUILD)-fuzz -j $(JOBS) --target $(FUZZ_TARGETS:%=fuzz_%) -- --no-print-directory -s
+
+fuzz: FUZZ_SECONDS ?= 600
+fuzz: fuzz-build
+	@sh tests/fuzz/run.sh $(BUILD)-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-ci: FUZZ_SECONDS ?= 60
+fuzz-ci: fuzz-build
+	@sh tests/fuzz/run.sh $(BUILD)-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 # Regenerates docs/results/ and the README's results section from a run of the default set.
 readme-results: build
 	@sh tools/update-readme-results.sh $(BUILD)/bench/gpusim-bench
@@ -141,4 +162,4 @@ format-check:
 	@clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-memcheck
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-memcheck $(BUILD)-fuzz

@@ -134,6 +134,9 @@ typedef struct reader {
     size_t rec; /* the record being read, for messages */
 } reader;
 
+/* printf-checked, which also keeps clang's -Wformat-nonliteral quiet about the vsnprintf below. */
+static int fail(reader *rd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static int fail(reader *rd, const char *fmt, ...)
 {
     if (rd->err && rd->errlen) {

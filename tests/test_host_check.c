@@ -733,18 +733,13 @@ static void test_check_swap(void **state)
         h->slot_refs[top] = 1;
         h->nslot_free--;
         CORRUPT(f, "slot_refs 1 but 0 references found");
-        shm->npages++; /* room for a page beyond the mapped ones: unused, so no entry maps it */
-        {
-            uint64_t *slots = shm->slots;
-            uint64_t *grown = gpusim__arena_zalloc(&f->w->arena, shm->npages * sizeof *grown);
-            assert_non_null(grown);
-            memcpy(grown, slots, (shm->npages - 1) * sizeof *grown);
-            grown[shm->npages - 1] = FILE_SLOT_SWAP | top;
-            shm->slots = grown;
-            check_ok(f);
-            shm->slots = slots;
-            gpusim__arena_free(&f->w->arena, grown, shm->npages * sizeof *grown);
-        }
+        /* Room for a page beyond the mapped ones, in the same chunk: unused, so no entry maps it. */
+        shm->npages++;
+        assert_true(shm->npages <= FILE_CHUNK);
+        assert_int_equal(gpusim__file_slot_reserve(h, shm, shm->npages - 1), 0);
+        gpusim__file_slot_set(shm, shm->npages - 1, FILE_SLOT_SWAP | top);
+        check_ok(f);
+        gpusim__file_slot_set(shm, shm->npages - 1, 0);
         shm->npages--;
         h->slot_refs[top] = 0;
         h->nslot_free++;

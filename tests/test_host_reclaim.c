@@ -911,7 +911,7 @@ static void test_shmem_pages(void **state)
     for (uint64_t i = 0; i < 8; i++) {
         gpusim_host_pte_t e = pte_at(a, va + i * PAGE);
         assert_false(e.present || e.swapped); /* the entry is gone; the object holds the slot */
-        assert_true(obj->slots[i] & FILE_SLOT_SWAP);
+        assert_true(gpusim__file_slot(obj, i) & FILE_SLOT_SWAP);
     }
     assert_int_equal(stat_count(&f, "host.swap.out"), 8);
     assert_int_equal(f.h->nslots - f.h->nslot_free, 8);

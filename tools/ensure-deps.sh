@@ -27,6 +27,12 @@ gnuplot-nox
 clang-format
 "
 
+# `ensure-deps.sh fuzz` (make fuzz, make fuzz-ci) also needs clang and its libFuzzer runtime.
+if [ "${1:-}" = fuzz ]; then
+    PACKAGES="clang
+libclang-rt-14-dev"
+fi
+
 missing=""
 for pkg in $PACKAGES; do
     status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)

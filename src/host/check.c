@@ -591,7 +591,12 @@ static int check_files(chk *c)
             return fail(c, "file %" PRIu32 ": a shmem object without mappers was not destroyed",
                         f->id);
         for (uint64_t x = 0; x < f->npages; x++) {
-            uint64_t s = f->slots[x];
+            uint64_t s;
+            if (!f->chunks[x / FILE_CHUNK]) {
+                x |= FILE_CHUNK - 1; /* an unused chunk: on to the next */
+                continue;
+            }
+            s = gpusim__file_slot(f, x);
             if (s == 0)
                 continue;
             if (s & FILE_SLOT_SWAP) {

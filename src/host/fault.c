@@ -92,13 +92,17 @@ static int alloc_frame(hop *op, unsigned order, uint32_t *pfn)
 static int cache_get(hop *op, gpusim_file_t *file, uint64_t index, uint32_t *pfn)
 {
     gpusim_host_t *h = op->h;
-    uint64_t s = file->slots[index];
+    uint64_t s = gpusim__file_slot(file, index);
     uint32_t nf;
     int rc;
     if (s && !(s & FILE_SLOT_SWAP)) {
         *pfn = (uint32_t)(s - 1);
         return 0;
     }
+    /* The slot's chunk first: failing after the frame is set up would have to undo it. */
+    rc = gpusim__file_slot_reserve(h, file, index);
+    if (rc)
+        return rc;
     rc = alloc_frame(op, 0, &nf);
     if (rc)
         return rc;
@@ -129,7 +133,7 @@ static int cache_get(hop *op, gpusim_file_t *file, uint64_t index, uint32_t *pfn
     }
     frame_setup(h, nf, file->shmem ? FF_SHMEM : 0, file->id, (uint32_t)index);
     frame_of(h, nf)->refcount = 1; /* the page cache's reference */
-    file->slots[index] = (uint64_t)nf + 1;
+    gpusim__file_slot_set(file, index, (uint64_t)nf + 1);
     file->cached++;
     *pfn = nf;
     return 0;

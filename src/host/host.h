@@ -312,13 +312,37 @@ int gpusim__pt_walk(const pgtable *pt, uint64_t start, uint64_t end, pt_walk_fn 
 
 struct gpusim_file_s {
     gpusim_host_t *host;
-    uint32_t id;      /* number, from 1; hframe.owner */
-    bool shmem;       /* shared anonymous memory: swap-backed, zero-filled */
-    uint32_t mappers; /* VMAs referring to it (shmem objects die with the last) */
-    uint64_t npages;  /* size */
-    uint64_t *slots;  /* per page: 0, pfn + 1, or FILE_SLOT_SWAP | swap slot */
-    uint64_t cached;  /* pages in memory */
+    uint32_t id;       /* number, from 1; hframe.owner */
+    bool shmem;        /* shared anonymous memory: swap-backed, zero-filled */
+    uint32_t mappers;  /* VMAs referring to it (shmem objects die with the last) */
+    uint64_t npages;   /* size */
+    uint64_t **chunks; /* per FILE_CHUNK pages, their slots (0, pfn + 1, or FILE_SLOT_SWAP | swap
+                          slot), allocated at the first store; NULL: all 0 */
+    uint64_t cached;   /* pages in memory */
 };
+
+/*
+ * Slots per chunk of a file's page cache index. Chunks are allocated when a page of theirs is first
+ * cached, so a file costs memory and time (teardown, the checker) in proportion to what was used,
+ * not to its size: a 1 TiB file or a shared mapping of terabytes is as cheap as Linux makes it.
+ */
+#define FILE_CHUNK 4096u
+
+/* Slot `i` of file f (i < f->npages). */
+static inline uint64_t gpusim__file_slot(const gpusim_file_t *f, uint64_t i)
+{
+    const uint64_t *c = f->chunks[i / FILE_CHUNK];
+    return c ? c[i % FILE_CHUNK] : 0;
+}
+
+/* Stores slot `i`; a non-zero value needs its chunk (gpusim__file_slot_reserve). */
+static inline void gpusim__file_slot_set(gpusim_file_t *f, uint64_t i, uint64_t v)
+{
+    uint64_t *c = f->chunks[i / FILE_CHUNK];
+    GPUSIM_ASSERT(c || v == 0);
+    if (c)
+        c[i % FILE_CHUNK] = v;
+}
 
 /* ---------------------------------------------------------------------------------------------- */
 /* VMAs (vma.c)                                                                                   */
@@ -563,7 +587,9 @@ bool gpusim__vma_thp_ok(const gpusim_host_t *h, const hvma *v, uint64_t va);
 /* Files. */
 int gpusim__file_create(gpusim_host_t *h, uint64_t npages, bool shmem, gpusim_file_t **out);
 void gpusim__file_release(gpusim_host_t *h, gpusim_file_t *f); /* a mapper is gone */
-void gpusim__files_destroy(gpusim_host_t *h);                  /* at host teardown */
+/* Makes sure slot `index` of f has its chunk, so that it can be set. Returns 0 or GPUSIM_ENOMEM. */
+int gpusim__file_slot_reserve(gpusim_host_t *h, gpusim_file_t *f, uint64_t index);
+void gpusim__files_destroy(gpusim_host_t *h); /* at host teardown */
 
 /* zap.c: mapping and unmapping pages in one process's page table ---------------------------- */
 

@@ -311,8 +311,8 @@ static int mig_apply(hmig *m)
     }
     if (df->owner) {
         gpusim_file_t *file = h->files[df->owner - 1];
-        GPUSIM_ASSERT(file && file->slots[df->index] == (uint64_t)src + 1);
-        file->slots[df->index] = (uint64_t)dst + 1;
+        GPUSIM_ASSERT(file && gpusim__file_slot(file, df->index) == (uint64_t)src + 1);
+        gpusim__file_slot_set(file, df->index, (uint64_t)dst + 1);
     }
     gpusim__frame_account(h, dst, +1);
     /* The old frame: nothing refers to it any more (its flags stay for frame_free's accounting). */

@@ -452,7 +452,7 @@ static void victim_finish(reclaimer *r)
         return;
     }
     file = f->owner && f->owner <= h->nfiles ? h->files[f->owner - 1] : NULL;
-    if (!file || file->slots[f->index] != (uint64_t)r->victim + 1) {
+    if (!file || gpusim__file_slot(file, f->index) != (uint64_t)r->victim + 1) {
         victim_refuse(r); /* not a page-cache page: nothing else can drop it */
         return;
     }
@@ -468,7 +468,7 @@ static void victim_finish(reclaimer *r)
             victim_refuse(r);
             return;
         }
-        file->slots[f->index] = FILE_SLOT_SWAP | slot;
+        gpusim__file_slot_set(file, f->index, FILE_SLOT_SWAP | slot);
         *r->cost += h->p[HP_swap_out_4k];
         gpusim__stat_add(h->st.swap_out, 1);
     } else {
@@ -482,7 +482,7 @@ static void victim_finish(reclaimer *r)
             *r->cost += h->p[HP_file_write_4k];
             f->flags &= (uint16_t)~FF_DIRTY;
         }
-        file->slots[f->index] = 0;
+        gpusim__file_slot_set(file, f->index, 0);
     }
     file->cached--;
     gpusim__frame_put(h, r->victim); /* the page cache's reference: frees it */

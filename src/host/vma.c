@@ -6,9 +6,10 @@
  * O(log n). Adjacent compatible VMAs are merged, as Linux's vma_merge() does, so the VMA count (and
  * vm.max_map_count, over which mmap and splits fail with ENOMEM) behaves as in Linux.
  *
- * Files own their page cache: slots[i] is 0 (not cached), pfn + 1 (cached; the page cache holds one
+ * Files own their page cache: slot i is 0 (not cached), pfn + 1 (cached; the page cache holds one
  * reference on the frame), or FILE_SLOT_SWAP | slot for a swapped-out page of a shared anonymous
- * object (shmem). Ordinary files live as long as the host; shmem objects die with their last VMA.
+ * object (shmem). Slots live in chunks of FILE_CHUNK allocated on first use (host/host.h). Ordinary
+ * files live as long as the host; shmem objects die with their last VMA.
  */
 #include <string.h>
 
@@ -176,6 +177,19 @@ bool gpusim__vma_thp_ok(const gpusim_host_t *h, const hvma *v, uint64_t va)
 
 /* ---- files ---------------------------------------------------------------------------------- */
 
+static size_t file_nchunks(uint64_t npages)
+{
+    return (size_t)((npages + FILE_CHUNK - 1) / FILE_CHUNK);
+}
+
+int gpusim__file_slot_reserve(gpusim_host_t *h, gpusim_file_t *f, uint64_t index)
+{
+    uint64_t **c = &f->chunks[index / FILE_CHUNK];
+    if (!*c)
+        *c = gpusim__arena_zalloc(&h->world->arena, FILE_CHUNK * sizeof(uint64_t));
+    return *c ? 0 : GPUSIM_ENOMEM;
+}
+
 int gpusim__file_create(gpusim_host_t *h, uint64_t npages, bool shmem, gpusim_file_t **out)
 {
     gpusim__arena *a = &h->world->arena;
@@ -188,8 +202,8 @@ int gpusim__file_create(gpusim_host_t *h, uint64_t npages, bool shmem, gpusim_fi
     f = gpusim__arena_zalloc(a, sizeof *f);
     if (!f)
         return GPUSIM_ENOMEM;
-    f->slots = gpusim__arena_zalloc(a, (size_t)npages * sizeof(uint64_t));
-    if (!f->slots) {
+    f->chunks = gpusim__arena_zalloc(a, file_nchunks(npages) * sizeof(uint64_t *));
+    if (!f->chunks) {
         gpusim__arena_free(a, f, sizeof *f);
         return GPUSIM_ENOMEM;
     }
@@ -206,8 +220,15 @@ int gpusim__file_create(gpusim_host_t *h, uint64_t npages, bool shmem, gpusim_fi
 static void file_destroy(gpusim_host_t *h, gpusim_file_t *f)
 {
     gpusim__arena *a = &h->world->arena;
+    size_t nchunks = file_nchunks(f->npages);
+    /* Only the chunks that were used: O(pages used + npages / FILE_CHUNK), not O(npages). */
     for (uint64_t i = 0; i < f->npages; i++) {
-        uint64_t s = f->slots[i];
+        uint64_t s;
+        if (!f->chunks[i / FILE_CHUNK]) {
+            i |= FILE_CHUNK - 1; /* the loop's increment moves to the next chunk */
+            continue;
+        }
+        s = gpusim__file_slot(f, i);
         if (s & FILE_SLOT_SWAP) {
             gpusim__swap_put(h, (uint32_t)(s & ~FILE_SLOT_SWAP));
         } else if (s) {
@@ -223,10 +244,12 @@ static void file_destroy(gpusim_host_t *h, gpusim_file_t *f)
             }
             gpusim__frame_put(h, pfn);
         }
-        f->slots[i] = 0;
+        gpusim__file_slot_set(f, i, 0);
     }
     h->files[f->id - 1] = NULL;
-    gpusim__arena_free(a, f->slots, (size_t)f->npages * sizeof(uint64_t));
+    for (size_t c = 0; c < nchunks; c++)
+        gpusim__arena_free(a, f->chunks[c], FILE_CHUNK * sizeof(uint64_t));
+    gpusim__arena_free(a, f->chunks, nchunks * sizeof(uint64_t *));
     gpusim__arena_free(a, f, sizeof *f);
 }
 
