@@ -33,6 +33,8 @@ typedef enum opt_id {
     OPT_OUT,
     OPT_DIFF,
     OPT_MARKDOWN,
+    OPT_QUICK,
+    OPT_ONLY,
 } opt_id;
 
 typedef struct opt_desc {
@@ -52,7 +54,7 @@ static const opt_desc opts_table[] = {
     {"--force", OPT_FORCE, false, CMD(BENCH_CMD_RUN)},
     {"--memory-budget", OPT_MEMORY_BUDGET, true, CMD(BENCH_CMD_RUN)},
     {"--jobs", OPT_JOBS, true, CMD(BENCH_CMD_RUN)},
-    {"--format", OPT_FORMAT, true, CMD(BENCH_CMD_RUN) | CMD(BENCH_CMD_MERGE)},
+    {"--format", OPT_FORMAT, true, CMD(BENCH_CMD_RUN) | CMD(BENCH_CMD_MERGE) | CMD(BENCH_CMD_PERF)},
     {"--output", OPT_OUTPUT, true, CMD(BENCH_CMD_RUN) | CMD(BENCH_CMD_MERGE)},
     {"--plot", OPT_PLOT, true, CMD(BENCH_CMD_RUN)},
     {"--trace", OPT_TRACE, true, CMD(BENCH_CMD_RUN)},
@@ -61,9 +63,12 @@ static const opt_desc opts_table[] = {
     {"--out", OPT_OUT, true, CMD(BENCH_CMD_REPORT)},
     {"--diff", OPT_DIFF, false, CMD(BENCH_CMD_PRESETS)},
     {"--markdown", OPT_MARKDOWN, false, CMD(BENCH_CMD_PRESETS)},
+    {"--quick", OPT_QUICK, false, CMD(BENCH_CMD_PERF)},
+    {"--only", OPT_ONLY, true, CMD(BENCH_CMD_PERF)},
 };
 
-static const char *const command_names[] = {"", "list", "run", "merge", "report", "presets"};
+static const char *const command_names[] = {"",       "list",    "run", "merge",
+                                            "report", "presets", "perf"};
 
 void bench_usage(FILE *f)
 {
@@ -72,6 +77,7 @@ void bench_usage(FILE *f)
           "       gpusim-bench merge FILE ... [--format FMT] [--output FILE]\n"
           "       gpusim-bench report RESULTS.json --out DIR\n"
           "       gpusim-bench presets [NAME | --diff A B | --markdown]\n"
+          "       gpusim-bench perf [--quick] [--format table|json] [--only NAME,...]\n"
           "       gpusim-bench --help | --version\n"
           "\n"
           "Plays scenarios (built-in names or .ini files; none: every built-in) under driver\n"
@@ -104,6 +110,10 @@ void bench_usage(FILE *f)
           "NAME: every parameter of that preset with its tag and source, the ones it changes\n"
           "marked; --diff A B: the parameters whose values differ between two presets of one\n"
           "kind; --markdown: docs/cost-model.md.\n"
+          "perf: the simulator's own speed, each figure against a reference measured in the\n"
+          "same run, with the issue's target and whether it is met (docs/performance.md);\n"
+          "--quick: small sizes (seconds); --only: the measurements named (an unknown one:\n"
+          "the list of them). Targets are printed, never an exit status.\n"
           "\n"
           "Exit status: 0 success, 1 a run failed, 2 usage error, 130 interrupted (Ctrl-C; the\n"
           "completed runs are written).\n",
@@ -318,6 +328,14 @@ static int apply_option(bench_opts *o, const opt_desc *d, const char *val, char 
     case OPT_MARKDOWN:
         o->markdown = true;
         return 0;
+    case OPT_QUICK:
+        o->quick = true;
+        return 0;
+    case OPT_ONLY:
+        if (!*val)
+            return usage_err(err, errlen, "--only: empty list");
+        o->only = val;
+        return 0;
     }
     return usage_err(err, errlen, "internal: option %s not handled", d->name);
 }
@@ -346,13 +364,14 @@ int bench_args_parse(int argc, char **argv, bench_opts *o, char *err, size_t err
     int i = 1;
     /* The command comes first, unless the line is only --help / --version. */
     if (i < argc && argv[i][0] != '-') {
-        for (unsigned c = BENCH_CMD_LIST; c <= BENCH_CMD_PRESETS; c++)
+        for (unsigned c = BENCH_CMD_LIST; c <= BENCH_CMD_PERF; c++)
             if (strcmp(argv[i], command_names[c]) == 0)
                 o->command = (bench_command)c;
         if (o->command == BENCH_CMD_NONE)
-            return usage_err(err, errlen,
-                             "unknown command '%s' (expected list, run, merge, report or presets)",
-                             argv[i]);
+            return usage_err(
+                err, errlen,
+                "unknown command '%s' (expected list, run, merge, report, presets or perf)",
+                argv[i]);
         i++;
     }
     for (; i < argc; i++) {
@@ -360,7 +379,8 @@ int bench_args_parse(int argc, char **argv, bench_opts *o, char *err, size_t err
         if (options_done || arg[0] != '-' || strcmp(arg, "-") == 0) {
             if (o->command == BENCH_CMD_NONE)
                 return usage_err(err, errlen,
-                                 "'%s' before a command (list, run, merge, report, presets)", arg);
+                                 "'%s' before a command (list, run, merge, report, presets, perf)",
+                                 arg);
             o->inputs[o->ninputs++] = arg;
             continue;
         }
@@ -393,7 +413,7 @@ int bench_args_parse(int argc, char **argv, bench_opts *o, char *err, size_t err
     switch (o->command) {
     case BENCH_CMD_NONE:
         return usage_err(err, errlen,
-                         "missing command (list, run, merge, report or presets); see --help");
+                         "missing command (list, run, merge, report, presets or perf); see --help");
     case BENCH_CMD_LIST:
         if (o->ninputs)
             return usage_err(err, errlen, "list takes no arguments ('%s')", o->inputs[0]);
@@ -425,6 +445,13 @@ int bench_args_parse(int argc, char **argv, bench_opts *o, char *err, size_t err
             return usage_err(err, errlen,
                              "presets takes at most one preset, not %zu (compare two with --diff)",
                              o->ninputs);
+        break;
+    case BENCH_CMD_PERF:
+        if (o->ninputs)
+            return usage_err(err, errlen, "perf takes no arguments ('%s'); see --only",
+                             o->inputs[0]);
+        if (o->format == BENCH_FMT_CSV)
+            return usage_err(err, errlen, "perf: --format csv is not offered (table or json)");
         break;
     }
     if (o->command == BENCH_CMD_RUN) {

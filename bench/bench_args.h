@@ -36,6 +36,7 @@ typedef enum bench_command {
     BENCH_CMD_MERGE,
     BENCH_CMD_REPORT,
     BENCH_CMD_PRESETS,
+    BENCH_CMD_PERF,
 } bench_command;
 
 typedef enum bench_format { BENCH_FMT_TABLE = 0, BENCH_FMT_CSV, BENCH_FMT_JSON } bench_format;
@@ -63,6 +64,8 @@ typedef struct bench_opts {
     uint64_t shard, nshards; /* --shard I/N; 0/1 when not given */
     bool progress;           /* --progress: report progress even when stderr is no terminal */
     bool diff, markdown;     /* presets --diff A B, presets --markdown */
+    bool quick;              /* perf --quick: small sizes (the smoke test) */
+    const char *only;        /* perf --only NAME,...: the measurements to run (NULL: all) */
 } bench_opts;
 
 /*

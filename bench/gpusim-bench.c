@@ -8,6 +8,8 @@
  *   gpusim-bench report RESULTS.json --out DIR a markdown report with plots
  *   gpusim-bench presets [NAME|--diff A B|--markdown]
  *                                              the cost presets and parameters (docs/cost-model.md)
+ *   gpusim-bench perf [--quick] [--only NAME,...] the simulator's own speed against references
+ *                                              measured in the same run (docs/performance.md)
  *
  * A run is one (scenario, seed, policy) combination, numbered from 0 in that order (scenarios as
  * given, then seeds as given, then policies as given); the number is the record's `index`, which
@@ -21,6 +23,7 @@
 #include "bench_load.h"
 #include "bench_merge.h"
 #include "bench_output.h"
+#include "bench_perf.h"
 #include "bench_plot.h"
 #include "bench_pool.h"
 #include "bench_presets.h"
@@ -390,6 +393,9 @@ int main(int argc, char **argv)
             break;
         case BENCH_CMD_PRESETS:
             status = bench_presets(&o, stdout);
+            break;
+        case BENCH_CMD_PERF:
+            status = bench_perf(&o, stdout);
             break;
         default:
             status = usage_error("missing command");

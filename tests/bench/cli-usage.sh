@@ -58,6 +58,18 @@ usage "unknown scenario 'no-such-scenario'" run no-such-scenario
 usage "given twice" run "$data/tiny.ini" "$data/tiny.ini"
 usage "merge needs at least one results file" merge
 usage "report needs --out DIR" report x.json
+usage "perf takes no arguments ('extra')" perf extra
+usage "--only: unknown measurement 'nope' (expected events," perf --only events,nope
+usage "perf: --format csv is not offered" perf --format csv
+usage "option --quick does not apply to run" run --quick
+
+# perf: the rows asked for and no others, each with a verdict; targets never set the exit status.
+runs "$bench" perf --quick --only events,frame-memory --format json
+[ "$rc" -eq 0 ] || fail "perf exited $rc: $(cat "$tmp/err")"
+grep -q '"name": "event queue schedule+dispatch", "unit": "events/s"' "$tmp/out" || fail "perf: no event row"
+grep -q '"name": "memory per simulated host frame", "unit": "bytes"' "$tmp/out" || fail "perf: no frame row"
+[ "$(grep -c '"meets": \(true\|false\)' "$tmp/out")" -eq 2 ] || fail "perf: not two judged rows: $(cat "$tmp/out")"
+! grep -q 'TLB hit' "$tmp/out" || fail "perf --only ran a measurement not asked for"
 usage "report needs exactly one results file" report --out "$tmp/r"
 
 # A scenario that does not parse: "file:line: message", from the parser.
