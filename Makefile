@@ -20,7 +20,8 @@ CTEST      ?= ctest
 MAIN_JOB   = $(BUILD)/bench/gpusim-bench run $(BENCH_ARGS)
 
 .PHONY: all build deps test test-asan test-tsan memcheck soak install format format-check clean \
-        readme-results cost-model-doc validation-doc determinism fuzz fuzz-ci fuzz-build
+        readme-results cost-model-doc validation-doc determinism compare-allocators fuzz fuzz-ci \
+        fuzz-build
 
 all: build
 	@$(MAIN_JOB)
@@ -101,6 +102,15 @@ determinism: build
 	@$(CMAKE) --build $(BUILD)-memcheck -j $(JOBS) --target gpusim-bench -- --no-print-directory -s
 	@sh tools/check-determinism.sh $(BUILD)/bench/gpusim-bench $(BUILD)-memcheck/bench/gpusim-bench
 
+# Wall time and peak RSS of the default benchmark (--jobs 1) with the jemalloc build and a libc
+# build of the same type, ALLOC_REPS alternating runs each, medians and ratios
+# (tools/compare-allocators.sh; docs/performance.md).
+ALLOC_REPS ?= 5
+compare-allocators: build
+	$(call configure_dir,$(BUILD)-libc,$(BUILD_TYPE),-DGPUSIM_ALLOCATOR=libc)
+	@$(CMAKE) --build $(BUILD)-libc -j $(JOBS) --target gpusim-bench -- --no-print-directory -s
+	@sh tools/compare-allocators.sh $(BUILD)/bench/gpusim-bench $(BUILD)-libc/bench/gpusim-bench $(ALLOC_REPS)
+
 # The long randomized soaks, off in the default suite (docs/reliability.md §5):
 #   the host MM alone, checker after every step: SOAK_SEEDS seeds of 1,000 batches each (about
 #   0.7 s per seed in the release build);
@@ -162,4 +172,4 @@ format-check:
 	@clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-memcheck $(BUILD)-fuzz
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-memcheck $(BUILD)-fuzz $(BUILD)-libc

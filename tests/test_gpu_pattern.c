@@ -86,6 +86,40 @@ static void test_strided_no_overflow(void **state)
     }
 }
 
+/* The factors either side of 2^32, where touch() switches between one 64-bit product and the
+ * overflow-safe fold: every offset is still (i * stride) mod bytes; write_pct 100 writes every
+ * touch and 0 none. */
+static void test_strided_fast_path_boundary(void **state)
+{
+    gpusim__gpu_pattern p = pat(GPUSIM__GPU_PAT_STRIDED, (UINT64_C(1) << 40) + 4096 * 5, 1, 4096);
+    const uint64_t around[] = {(UINT64_C(1) << 32) - 4096, (UINT64_C(1) << 32) - 1,
+                               UINT64_C(1) << 32,          (UINT64_C(1) << 32) + 4096,
+                               (UINT64_C(1) << 33) - 1,    (UINT64_C(1) << 33) + 12288};
+    (void)state;
+    for (size_t s = 0; s < GPUSIM_ARRAY_SIZE(around); s++) {
+        p.stride = around[s];
+        p.write_pct = s % 2 ? 100 : 0;
+        check_ok(&p);
+        for (size_t k = 0; k < GPUSIM_ARRAY_SIZE(around); k++) {
+            uint64_t i = around[k];
+            __extension__ unsigned __int128 prod = (unsigned __int128)i * p.stride;
+            uint64_t want = (uint64_t)(prod % p.bytes);
+            want -= want % 4096;
+            gpusim__gpu_touch t = touch(&p, i);
+            assert_int_equal(t.off, want);
+            assert_int_equal(t.write, s % 2 ? true : false);
+        }
+    }
+    /* Just inside the shortcuts, 1 % and 99 %, the draw decides: about that share writes. */
+    for (uint32_t pct = 1; pct <= 99; pct += 98) {
+        unsigned writes = 0;
+        p.write_pct = pct;
+        for (uint64_t i = 0; i < 10000; i++)
+            writes += touch(&p, i).write;
+        assert_in_range(writes, pct * 100 - 90, pct * 100 + 90);
+    }
+}
+
 static void test_random_is_uniform_and_deterministic(void **state)
 {
     gpusim__gpu_pattern p = pat(GPUSIM__GPU_PAT_RANDOM, 16 * 4096, 16000, 4096), q = p;
@@ -352,6 +386,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         GPUSIM_TEST(test_sequential_and_strided),
         GPUSIM_TEST(test_strided_no_overflow),
+        GPUSIM_TEST(test_strided_fast_path_boundary),
         GPUSIM_TEST(test_random_is_uniform_and_deterministic),
         GPUSIM_TEST(test_hotcold),
         GPUSIM_TEST(test_stencil),

@@ -121,6 +121,11 @@ void gpusim__gpu_pattern_touch(const gpusim__gpu_pattern *p, uint64_t i, gpusim_
          * 128 bits' worth of care -- i mod bytes and stride mod bytes are < 2^64, their product
          * may not be, so fold with the standard double-and-add. */
         uint64_t a = i % p->bytes, b = p->stride % p->bytes, m = p->bytes, r = 0;
+        /* Fast path, the same value: both factors below 2^32, so a * b fits; reduce it once. */
+        if ((a | b) >> 32 == 0) {
+            slot = (a * b % m / tb) % nslots;
+            break;
+        }
         while (b) {
             if (b & 1)
                 r = (r >= m - a) ? r - (m - a) : r + a;
@@ -172,7 +177,9 @@ void gpusim__gpu_pattern_touch(const gpusim__gpu_pattern *p, uint64_t i, gpusim_
     }
     out->off = slot * tb;
     out->bytes = (uint32_t)tb;
-    out->write = draw(p->seed, S_WRITE, i) % 100 < p->write_pct;
+    /* 0 % and 100 % need no draw (every draw mod 100 is below 100 and not below 0). */
+    out->write =
+        p->write_pct >= 100 || (p->write_pct > 0 && draw(p->seed, S_WRITE, i) % 100 < p->write_pct);
 }
 
 /* ---- traces --------------------------------------------------------------------------------- */

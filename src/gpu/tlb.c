@@ -38,31 +38,37 @@ static inline size_t cache_entries(const gpusim__gpu_tlb_cache *c)
 /*
  * Puts (ctx, class k, page number vpn) -> data in cache c: refreshes the same key if present,
  * else takes the first empty way of the set, else evicts the least recently used way.
+ *
+ * Empty ways are all-zero (drop() clears them whole), so their stamp is 0, below every valid
+ * entry's (>= 1, from ++clock), and valid stamps within a set are distinct: "the first empty way,
+ * else the LRU way" is exactly the first way of least stamp, found in one branch-free pass. The
+ * key search is a separate pass, skipped when the caller has just looked the key up and knows it
+ * is absent (`absent`), which is the common case of a miss.
  */
 static void cache_fill(gpusim__gpu_tlb *t, gpusim__gpu_tlb_cache *c, uint32_t ctx, unsigned k,
-                       uint64_t vpn, uint64_t data)
+                       uint64_t vpn, uint64_t data, bool absent)
 {
     uint64_t key = (vpn << 2) | (k + 1);
     gpusim__gpu_tlb_entry *set = c->e + (size_t)(vpn & c->set_mask) * c->ways;
-    gpusim__gpu_tlb_entry *v = NULL, *empty = NULL, *lru = NULL;
-    for (uint32_t w = 0; w < c->ways; w++) {
-        gpusim__gpu_tlb_entry *e = &set[w];
-        if (e->key == key && e->ctx == ctx) {
-            v = e;
-            break;
-        }
-        if (e->key == 0) {
-            if (empty == NULL)
-                empty = e;
-        } else if (lru == NULL || e->stamp < lru->stamp) {
-            lru = e;
+    gpusim__gpu_tlb_entry *v = NULL;
+    if (!absent) {
+        for (uint32_t w = 0; w < c->ways; w++) {
+            if (set[w].key == key && set[w].ctx == ctx) {
+                v = &set[w];
+                break;
+            }
         }
     }
     if (v == NULL) {
-        if (empty != NULL) {
-            v = empty;
-        } else {
-            v = lru;
+        uint32_t best = 0;
+        uint64_t least = set[0].stamp;
+        for (uint32_t w = 1; w < c->ways; w++) {
+            uint64_t s = set[w].stamp;
+            best = s < least ? w : best;
+            least = s < least ? s : least;
+        }
+        v = &set[best];
+        if (v->key != 0) {
             c->present[class_of(v)]--;
             gpusim__stat_add(c->evictions, 1);
         }
@@ -197,7 +203,7 @@ static unsigned walk(gpusim__gpu_tlb *t, const gpusim__gpu_pt *pt, uint64_t va,
     for (unsigned level = 2; level <= GPUSIM__GPU_PT_LEVELS && (hit == 0 || level < hit); level++)
         if (w->levels >= 6 - level)
             cache_fill(t, &t->pwc, pt->ctx, level - 2, va >> pwc_shift[level - 2],
-                       w->table[level - 1]);
+                       w->table[level - 1], false);
     return reads;
 }
 
@@ -213,7 +219,8 @@ int gpusim__gpu_tlb_translate_miss(gpusim__gpu_tlb *t, unsigned engine, const gp
     if (e != NULL) {
         e->stamp = ++t->clock;
         gpusim__stat_add(t->l2.hits, 1);
-        cache_fill(t, l1, ctx, class_of(e), e->key >> 2, e->data);
+        /* The caller's L1 lookup for va found nothing: the key is absent from the L1. */
+        cache_fill(t, l1, ctx, class_of(e), e->key >> 2, e->data, true);
         gpusim__gpu_tlb_result(&t->l2, e, va, out);
         out->cost_ns = cost;
         out->source = GPUSIM__GPU_XLATE_L2;
@@ -244,8 +251,10 @@ int gpusim__gpu_tlb_translate_miss(gpusim__gpu_tlb *t, unsigned engine, const gp
     uint64_t base = w.pa - (va & (w.size - 1)); /* PA of the page's first byte */
     uint64_t data = (base & GPUSIM__GPU_PTE_FRAME_MASK) | (w.pte & KIND_BITS);
     uint64_t vpn = va >> tlb_shift[k];
-    cache_fill(t, &t->l2, ctx, k, vpn, data);
-    cache_fill(t, l1, ctx, k, vpn, data);
+    /* Neither the L1 lookup (the caller's) nor the L2 lookup above found an entry of any class
+     * for va: the key is absent from both. */
+    cache_fill(t, &t->l2, ctx, k, vpn, data, true);
+    cache_fill(t, l1, ctx, k, vpn, data, true);
     out->pa = w.pa;
     out->flags = w.pte & KIND_BITS;
     out->size = w.size;

@@ -126,7 +126,8 @@ int gpusim__gpu_tlb_new(gpusim_world_t *w, const uint64_t *params, unsigned neng
 /* Frees the TLBs. NULL is ignored. */
 void gpusim__gpu_tlb_free(gpusim__gpu_tlb *t);
 
-/* Out-of-line part of gpusim__gpu_tlb_translate: an L1 miss. */
+/* Out-of-line part of gpusim__gpu_tlb_translate: an L1 miss. Call it only after the L1 lookup
+ * for (pt->ctx, va) found nothing: its fills rely on that to skip searching the L1 set. */
 int gpusim__gpu_tlb_translate_miss(gpusim__gpu_tlb *t, unsigned engine, const gpusim__gpu_pt *pt,
                                    uint64_t va, gpusim__gpu_xlate *out);
 
