@@ -549,6 +549,57 @@ static void test_split_by_partial_unmap(void **state)
     ASSERT_NO_LEAK();
 }
 
+/*
+ * An unmap that covers whole tables drops each subtree at once (pt.c, unmap_drop) instead of
+ * clearing its entries one by one; the outcome and the write count must be those of clearing
+ * them: every valid entry of every table freed, plus the directory entry that named it.
+ */
+static void test_unmap_covering_whole_tables(void **state)
+{
+    (void)state;
+    fx f = fx_new(64 * MIB);
+    uint64_t va = GIB;
+    map(&f, va, 100 * PAGE, 1, RW, 3 + 100); /* frames off phase: no fragment */
+    map(&f, va + HUGE, HUGE, 512, RW, 1);    /* a 2 MiB leaf */
+    map(&f, va + 2 * HUGE, FRAG, 1024, RW, 1 + 16);
+    map(&f, va + 3 * HUGE, PAGE, 7, RW, 1 + 1);
+    map(&f, 2 * GIB, PAGE, 9, RO, 1 + 1 + 1);
+    map(&f, 3 * GIB, PAGE, 11, RO, 1 + 1 + 1);
+    assert_int_equal(f.pt->tables, 10);
+    assert_int_equal(f.pt->mapped_pages, 100 + 512 + 16 + 1 + 1 + 1);
+
+    /* One level-1 table covered whole, in a 1 GiB region that keeps others: 16 PTEs + 1. */
+    unmap(&f, va + 2 * HUGE, HUGE, 16 + 1);
+    assert_int_equal(f.pt->tables, 9);
+    expect_none(&f, va + 2 * HUGE, 3);
+    expect_at(&f, va + 3 * HUGE, 7, RW, PAGE, 4);
+
+    /* From the middle of the leaf to 3 GiB: the leaf splits (its new table's 256 entries that
+     * stay + the directory entry), the table at va + 3 * HUGE goes whole (1 + 1), and so does the
+     * level-2 table of [2, 3) GiB with its table (1 + 1 + the level-3 entry). */
+    unmap(&f, va + HUGE + 256 * PAGE, 2 * GIB - HUGE - 256 * PAGE, 1 + 256 + 2 + 3);
+    assert_int_equal(stat_count(f.w, "gpu.pt.splits"), 1);
+    assert_int_equal(f.pt->tables, 7);
+    assert_int_equal(f.pt->mapped_pages, 100 + 256 + 1);
+    expect_at(&f, va + 99 * PAGE, 100, RW, PAGE, 4);
+    expect_at(&f, va + HUGE + 255 * PAGE, 512 + 255, RW, FRAG, 4);
+    expect_none(&f, va + HUGE + 256 * PAGE, 4);
+    expect_none(&f, va + 3 * HUGE, 3);
+    expect_none(&f, 2 * GIB, 2);
+    expect_at(&f, 3 * GIB, 11, RO, PAGE, 4);
+
+    /* The whole first 512 GiB: the level-3 table and everything under it. Its 2 entries, the
+     * [1, 2) GiB table's 2, 100 + 256 PTEs, the [3, 4) GiB table's 1 and its PTE, the root's 1. */
+    unmap(&f, 0, 512 * GIB, 2 + 2 + 100 + 256 + 1 + 1 + 1);
+    assert_int_equal(f.pt->tables, 1);
+    assert_int_equal(f.pt->mapped_pages, 0);
+    assert_int_equal(gpusim__gpu_vram_used(f.v), 1);
+    assert_int_equal(stat_count(f.w, "gpu.pt.tables"), 1);
+    expect_none(&f, va, 1);
+    fx_free(&f);
+    ASSERT_NO_LEAK();
+}
+
 static void test_split_by_partial_protect_and_merge_back(void **state)
 {
     (void)state;
@@ -1025,6 +1076,7 @@ int main(void)
         GPUSIM_TEST(test_fragments_form_and_break),
         GPUSIM_TEST(test_2m_leaves),
         GPUSIM_TEST(test_split_by_partial_unmap),
+        GPUSIM_TEST(test_unmap_covering_whole_tables),
         GPUSIM_TEST(test_split_by_partial_protect_and_merge_back),
         GPUSIM_TEST(test_merge_by_mapping_pages_one_by_one),
         GPUSIM_TEST(test_boundaries),

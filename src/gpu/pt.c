@@ -73,13 +73,24 @@ static void node_release(gpusim__gpu_pt *pt, gpusim__gpu_pt_node *n)
     gpusim__arena_free(&pt->world->arena, n, node_size(n->level));
 }
 
-/* Frees a subtree that has been unlinked from the tree, with its accounting. */
-static void subtree_drop(gpusim__gpu_pt *pt, pt_op *op, gpusim__gpu_pt_node *n)
+/*
+ * Frees a subtree that has been unlinked from the tree, with its accounting. Returns the valid
+ * entries of its tables, fresh ones excepted: what clearing them one at a time would have counted
+ * as writes (unmap_drop). A level-1 table's entries are all 4 KiB PTEs, so its count is nvalid
+ * and its entries need not be read.
+ */
+static uint64_t subtree_drop(gpusim__gpu_pt *pt, pt_op *op, gpusim__gpu_pt_node *n)
 {
-    for (unsigned i = 0; i < NENT; i++) {
-        pt->mapped_pages -= pages_of(n->e[i], n->level);
-        if (n->level > 1 && n->child[i] != NULL)
-            subtree_drop(pt, op, n->child[i]);
+    uint64_t entries = n->fresh ? 0 : n->nvalid;
+    if (n->level == 1) {
+        pt->mapped_pages -= n->nvalid;
+    } else {
+        for (unsigned i = 0; i < NENT; i++) {
+            if (n->child[i] != NULL)
+                entries += subtree_drop(pt, op, n->child[i]);
+            else
+                pt->mapped_pages -= pages_of(n->e[i], n->level);
+        }
     }
     if (n->fresh && op != NULL)
         for (unsigned k = 0; k < 2; k++)
@@ -88,6 +99,7 @@ static void subtree_drop(gpusim__gpu_pt *pt, pt_op *op, gpusim__gpu_pt_node *n)
     pt->tables--;
     gpusim__stat_adjust(pt->st_tables, -1);
     node_release(pt, n);
+    return entries;
 }
 
 /* Takes a pre-allocated table from the pool for use at `level`. */
@@ -165,6 +177,21 @@ static void unlink_drop(pt_op *op, gpusim__gpu_pt_node *n, unsigned i, uint64_t 
     n->child[i] = NULL;
     store(op, n, i, v);
     subtree_drop(op->pt, op, c);
+}
+
+/*
+ * UNMAP of a range covering all of the table in directory entry i of n: drops the subtree whole.
+ * Same result and same write count as clearing its entries one at a time (each valid entry one
+ * write, every table emptied and freed, then the directory entry): the count comes from the
+ * tables' nvalid instead of 512 stores per table, so unmapping a mirrored range costs a visit
+ * of its tables rather than of its PTEs.
+ */
+static void unmap_drop(pt_op *op, gpusim__gpu_pt_node *n, unsigned i)
+{
+    gpusim__gpu_pt_node *c = n->child[i];
+    n->child[i] = NULL;
+    store(op, n, i, 0);
+    op->writes += subtree_drop(op->pt, op, c);
 }
 
 /* Sets or clears FRAG on a group of 16 PTEs so that it says exactly whether they qualify. */
@@ -304,6 +331,9 @@ static void apply_l2(pt_op *op, gpusim__gpu_pt_node *n, uint64_t base, uint64_t 
             if (op->kind != OP_MAP)
                 continue; /* nothing mapped here */
             dir_link(op, n, i, pool_take(op, 1));
+        } else if (full && op->kind == OP_UNMAP && !(ent & LEAF)) {
+            unmap_drop(op, n, i); /* the whole level-1 table goes */
+            continue;
         } else if (ent & LEAF) {
             if (!leaf_changes(op, ent, cbase, cs, ce))
                 continue;
@@ -345,6 +375,9 @@ static void apply_dir(pt_op *op, gpusim__gpu_pt_node *n, uint64_t base, uint64_t
                 continue; /* an empty subtree: unmap and protect never enter it */
             c = pool_take(op, level - 1);
             dir_link(op, n, i, c);
+        } else if (op->kind == OP_UNMAP && cs == cbase && ce == cbase + (UINT64_C(1) << sh)) {
+            unmap_drop(op, n, i); /* the range covers the whole subtree */
+            continue;
         }
         if (level - 1 == 2)
             apply_l2(op, c, cbase, cs, ce);
