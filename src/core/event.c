@@ -21,9 +21,21 @@
 /* The heap                                                                                    */
 /* ------------------------------------------------------------------------------------------- */
 
+/*
+ * (a.when, a.seq) < (b.when, b.seq), without a branch: the outcome of a heap comparison is a coin
+ * toss, so a branch on it mispredicts about half the time; bitwise operators on the three compare
+ * results let the compiler produce flag-setting instructions instead of jumps.
+ */
 static inline bool key_less(const gpusim__qent *a, const gpusim__qent *b)
 {
-    return a->when < b->when || (a->when == b->when && a->seq < b->seq);
+#ifdef __SIZEOF_INT128__
+    /* One 128-bit comparison: compare the low halves, subtract the high ones with the borrow. */
+    unsigned __int128 ka = (unsigned __int128)a->when << 64 | a->seq;
+    unsigned __int128 kb = (unsigned __int128)b->when << 64 | b->seq;
+    return ka < kb;
+#else
+    return (a->when < b->when) | ((a->when == b->when) & (a->seq < b->seq));
+#endif
 }
 
 static inline void place(gpusim__queue *q, size_t i, gpusim__qent e)
@@ -45,6 +57,25 @@ static void sift_up(gpusim__queue *q, size_t i, gpusim__qent e)
     place(q, i, e);
 }
 
+/*
+ * The smallest of the children first .. last - 1 (at least one). A full family of four, the
+ * common case, is a branch-free tournament: two pairs, then their winners.
+ */
+static inline size_t min_child(const gpusim__qent *ents, size_t first, size_t last)
+{
+    if (GPUSIM_LIKELY(last - first == ARITY)) {
+        size_t a = first + key_less(&ents[first + 1], &ents[first]);
+        size_t b = first + 2 + key_less(&ents[first + 3], &ents[first + 2]);
+        size_t take_b = (size_t)0 - (size_t)key_less(&ents[b], &ents[a]); /* all ones or 0 */
+        return a ^ ((a ^ b) & take_b); /* not `?:`, which compilers turn back into a jump */
+    }
+    size_t best = first;
+    for (size_t c = first + 1; c < last; c++)
+        if (key_less(&ents[c], &ents[best]))
+            best = c;
+    return best;
+}
+
 /* Moves entry `e` down from hole `i` until no child is smaller, then stores it. */
 static void sift_down(gpusim__queue *q, size_t i, gpusim__qent e)
 {
@@ -52,11 +83,7 @@ static void sift_down(gpusim__queue *q, size_t i, gpusim__qent e)
         size_t first = ARITY * i + 1;
         if (first >= q->n)
             break;
-        size_t last = GPUSIM_MIN(first + ARITY, q->n);
-        size_t best = first;
-        for (size_t c = first + 1; c < last; c++)
-            if (key_less(&q->ents[c], &q->ents[best]))
-                best = c;
+        size_t best = min_child(q->ents, first, GPUSIM_MIN(first + ARITY, q->n));
         if (!key_less(&q->ents[best], &e))
             break;
         place(q, i, q->ents[best]);
@@ -72,6 +99,31 @@ static void fix(gpusim__queue *q, size_t i, gpusim__qent e)
         sift_up(q, i, e);
     else
         sift_down(q, i, e);
+}
+
+/*
+ * Removes the root (the next event to run). Bottom-up: the hole left at the root moves down along
+ * the smaller children to a leaf, without comparing against the entry that will fill it, and the
+ * last entry then sifts up from there. The last entry is a leaf and so is usually among the
+ * largest keys: it goes back up a level or none, so this costs one min_child per level instead of
+ * a min_child and a comparison, and the descent has no data-dependent branch.
+ */
+static void pop_root(gpusim__queue *q)
+{
+    gpusim_event_t *ev = q->ents[0].ev;
+    size_t n = --q->n;
+    gpusim__qent last = q->ents[n];
+    size_t i = 0;
+    if (n > 0) {
+        for (size_t first = 1; first < n; first = ARITY * i + 1) {
+            size_t best = min_child(q->ents, first, GPUSIM_MIN(first + ARITY, n));
+            place(q, i, q->ents[best]);
+            i = best;
+        }
+        sift_up(q, i, last);
+    }
+    ev->index_ = GPUSIM__NOT_QUEUED;
+    ev->world_ = NULL;
 }
 
 /* Removes the entry at `i`, leaving its event marked as not queued. */
@@ -292,7 +344,7 @@ static dispatch_end dispatch(gpusim_world_t *w, gpusim_time_t limit, uint64_t ma
     while (n < max_events && q->n > 0 && q->ents[0].when <= limit) {
         gpusim_event_t *ev = q->ents[0].ev;
         w->now = q->ents[0].when;
-        remove_at(q, 0);
+        pop_root(q);
         n++;
         w->events_run++;
         GPUSIM_LOG(w, GPUSIM_LOG_TRACE, "event", "run event due at %llu ns",
