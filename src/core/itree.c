@@ -245,12 +245,33 @@ gpusim__itree_node *gpusim__itree_successor(const gpusim__itree_node *n)
 }
 
 /*
+ * Starts loading the fields a search reads of node n (possibly NULL), from left to max_last (see
+ * core/itree.h). A search of a tree larger than the caches misses on about every level; prefetching
+ * both children while deciding at their parent overlaps the fetch of the child it takes with that
+ * decision (which itself needs the left child's max_last), so each level costs about one memory
+ * latency instead of two. Prefetches never fault and change no result.
+ */
+static inline void prefetch(const gpusim__itree_node *n)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    if (n != NULL) {
+        __builtin_prefetch(&n->left);
+        __builtin_prefetch(&n->max_last);
+    }
+#else
+    (void)n;
+#endif
+}
+
+/*
  * Returns the first node of the subtree rooted at n that overlaps [qs, ql], or NULL. Requires
  * n->max_last >= qs, i.e. some node of the subtree ends at or after qs. One downward path.
  */
 static gpusim__itree_node *search(gpusim__itree_node *n, uint64_t qs, uint64_t ql)
 {
     for (;;) {
+        prefetch(n->left);
+        prefetch(n->right);
         /* Invariant: n->max_last >= qs. The leftmost node with last >= qs is the answer if any. */
         if (n->left != NULL && n->left->max_last >= qs) {
             n = n->left;

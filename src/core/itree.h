@@ -46,15 +46,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Field order matters for speed, not for results: a search reads left, right, start, last and
+ * max_last of each node on its path, so they come first (40 bytes, one cache line or two adjacent
+ * ones however the caller's structure is aligned); parent, order and height serve insert, remove
+ * and iteration.
+ */
 typedef struct gpusim__itree_node {
-    struct gpusim__itree_node *left;   /* Child with smaller (start, order), or NULL. */
-    struct gpusim__itree_node *right;  /* Child with larger (start, order), or NULL. */
-    struct gpusim__itree_node *parent; /* Parent, or NULL at the root (and when not in a tree). */
+    struct gpusim__itree_node *left;  /* Child with smaller (start, order), or NULL. */
+    struct gpusim__itree_node *right; /* Child with larger (start, order), or NULL. */
     uint64_t start;    /* First address covered. Set by the caller before insert; then fixed. */
     uint64_t last;     /* Last address covered, inclusive; start <= last. Set by the caller. */
-    uint64_t order;    /* Tie-breaker among equal starts; (start, order) unique in a tree. */
     uint64_t max_last; /* Maintained: the largest `last` in this node's subtree. */
-    int height;        /* Maintained: AVL height of this node's subtree, a leaf is 1. */
+    struct gpusim__itree_node *parent; /* Parent, or NULL at the root (and when not in a tree). */
+    uint64_t order; /* Tie-breaker among equal starts; (start, order) unique in a tree. */
+    int height;     /* Maintained: AVL height of this node's subtree, a leaf is 1. */
 } gpusim__itree_node;
 
 typedef struct gpusim__itree {
