@@ -140,8 +140,9 @@ fuzz: fuzz-build
 	@sh tests/fuzz/run.sh $(BUILD)-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 fuzz-ci: FUZZ_SECONDS ?= 60
+fuzz-ci: FUZZ_SEED ?= 1
 fuzz-ci: fuzz-build
-	@sh tests/fuzz/run.sh $(BUILD)-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	@FUZZ_SEED=$(FUZZ_SEED) sh tests/fuzz/run.sh $(BUILD)-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # Regenerates docs/results/ and the README's results section from a run of the default set.
 readme-results: build

@@ -308,7 +308,8 @@ typedef void (*gpusim_host_cb)(void *data, int status, uint64_t result);
  * gap below the mmap base is taken). Result: the address. Errors at call time: GPUSIM_EINVAL (len 0,
  * unaligned addr with FIXED or offset, bad flags or prot, a range outside the address space, a file
  * range past the end of the file, an offset without a file), GPUSIM_ESRCH (not live). Status:
- * GPUSIM_ENOMEM (no room in the address space, or vm.max_map_count reached), GPUSIM_EEXIST
+ * GPUSIM_ENOMEM (no room in the address space, vm.max_map_count reached, or a shared anonymous
+ * mapping beyond 16 TiB, the most pages a shared object can index), GPUSIM_EEXIST
  * (FIXED_NOREPLACE over a mapping), or for POPULATE the error of the fault that failed.
  */
 GPUSIM_EXTERN int gpusim_process_mmap(gpusim_process_t *p, uint64_t addr, uint64_t len,

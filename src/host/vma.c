@@ -196,6 +196,11 @@ int gpusim__file_create(gpusim_host_t *h, uint64_t npages, bool shmem, gpusim_fi
     gpusim_file_t *f;
     if (h->nfiles == UINT32_MAX - 1)
         return GPUSIM_ENOSPC;
+    /* A page-cache frame records its page index in 32 bits (hframe.index): an object of more
+     * pages (a shared anonymous mapping beyond 16 TiB) could not be told apart from its start.
+     * Refused as Linux refuses a mapping it cannot account. Found by fuzz_api. */
+    if (npages > (uint64_t)UINT32_MAX + 1)
+        return GPUSIM_ENOMEM;
     if (gpusim__arena_grow(a, (void **)&h->files, &h->files_cap_, (size_t)h->nfiles + 1,
                            sizeof *h->files))
         return GPUSIM_ENOMEM;

@@ -10,6 +10,11 @@
 # log of each target is BUILD_DIR/fuzz-<t>.log. At the end, one line per target: the executions
 # (libFuzzer's stat::number_of_executed_units), executions per second, and the last coverage
 # figures (cov: edges, ft: features, corp: corpus entries).
+#
+# FUZZ_SEED (environment) fixes libFuzzer's random seed: `make fuzz-ci` sets it, so that what CI
+# explores depends on the code and the time it is given, not on the hour it ran, and a finding
+# there is found again by `make fuzz-ci` on a developer's machine. Unset (`make fuzz`), libFuzzer
+# draws a new seed each run, which is what long runs want.
 set -eu
 
 if [ $# -lt 3 ]; then
@@ -41,7 +46,8 @@ for t in "$@"; do
     log=$build/fuzz-$t.log
     mkdir -p "$corpus" "$artifacts"
     echo "fuzz: $t for ${secs} s (corpus $corpus, log $log)"
-    if "$bin" -max_total_time="$secs" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
+    if "$bin" -max_total_time="$secs" ${FUZZ_SEED:+-seed="$FUZZ_SEED"} -print_final_stats=1 \
+        -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="$artifacts/" "$corpus" "$src/corpus/$t" "$src/regress/$t" \
         >"$log" 2>&1; then
         result=ok
