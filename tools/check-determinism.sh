@@ -14,17 +14,12 @@ b=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-alloc_a=$("$a" --version | sed -n 's/.*allocator \([a-z]*\).*/\1/p')
-alloc_b=$("$b" --version | sed -n 's/.*allocator \([a-z]*\).*/\1/p')
-if [ -z "$alloc_a" ] || [ "$alloc_a" = "$alloc_b" ]; then
-    echo "check-determinism: the two builds must use different allocators" \
-        "(got '$alloc_a' and '$alloc_b')" >&2
-    exit 1
-fi
+. "$(dirname "$0")/allocators.sh"
+two_allocators check-determinism "$a" "$b"
 
 run() { # run NAME BENCH JOBS
     "$2" run --format json --jobs "$3" --output "$tmp/$1.json"
-    sed 's/"wall_time_ns": [0-9]*/"wall_time_ns": 0/' "$tmp/$1.json" >"$tmp/$1"
+    nowall "$tmp/$1.json" "$tmp/$1"
 }
 
 run first "$a" 1

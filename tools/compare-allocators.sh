@@ -19,19 +19,14 @@ trap 'rm -rf "$tmp"' EXIT
 
 [ -x /usr/bin/time ] || { echo "compare-allocators: needs GNU time (apt-get install time)" >&2; exit 1; }
 case $reps in '' | *[!0-9]* | 0) echo "compare-allocators: REPS must be a positive integer" >&2; exit 2 ;; esac
-alloc_a=$("$a" --version | sed -n 's/.*allocator \([a-z]*\).*/\1/p')
-alloc_b=$("$b" --version | sed -n 's/.*allocator \([a-z]*\).*/\1/p')
-if [ -z "$alloc_a" ] || [ "$alloc_a" = "$alloc_b" ]; then
-    echo "compare-allocators: the two builds must use different allocators" \
-        "(got '$alloc_a' and '$alloc_b')" >&2
-    exit 1
-fi
+. "$(dirname "$0")/allocators.sh"
+two_allocators compare-allocators "$a" "$b"
 
 run() { # run SIDE BENCH REP: appends "wall_s rss_kib" to $tmp/SIDE
     /usr/bin/time -f '%e %M' -o "$tmp/time" "$2" run --format json --jobs 1 --output "$tmp/$1.json"
     cat "$tmp/time" >>"$tmp/$1"
     if [ "$3" = 1 ]; then
-        sed 's/"wall_time_ns": [0-9]*/"wall_time_ns": 0/' "$tmp/$1.json" >"$tmp/$1.records"
+        nowall "$tmp/$1.json" "$tmp/$1.records"
     fi
 }
 
