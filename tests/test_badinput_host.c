@@ -428,6 +428,12 @@ static void test_mmap(void **state)
     BAD(gpusim_process_mmap(x.p, 0x10000001, PG, rw, priv | GPUSIM_MAP_FIXED_NOREPLACE, NULL, 0,
                             call_cb, &c),
         GPUSIM_EINVAL);
+    /* FIXED below vm.mmap_min_addr (a page at 0 once broke the reverse map: fuzz_api). */
+    BAD(gpusim_process_mmap(x.p, 0, PG, rw, priv | GPUSIM_MAP_FIXED, NULL, 0, call_cb, &c),
+        GPUSIM_EINVAL);
+    BAD(gpusim_process_mmap(x.p, GPUSIM_HOST_VA_START - PG, PG, rw, priv | GPUSIM_MAP_FIXED, NULL,
+                            0, call_cb, &c),
+        GPUSIM_EINVAL);
     /* Files: offset misaligned, past the end, a range past the end, a file of another host, an
      * offset without a file. */
     BAD(gpusim_process_mmap(x.p, 0, PG, rw, priv, x.f, 100, call_cb, &c), GPUSIM_EINVAL);
@@ -535,6 +541,8 @@ static void test_mremap(void **state)
     BAD(gpusim_process_mremap(x.p, va, PG, 2 * PG, GPUSIM_MREMAP_FIXED, 0x20000000, call_cb, &c),
         GPUSIM_EINVAL);
     BAD(gpusim_process_mremap(x.p, va + 1, PG, 2 * PG, mv, 0, call_cb, &c), GPUSIM_EINVAL);
+    BAD(gpusim_process_mremap(x.p, va, PG, PG, mv | GPUSIM_MREMAP_FIXED, 0, call_cb, &c),
+        GPUSIM_EINVAL);
     BAD(gpusim_process_mremap(x.p, va, 0, 2 * PG, mv, 0, call_cb, &c), GPUSIM_EINVAL);
     BAD(gpusim_process_mremap(x.p, va, PG, 0, mv, 0, call_cb, &c), GPUSIM_EINVAL);
     BAD(gpusim_process_mremap(x.p, va, VA_END + 1, PG, mv, 0, call_cb, &c), GPUSIM_EINVAL);

@@ -37,6 +37,8 @@ GPUSIM_BEGIN_DECLS
 #define GPUSIM_HOST_HUGE_SIZE (2u * 1024u * 1024u)
 /** Highest user address + 1: a 48-bit address space, as x86-64 with 4-level page tables. */
 #define GPUSIM_HOST_VA_END    (UINT64_C(1) << 47)
+/** Lowest address a mapping may have: Linux's default vm.mmap_min_addr (64 KiB). */
+#define GPUSIM_HOST_VA_START  UINT64_C(0x10000)
 
 /** A simulated host. Opaque; owned by its world. */
 typedef struct gpusim_host_s gpusim_host_t;
@@ -306,8 +308,9 @@ typedef void (*gpusim_host_cb)(void *data, int status, uint64_t result);
  * Maps `len` bytes (rounded up to 4 KiB) of anonymous memory (`file` NULL) or of `file` from byte
  * `offset` (4 KiB aligned). Without FIXED, `addr` is a hint (used if free, else the highest free
  * gap below the mmap base is taken). Result: the address. Errors at call time: GPUSIM_EINVAL (len 0,
- * unaligned addr with FIXED or offset, bad flags or prot, a range outside the address space, a file
- * range past the end of the file, an offset without a file), GPUSIM_ESRCH (not live). Status:
+ * unaligned addr with FIXED or offset, bad flags or prot, a range outside the address space or a
+ * FIXED addr below GPUSIM_HOST_VA_START, a file range past the end of the file, an offset without
+ * a file), GPUSIM_ESRCH (not live). Status:
  * GPUSIM_ENOMEM (no room in the address space, vm.max_map_count reached, or a shared anonymous
  * mapping beyond 16 TiB, the most pages a shared object can index), GPUSIM_EEXIST
  * (FIXED_NOREPLACE over a mapping), or for POPULATE the error of the fault that failed.
@@ -334,7 +337,8 @@ GPUSIM_EXTERN int gpusim_process_munmap(gpusim_process_t *p, uint64_t addr, uint
  * Resizes or moves the mapping at [old_addr, old_addr + old_len), which must lie in one VMA. Shrinks
  * in place; grows in place if the space after it is free, else moves (MAYMOVE) to a new place, or to
  * new_addr (FIXED). Moving announces UNMAP over the old range. Result: the new address. Errors:
- * GPUSIM_EINVAL (unaligned, zero new_len, FIXED without MAYMOVE, overlapping FIXED ranges),
+ * GPUSIM_EINVAL (unaligned, zero new_len, FIXED without MAYMOVE, overlapping FIXED ranges, a
+ * FIXED new_addr below GPUSIM_HOST_VA_START),
  * GPUSIM_EFAULT (the old range is not one mapping), GPUSIM_ENOMEM (cannot grow in place and may
  * not move, or no room), GPUSIM_ESRCH.
  */

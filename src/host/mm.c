@@ -212,7 +212,9 @@ int gpusim_process_mmap(gpusim_process_t *p, uint64_t addr, uint64_t len, unsign
                    GPUSIM_MAP_FIXED_NOREPLACE | GPUSIM_MAP_POPULATE)) ||
         (prot & ~(GPUSIM_PROT_READ | GPUSIM_PROT_WRITE | GPUSIM_PROT_EXEC)))
         return GPUSIM_EINVAL;
-    if (fixed && (!page_aligned(addr) || !range_ok(addr, &len)))
+    /* Below vm.mmap_min_addr is outside the address space for placement, as for an unprivileged
+     * Linux process (the reverse map could not even record a page at 0: its key would be 0). */
+    if (fixed && (!page_aligned(addr) || addr < GPUSIM_HOST_VA_START || !range_ok(addr, &len)))
         return GPUSIM_EINVAL;
     if (!fixed && !range_ok(0, &len))
         return GPUSIM_EINVAL;

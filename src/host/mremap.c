@@ -322,8 +322,8 @@ int gpusim_process_mremap(gpusim_process_t *p, uint64_t old_addr, uint64_t old_l
     new_len = (new_len + HOST_PAGE_SIZE - 1) & ~(HOST_PAGE_SIZE - 1);
     if (old_addr >= GPUSIM_HOST_VA_END || old_len > GPUSIM_HOST_VA_END - old_addr)
         return GPUSIM_EINVAL;
-    if (fixed && (!page_aligned(new_addr) || new_addr >= GPUSIM_HOST_VA_END ||
-                  new_len > GPUSIM_HOST_VA_END - new_addr ||
+    if (fixed && (!page_aligned(new_addr) || new_addr < GPUSIM_HOST_VA_START ||
+                  new_addr >= GPUSIM_HOST_VA_END || new_len > GPUSIM_HOST_VA_END - new_addr ||
                   (old_addr < new_addr + new_len && new_addr < old_addr + old_len)))
         return GPUSIM_EINVAL;
     if (p->state != GPUSIM_PROCESS_LIVE)

@@ -17,7 +17,7 @@
 #include "core/alloc.h"
 
 /* vm.mmap_min_addr and the top of the mmap area (below the stack), as on x86-64. */
-#define MMAP_MIN_ADDR UINT64_C(0x10000)
+#define MMAP_MIN_ADDR GPUSIM_HOST_VA_START
 #define MMAP_BASE     UINT64_C(0x7f0000000000)
 
 static hvma *node_vma(gpusim__itree_node *n)
