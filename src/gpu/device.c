@@ -21,6 +21,7 @@
 #include "gpu/pattern.h"
 #include "core/alloc.h"
 #include "core/param.h"
+#include "core/rng.h"
 
 _Static_assert(GPUSIM__GPU_P_COUNT <= GPUSIM_GPU_PARAM_SLOTS, "GPU parameters fit in the config");
 _Static_assert(GPUSIM_GPU_MAX_ENGINES == GPUSIM__GPU_TLB_MAX_ENGINES, "one engine limit");
@@ -307,6 +308,28 @@ static uint64_t entry_bits(unsigned flags, unsigned allowed)
 
 /* Reports the cost of `writes` entry writes through cost (may be NULL) when rc is 0. Callers
  * compute rc first: argument evaluation order is unspecified, and writes is an output of it. */
+/*
+ * A page-table or TLB change, described for the engines' window (gpu/engine_memo.c): the same
+ * operation with the same arguments, at the same offset from a kernel's start, hashes the same.
+ */
+enum {
+    CHANGE_MAP = 1,
+    CHANGE_UNMAP,
+    CHANGE_PROTECT,
+    CHANGE_INVAL,
+    CHANGE_INVAL_CTX,
+    CHANGE_INVAL_ALL
+};
+
+static uint64_t change_id(unsigned op, const gpusim_gpu_ctx_t *c, uint64_t va, uint64_t len,
+                          uint64_t bits)
+{
+    uint64_t h = gpusim__mix64(op ^ (c ? (uint64_t)gpusim_gpu_ctx_id(c) << 8 : 0));
+    h = gpusim__mix64(h ^ va);
+    h = gpusim__mix64(h ^ len);
+    return gpusim__mix64(h ^ bits);
+}
+
 static int report(const gpusim_gpu_ctx_t *c, int rc, uint64_t writes, gpusim_time_t *cost)
 {
     if (rc == 0 && cost)
@@ -323,8 +346,12 @@ int gpusim_gpu_map(gpusim_gpu_ctx_t *c, uint64_t va, uint64_t len, const uint64_
     if (!c || bits == UINT64_MAX)
         return GPUSIM_EINVAL;
     rc = gpusim__gpu_pt_map(c->pt, va, len, frames, bits, &writes);
-    if (rc == 0)
-        gpusim__gpu_engines_disturb(c->gpu);
+    if (rc == 0) {
+        uint64_t id = change_id(CHANGE_MAP, c, va, len, bits);
+        for (uint64_t i = 0; i < len >> GPUSIM__GPU_PAGE_SHIFT; i++)
+            id = gpusim__mix64(id ^ frames[i]);
+        gpusim__gpu_engines_change(c->gpu, id);
+    }
     return report(c, rc, writes, cost);
 }
 
@@ -336,7 +363,7 @@ int gpusim_gpu_unmap(gpusim_gpu_ctx_t *c, uint64_t va, uint64_t len, gpusim_time
         return GPUSIM_EINVAL;
     rc = gpusim__gpu_pt_unmap(c->pt, va, len, &writes);
     if (rc == 0)
-        gpusim__gpu_engines_disturb(c->gpu);
+        gpusim__gpu_engines_change(c->gpu, change_id(CHANGE_UNMAP, c, va, len, 0));
     return report(c, rc, writes, cost);
 }
 
@@ -350,7 +377,7 @@ int gpusim_gpu_protect(gpusim_gpu_ctx_t *c, uint64_t va, uint64_t len, unsigned 
         return GPUSIM_EINVAL;
     rc = gpusim__gpu_pt_protect(c->pt, va, len, bits, &writes);
     if (rc == 0)
-        gpusim__gpu_engines_disturb(c->gpu);
+        gpusim__gpu_engines_change(c->gpu, change_id(CHANGE_PROTECT, c, va, len, bits));
     return report(c, rc, writes, cost);
 }
 
@@ -383,7 +410,7 @@ int gpusim_gpu_tlb_invalidate(gpusim_gpu_ctx_t *c, uint64_t va, uint64_t len, gp
         return GPUSIM_EINVAL;
     rc = gpusim__gpu_tlb_inval_range(c->gpu->tlb, c->pt->ctx, va, len, &ns);
     if (rc == 0)
-        gpusim__gpu_engines_disturb(c->gpu);
+        gpusim__gpu_engines_change(c->gpu, change_id(CHANGE_INVAL, c, va, len, 0));
     if (rc == 0 && cost)
         *cost = ns;
     return rc;
@@ -395,7 +422,7 @@ int gpusim_gpu_tlb_invalidate_ctx(gpusim_gpu_ctx_t *c, gpusim_time_t *cost)
     if (!c)
         return GPUSIM_EINVAL;
     ns = gpusim__gpu_tlb_inval_context(c->gpu->tlb, c->pt->ctx);
-    gpusim__gpu_engines_disturb(c->gpu);
+    gpusim__gpu_engines_change(c->gpu, change_id(CHANGE_INVAL_CTX, c, 0, 0, 0));
     if (cost)
         *cost = ns;
     return 0;
@@ -407,7 +434,7 @@ int gpusim_gpu_tlb_invalidate_all(gpusim_gpu_t *g, gpusim_time_t *cost)
     if (!g)
         return GPUSIM_EINVAL;
     ns = gpusim__gpu_tlb_inval_global(g->tlb);
-    gpusim__gpu_engines_disturb(g);
+    gpusim__gpu_engines_change(g, change_id(CHANGE_INVAL_ALL, NULL, 0, 0, 0));
     if (cost)
         *cost = ns;
     return 0;

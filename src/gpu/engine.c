@@ -103,6 +103,7 @@ static void run_finish(run *r)
         r->next_wave < r->job->kernel.waves)
         return; /* waves still to launch */
     r->ended = true;
+    gpusim__eng_memo_end(r->g, r);
     gpusim__event_schedule_reserved(world(r->g), &r->done_ev, world(r->g)->now);
 }
 
@@ -122,11 +123,26 @@ static void fifo_remove(run **head, run **tail, run *r)
         }
 }
 
+/*
+ * A unit of run r started or ended: the epoch moves (gpusim__eng_epoch). For the kernel being
+ * recorded (`own`) this is part of what it does, so its replayed waves go on and the recording
+ * stays clean; any other unit is something the recorded kernel did not do.
+ */
+static void unit_came_or_went(gpusim_gpu_t *g, const run *r, bool own)
+{
+    if (!own)
+        gpusim__eng_memo_poison(g);
+    gpusim__eng_epoch(g, r);
+}
+
 /* Frees a unit (it holds a reservation: its event is not pending) and lets others run. */
 void gpusim__eng_unit_free(gpusim_gpu_t *g, unit *u)
 {
     gpusim__gpu_engines *e = g->eng;
     run *r = u->r;
+    bool own = !u->copy && r == e->memo.rec; /* before run_finish ends the recording */
+    if (own)
+        gpusim__eng_memo_wave_end(g, u);
     if (u->state == W_READY)
         unit_unlink(&e->ready, u);
     else
@@ -142,12 +158,14 @@ void gpusim__eng_unit_free(gpusim_gpu_t *g, unit *u)
         gpusim__stat_add(e->st_ff_passes, r->job->kernel.passes - u->ff_base);
         u->ff = false;
         e->nff--;
+        e->nreplay -= u->replay;
     }
+    e->copy_units -= u->copy;
     gpusim__queue_unreserve(world(g), 1);
     gpusim__arena_free(arena(g), u, sizeof *u);
     r->live--;
     run_finish(r);
-    gpusim__gpu_engines_disturb(g);
+    unit_came_or_went(g, r, own);
 }
 
 /* A unit's context died or its job failed: it ends here (its event is not pending). */
@@ -192,6 +210,7 @@ static unit *unit_new(gpusim_gpu_t *g, run *r, bool copy)
     }
     u->r = r;
     u->copy = copy;
+    g->eng->copy_units += copy;
     gpusim_gpu_req_init(&u->req);
     gpusim_event_init(&u->ev, gpusim__eng_unit_event, u);
     unit_link(&g->eng->live, u);
@@ -212,7 +231,7 @@ void gpusim__eng_dispatch_more(gpusim_gpu_t *g)
             unit_unlink(&e->ready, u);
             unit_link(&e->live, u);
             e->free_units--;
-            gpusim__gpu_engines_disturb(g);
+            unit_came_or_went(g, u->r, !u->copy && u->r == e->memo.rec);
             u->steady = 0; /* it continues where it stopped; this pass's time is not steady */
             u->pass_start = world(g)->now;
             u->pass_epoch = e->epoch;
@@ -223,6 +242,8 @@ void gpusim__eng_dispatch_more(gpusim_gpu_t *g)
             ;
         if (!r)
             return;
+        if (r->next_wave == 0)
+            r->replay = gpusim__eng_memo_start(g, r);
         u = unit_new(g, r, false);
         if (!u) {
             r->status = GPUSIM_ENOMEM;
@@ -232,13 +253,28 @@ void gpusim__eng_dispatch_more(gpusim_gpu_t *g)
         }
         gpusim__gpu_pattern_wave(&r->pat, r->next_wave, r->job->kernel.waves, &u->lo, &u->hi);
         u->i = u->lo;
-        gpusim__gpu_engines_disturb(g);
+        u->wave = (uint32_t)r->next_wave;
+        u->start = world(g)->now;
+        unit_came_or_went(g, r, r == e->memo.rec);
         u->pass_start = world(g)->now;
         u->pass_epoch = e->epoch;
         if (++r->next_wave == r->job->kernel.waves)
             fifo_remove(&e->kernels, &e->ktail, r);
         e->free_units--;
-        gpusim__eng_unit_schedule(g, u, 0);
+        if (r->replay) {
+            /* It repeats its wave of the memo's kernel: all passes at once, as a fast-forward
+             * that a disturbance stops where the wave has got to (engine_slice.c). */
+            u->ff = u->replay = true;
+            u->ff_base = 0;
+            u->ff_start = u->start;
+            u->last_cost = gpusim__eng_memo_wave_time(g, u->wave);
+            u->pass = r->job->kernel.passes;
+            e->nff++;
+            e->nreplay++;
+            gpusim__eng_unit_schedule(g, u, u->last_cost);
+        } else {
+            gpusim__eng_unit_schedule(g, u, 0);
+        }
     }
 }
 
@@ -250,7 +286,7 @@ void gpusim__eng_dma_more(gpusim_gpu_t *g)
     unit *u;
     if (e->dma_busy)
         return;
-    for (u = e->live; u; u = u->next) /* a parked copy no longer held goes first */
+    for (u = e->copy_units ? e->live : NULL; u; u = u->next) /* a parked copy goes first */
         if (u->copy && u->state == W_PARK && !unit_held(u)) {
             e->dma_busy = true;
             gpusim__eng_unit_schedule(g, u, 0);
@@ -391,6 +427,7 @@ static void run_cancel(run *r)
     gpusim__gpu_engines *e = g->eng;
     unit *u, *next;
     r->ended = true; /* gpusim__eng_unit_free's run_finish must not schedule done */
+    gpusim__eng_memo_cancel(g, r);
     /* The job's preemption goes with it, report first, so that its units' ends schedule none. */
     gpusim__eng_preempt_drop_report(g, &r->job->preempt_);
     fifo_remove(&e->kernels, &e->ktail, r);
@@ -440,6 +477,8 @@ int gpusim__gpu_engines_init(gpusim_gpu_t *g)
              offsetof(gpusim__gpu_engines, st_ff_passes)},
             {"engine.ff_interrupts", GPUSIM_STAT_COUNTER, "",
              offsetof(gpusim__gpu_engines, st_ff_interrupts)},
+            {"engine.ff_kernels", GPUSIM_STAT_COUNTER, "",
+             offsetof(gpusim__gpu_engines, st_ff_kernels)},
             {"engine.busy_ns", GPUSIM_STAT_COUNTER, "ns",
              offsetof(gpusim__gpu_engines, st_busy_ns)},
             {"engine.dma_bytes", GPUSIM_STAT_COUNTER, "bytes",
@@ -487,6 +526,7 @@ void gpusim__gpu_engines_ctx_gone(gpusim_gpu_ctx_t *c)
         return;
     gpusim__gpu_engine_resume_ctx(c); /* drops a pending preemption report */
     cancel_all(g, c);
+    gpusim__eng_memo_forget_ctx(g, gpusim_gpu_ctx_id(c));
     gpusim__eng_dispatch_more(g);
     gpusim__eng_dma_more(g);
 }
@@ -498,6 +538,7 @@ void gpusim__gpu_engines_destroy(gpusim_gpu_t *g)
     for (gpusim_gpu_ctx_t *c = g->ctx_head; c; c = c->next)
         gpusim__eng_preempt_drop_report(g, &c->preempt);
     cancel_all(g, NULL); /* jobs' reports go with them (run_cancel) */
+    gpusim__eng_memo_release(g);
     gpusim__arena_free(arena(g), g->eng, sizeof *g->eng);
     g->eng = NULL;
 }
@@ -510,10 +551,18 @@ uint64_t gpusim__gpu_engine_free_units(const gpusim_gpu_t *g)
 int gpusim__gpu_engines_check(const gpusim_gpu_t *g, char *msg, size_t msglen)
 {
     const gpusim__gpu_engines *e = g->eng;
-    uint64_t waves = 0, copies = 0;
+    uint64_t waves = 0, copies = 0, ff = 0, replay = 0, copy_units = 0;
     if (!e)
         return 0;
     for (const unit *u = e->live; u; u = u->next) {
+        ff += u->ff;
+        replay += u->replay;
+        copy_units += u->copy;
+        if (u->replay && (!u->ff || u->r != e->memo.rec || !u->r->replay)) {
+            snprintf(msg, msglen, "%s: a replayed wave is not fast-forwarding a replayed kernel",
+                     g->name);
+            return GPUSIM_ECORRUPT;
+        }
         if (u->state == W_READY || !u->r || u->r->live == 0) {
             snprintf(msg, msglen, "%s: a unit on the live list is ready or has no live job",
                      g->name);
@@ -527,6 +576,15 @@ int gpusim__gpu_engines_check(const gpusim_gpu_t *g, char *msg, size_t msglen)
             snprintf(msg, msglen, "%s: a unit on the ready list is not a ready wave", g->name);
             return GPUSIM_ECORRUPT;
         }
+    if (ff != e->nff || replay != e->nreplay || copy_units != e->copy_units) {
+        snprintf(msg, msglen,
+                 "%s: %llu units fast-forward (%llu replaying), %llu are copies; counted %llu "
+                 "(%llu), %llu",
+                 g->name, (unsigned long long)ff, (unsigned long long)replay,
+                 (unsigned long long)copy_units, (unsigned long long)e->nff,
+                 (unsigned long long)e->nreplay, (unsigned long long)e->copy_units);
+        return GPUSIM_ECORRUPT;
+    }
     if (!gpusim__eng_preempts_ok(g)) {
         snprintf(msg, msglen,
                  "%s: a preemption request's count of units still to stop is wrong, or a held "

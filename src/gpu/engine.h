@@ -103,6 +103,14 @@ void gpusim__gpu_engine_resume_job(gpusim__gpu_job *job);
  */
 void gpusim__gpu_engines_disturb(gpusim_gpu_t *g);
 
+/*
+ * The same for a change a driver may repeat identically at every submission (a map, unmap,
+ * protect or TLB invalidation by device.c), `what` a hash of the operation and its arguments:
+ * besides disturbing, it is recorded for the cross-kernel fast-forward (gpu/engine_memo.c), where
+ * any other disturbance makes the next kernel simulated.
+ */
+void gpusim__gpu_engines_change(gpusim_gpu_t *g, uint64_t what);
+
 /* Compute units not running a wave (all of them when the engine is idle). */
 uint64_t gpusim__gpu_engine_free_units(const gpusim_gpu_t *g);
 

@@ -18,15 +18,76 @@
  * gives that pass, and simulates the passes after it. The change's effect on the rest of that one
  * pass is the scheme's approximation: at most one pass per interruption, and none at all for the
  * changes that do not touch the wave's translations (another unit ending, say).
+ *
+ * A replayed wave (engine_memo.c) is one "pass" as long as the whole wave, so ending that pass
+ * first would hide the change from the rest of the kernel: it stops instead at the end of the
+ * quantum in progress, at the touch its share of the recorded time reaches there (time spread
+ * evenly over its touches: the approximation), and simulates from there.
  */
-void gpusim__gpu_engines_disturb(gpusim_gpu_t *g)
+/* floor(a * b / c) for a < c, without overflow. */
+static uint64_t mul_div(uint64_t a, uint64_t b, uint64_t c)
+{
+#ifdef __SIZEOF_INT128__
+    __extension__ typedef unsigned __int128 u128;
+    return (uint64_t)((u128)a * b / c);
+#else
+    uint64_t q = 0, r = 0; /* q * c + r = a * (the bits of b taken so far), r < c */
+    for (int i = 63; i >= 0; i--) {
+        q <<= 1;
+        if (r >= c - r) {
+            r -= c - r;
+            q++;
+        } else {
+            r <<= 1;
+        }
+        if ((b >> i) & 1) {
+            if (r >= c - a) {
+                r -= c - a;
+                q++;
+            } else {
+                r += a;
+            }
+        }
+    }
+    return q;
+#endif
+}
+
+static void replay_stop(gpusim_gpu_t *g, unit *u, gpusim_time_t now)
+{
+    gpusim__gpu_engines *e = g->eng;
+    uint64_t n = u->hi - u->lo, total = n * u->r->job->kernel.passes, pos;
+    gpusim_time_t q = g->p[GPUSIM__GPU_P_engine_quantum], at;
+    /* A simulated wave translates a slice's touches at the slice's start, so a change lands at
+     * the end of the slice in progress: the replay stops at the next multiple of the quantum. */
+    gpusim_time_t elapsed = now - u->ff_start, stop = elapsed / q * q + (elapsed % q ? q : 0);
+    if (n == 0 || stop >= u->last_cost)
+        return;                               /* its end comes first: let it finish */
+    pos = mul_div(stop, total, u->last_cost); /* stop < last_cost: pos < total */
+    at = u->ff_start + stop;
+    u->ff = u->replay = false;
+    e->nff--;
+    e->nreplay--;
+    gpusim__stat_add(e->st_ff_interrupts, 1);
+    gpusim__stat_add(e->st_ff_passes, pos / n);
+    u->pass = (uint32_t)(pos / n);
+    u->i = u->lo + pos % n;
+    u->sub = 0;
+    u->steady = 0;
+    u->last_cost = 0; /* the partial pass it is in is not a measure */
+    u->pass_start = at;
+    u->pass_epoch = e->epoch;
+    (void)gpusim_event_reschedule(world(g), &u->ev, at); /* pending: needs no memory */
+}
+
+void gpusim__eng_epoch(gpusim_gpu_t *g, const run *own)
 {
     gpusim__gpu_engines *e = g->eng;
     gpusim_time_t now;
-    if (!e)
-        return;
     e->epoch++;
-    if (e->nff == 0)
+    /* Nothing to stop: no fast-forward, or only the replayed waves of `own` (at most one kernel
+     * replays at a time: another's unit starting stops it). */
+    if (e->nff == 0 || (own && own->replay && e->nff == e->nreplay))
         return;
     now = world(g)->now;
     for (unit *u = e->live; u; u = u->next) {
@@ -34,6 +95,11 @@ void gpusim__gpu_engines_disturb(gpusim_gpu_t *g)
         gpusim_time_t at;
         if (!u->ff)
             continue;
+        if (u->replay) {
+            if (u->r != own)
+                replay_stop(g, u, now);
+            continue;
+        }
         passes = u->r->job->kernel.passes;
         u->ff = false;
         e->nff--;
@@ -55,6 +121,22 @@ void gpusim__gpu_engines_disturb(gpusim_gpu_t *g)
         u->pass_epoch = e->epoch;
         (void)gpusim_event_reschedule(world(g), &u->ev, at); /* pending: needs no memory */
     }
+}
+
+void gpusim__gpu_engines_disturb(gpusim_gpu_t *g)
+{
+    if (!g->eng)
+        return;
+    gpusim__eng_memo_poison(g);
+    gpusim__eng_epoch(g, NULL);
+}
+
+void gpusim__gpu_engines_change(gpusim_gpu_t *g, uint64_t what)
+{
+    if (!g->eng)
+        return;
+    gpusim__eng_memo_change(g, what);
+    gpusim__eng_epoch(g, NULL);
 }
 
 static void req_done(gpusim_gpu_req_t *req, int status, const gpusim_gpu_access_t *a)
