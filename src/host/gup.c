@@ -439,6 +439,11 @@ static int hmm_step(hop *op)
     gpusim_host_t *h = op->h;
     const gpusim_notifier_sub_t *sub = op->priv;
     uint64_t *pfns = op->ptr;
+    /* The VMA and the page table of the last page walked: the next page is usually in both.
+     * Nothing changes them while this step runs, except a fault (which forgets them). */
+    hvma *v = NULL;
+    pte_t *table = NULL; /* the 512 entries that map [table_va, table_va + 2 MiB) */
+    uint64_t table_va = 0;
     while (HMM_CUR(op) < HMM_N(op)) {
         uint64_t i = HMM_CUR(op);
         uint64_t va = HMM_START(op) + i * HOST_PAGE_SIZE;
@@ -446,7 +451,6 @@ static int hmm_step(hop *op)
         bool fault, write = (req & GPUSIM_HMM_REQ_WRITE) != 0;
         pte_t *pmd, *pte, e = 0;
         bool huge = false;
-        hvma *v;
         int rc;
         if (op->phase == 1) {
             /* A fault of page i is open: finish it, then walk the page again. */
@@ -458,6 +462,8 @@ static int hmm_step(hop *op)
                 return hmm_end(op, rc);
             op->result++;
             gpusim__stat_add(h->st.hmm_faults, 1);
+            v = NULL; /* the fault may have split, merged or filled tables */
+            table = NULL;
             continue;
         }
         /* Linux checks the sequence before every walk (mmu_interval_check_retry). */
@@ -466,7 +472,8 @@ static int hmm_step(hop *op)
             return hmm_end(op, GPUSIM_ERETRY);
         }
         op->cost += h->p[HP_hmm_walk_4k];
-        v = gpusim__vma_find(p, va);
+        if (!v || va < vma_start(v) || va >= vma_end(v))
+            v = gpusim__vma_find(p, va);
         if (!v || !(v->flags & VM_READ)) {
             if (req & GPUSIM_HMM_REQ_FAULT)
                 return hmm_end(op, GPUSIM_EFAULT);
@@ -474,7 +481,14 @@ static int hmm_step(hop *op)
             HMM_CUR(op)++;
             continue;
         }
-        pte = gpusim__pt_lookup(&p->pt, va, &pmd);
+        if (table && va - table_va < HOST_HUGE_SIZE) {
+            pte = &table[(va - table_va) >> HOST_PAGE_SHIFT];
+            pmd = NULL;
+        } else {
+            pte = gpusim__pt_lookup(&p->pt, va, &pmd);
+            table = pte ? pte - ((va & (HOST_HUGE_SIZE - 1)) >> HOST_PAGE_SHIFT) : NULL;
+            table_va = va & ~(HOST_HUGE_SIZE - 1);
+        }
         if (pte) {
             e = *pte;
         } else if (pmd && *pmd && !PMD_IS_TABLE(*pmd)) {
