@@ -4,10 +4,10 @@ $data << EOD
 # policy sim_time_ns blocked_ns pinned_pages violations
 "none" 97171533 0 0 10891
 "pin" 97227963 0 16775 11396
-"pin-persistent" 88423331 0 16384 50176
+"pin-persistent" 88423331 0 16384 30720
 "fence-wait" 88118553 2676897 0 0
 "fence-reload" 117360983 1017595 0 0
-"refault" 89084259 2603650 0 0
+"refault" 89337211 3144000 0 0
 EOD
 set style data histograms
 set style histogram clustered gap 1
@@ -26,7 +26,7 @@ plot $data using ($2 / 1000000):xtic(1) notitle lc rgb '#4477aa'
 set title 'invalidator blocked time (notifier.blocked_ns)'
 set ylabel 'ms'
 set logscale y
-set yrange [0.508798:5.35379]
+set yrange [0.508798:6.288]
 plot $data using ($3 > 0 ? $3 / 1000000 : NaN):xtic(1) notitle lc rgb '#ee6677'
 unset logscale y
 set title 'pinned pages, peak (host.pinned_pages_peak)'
@@ -35,7 +35,7 @@ set yrange [0:18452.5]
 plot $data using ($4 / 1):xtic(1) notitle lc rgb '#228833'
 set title 'violations (checker.use_after_free + stale)'
 set ylabel 'count'
-set yrange [0:55193.6]
+set yrange [0:33792]
 plot $data using ($5 / 1):xtic(1) notitle lc rgb '#aa3377'
 unset multiplot
 unset output
@@ -49,7 +49,7 @@ plot $data using ($2 / 1000000):xtic(1) notitle lc rgb '#4477aa'
 set title 'invalidator blocked time (notifier.blocked_ns)'
 set ylabel 'ms'
 set logscale y
-set yrange [0.508798:5.35379]
+set yrange [0.508798:6.288]
 plot $data using ($3 > 0 ? $3 / 1000000 : NaN):xtic(1) notitle lc rgb '#ee6677'
 unset logscale y
 set title 'pinned pages, peak (host.pinned_pages_peak)'
@@ -58,7 +58,7 @@ set yrange [0:18452.5]
 plot $data using ($4 / 1):xtic(1) notitle lc rgb '#228833'
 set title 'violations (checker.use_after_free + stale)'
 set ylabel 'count'
-set yrange [0:55193.6]
+set yrange [0:33792]
 plot $data using ($5 / 1):xtic(1) notitle lc rgb '#aa3377'
 unset multiplot
 unset output
