@@ -38,6 +38,8 @@
  * Steady state: a wave whose last two passes took the same time with nothing changed on the
  * device (the epoch, bumped by gpusim__gpu_engines_disturb) charges the remaining passes at once;
  * a disturbance stops it at the end of the pass in progress (docs/gpu.md).
+ * Across kernels (engine_memo.c): a kernel that continues a steady cycle of recorded kernels
+ * starts its waves as replays of their recorded times; a disturbance stops a replay where it is.
  *
  * Trace (core/trace.h): each job that ends is reported on "<gpu>.compute" or "<gpu>.dma", from
  * its submission to its end (the interval engine.busy_ns adds up).

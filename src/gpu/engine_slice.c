@@ -11,19 +11,6 @@
 
 /* ---- steady-state fast-forward ------------------------------------------------------------- */
 
-/*
- * Something changed that may change a pass's cost (a translation, a TLB invalidation, a fault, a
- * replay, a kill, a preemption, a unit starting or ending): passes begun before it are not steady,
- * and a wave fast-forwarding stops at the end of the pass it is in, at the time the fast-forward
- * gives that pass, and simulates the passes after it. The change's effect on the rest of that one
- * pass is the scheme's approximation: at most one pass per interruption, and none at all for the
- * changes that do not touch the wave's translations (another unit ending, say).
- *
- * A replayed wave (engine_memo.c) is one "pass" as long as the whole wave, so ending that pass
- * first would hide the change from the rest of the kernel: it stops instead at the end of the
- * quantum in progress, at the touch its share of the recorded time reaches there (time spread
- * evenly over its touches: the approximation), and simulates from there.
- */
 /* floor(a * b / c) for a < c, without overflow. */
 static uint64_t mul_div(uint64_t a, uint64_t b, uint64_t c)
 {
@@ -53,6 +40,7 @@ static uint64_t mul_div(uint64_t a, uint64_t b, uint64_t c)
 #endif
 }
 
+/* Disturbed at `now`, replayed wave u stops replaying and goes on simulating (see below). */
 static void replay_stop(gpusim_gpu_t *g, unit *u, gpusim_time_t now)
 {
     gpusim__gpu_engines *e = g->eng;
@@ -80,6 +68,19 @@ static void replay_stop(gpusim_gpu_t *g, unit *u, gpusim_time_t now)
     (void)gpusim_event_reschedule(world(g), &u->ev, at); /* pending: needs no memory */
 }
 
+/*
+ * Something changed that may change a pass's cost (a translation, a TLB invalidation, a fault, a
+ * replay, a kill, a preemption, a unit starting or ending): passes begun before it are not steady,
+ * and a wave fast-forwarding stops at the end of the pass it is in, at the time the fast-forward
+ * gives that pass, and simulates the passes after it. The change's effect on the rest of that one
+ * pass is the scheme's approximation: at most one pass per interruption, and none at all for the
+ * changes that do not touch the wave's translations (another unit ending, say).
+ *
+ * A replayed wave (engine_memo.c) is one "pass" as long as the whole wave, so ending that pass
+ * first would hide the change from the rest of the kernel: it stops instead at the end of the
+ * quantum in progress, at the touch its share of the recorded time reaches there (time spread
+ * evenly over its touches: the approximation), and simulates from there.
+ */
 void gpusim__eng_epoch(gpusim_gpu_t *g, const run *own)
 {
     gpusim__gpu_engines *e = g->eng;
