@@ -276,6 +276,50 @@ static void test_vram_80gib_is_compact(void **state)
     ASSERT_NO_LEAK();
 }
 
+/* The check reads only the words written so far and the last one (vram.c): it must still catch a
+ * wrong word among those, a count that disagrees, and a hint past the first unwritten word. */
+static void test_vram_check_catches_corruption(void **state)
+{
+    (void)state;
+    gpusim_world_t *w = test_world(1);
+    gpusim__gpu_vram *v;
+    uint64_t f;
+    ASSERT_OK(gpusim__gpu_vram_new(w, 64 * 64 * 10 * PAGE + 5 * PAGE, "gpu", &v)); /* 641 words */
+    assert_true(gpusim__gpu_vram_check(v));
+    for (int i = 0; i < 130; i++)
+        ASSERT_OK(gpusim__gpu_vram_frame_alloc(v, &f)); /* words 0, 1 full; word 2 partly */
+    assert_int_equal(v->top, 3);
+    assert_true(gpusim__gpu_vram_check(v));
+
+    v->bits[1] &= ~UINT64_C(1); /* a written word no longer full, its summary bit still set */
+    assert_false(gpusim__gpu_vram_check(v));
+    v->bits[1] |= 1;
+    assert_true(gpusim__gpu_vram_check(v));
+
+    v->used++; /* the count disagrees with the bits */
+    assert_false(gpusim__gpu_vram_check(v));
+    v->used--;
+
+    size_t hint = v->hint;
+    v->hint = 1; /* summary word 0 has clear bits (word 2 is not full): hint must be 0 */
+    assert_false(gpusim__gpu_vram_check(v));
+    v->hint = hint;
+
+    v->bits[v->nwords - 1] = 0; /* the last word's padding bits lost */
+    assert_false(gpusim__gpu_vram_check(v));
+    v->bits[v->nwords - 1] = ~UINT64_C(0) << 5;
+    assert_true(gpusim__gpu_vram_check(v));
+
+    /* A run to the very end writes every word up to the last: everything is read again. */
+    ASSERT_OK(gpusim__gpu_vram_frame_alloc_contig(v, 64 * 64 * 10 + 5 - 130, 1, &f));
+    assert_int_equal(f, 130);
+    assert_int_equal(gpusim__gpu_vram_free_frames(v), 0);
+    assert_int_equal(v->top, v->nwords);
+    assert_true(gpusim__gpu_vram_check(v));
+    gpusim_world_free(w);
+    ASSERT_NO_LEAK();
+}
+
 static void test_vram_new_allocation_failures(void **state)
 {
     (void)state;
@@ -1069,6 +1113,7 @@ int main(void)
         GPUSIM_TEST(test_params_table),
         GPUSIM_TEST(test_vram_frames),
         GPUSIM_TEST(test_vram_80gib_is_compact),
+        GPUSIM_TEST(test_vram_check_catches_corruption),
         GPUSIM_TEST(test_vram_new_allocation_failures),
         GPUSIM_TEST(test_pt_new_and_free),
         GPUSIM_TEST(test_world_teardown_frees_tables),

@@ -39,6 +39,7 @@ typedef struct gpusim__gpu_vram {
     size_t nwords;           /* Words of `bits`. */
     size_t nfull;            /* Words of `full`. */
     size_t hint;             /* No word of `full` below this index has a clear bit. */
+    size_t top;              /* Words at and above this one (but the last) were never written. */
     gpusim_stat_t *st_used;  /* <prefix>.vram.used_bytes (gauge, peak) */
     gpusim_stat_t *st_total; /* <prefix>.vram.total_bytes (gauge) */
 } gpusim__gpu_vram;

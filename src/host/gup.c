@@ -433,6 +433,59 @@ static int hmm_end(hop *op, int status)
     return STEP_DONE;
 }
 
+/*
+ * The run of pages from the current one (pte, at va, just walked and needing no fault) to the end
+ * of its page table, its VMA or the call, whichever comes first: the loop of hmm_step without its
+ * per-page lookups, for the common case of a mapped buffer. Each page costs, yields and stops for a
+ * fault exactly where hmm_step would. The sequence is not checked again: nothing runs between two
+ * pages of one step, and a fault, which may invalidate, ends the run. Returns HMM_GO_ON to go on in
+ * hmm_step (at the page the run stopped at, phase 1 if it needs a fault), STEP_YIELD, or STEP_DONE
+ * (every page done, or the call failed).
+ */
+enum { HMM_GO_ON = -1 };
+
+static int hmm_run(hop *op, const hvma *v, const pte_t *pte, uint64_t va, uint64_t table_end)
+{
+    const gpusim_host_t *h = op->h;
+    uint64_t *pfns = op->ptr;
+    uint64_t i = HMM_CUR(op), n = HMM_N(op), cost = op->cost;
+    uint64_t walk = h->p[HP_hmm_walk_4k], quantum = h->p[HP_op_quantum];
+    uint64_t mask = HMM_MASK(op), dflt = HMM_DEFAULT(op);
+    uint64_t end = GPUSIM_MIN(table_end, vma_end(v));
+    int rc = HMM_GO_ON;
+    for (;;) {
+        pfns[i] = hmm_snapshot(h, *pte, false, va);
+        i++;
+        va += HOST_PAGE_SIZE;
+        pte++;
+        if (i == n) {
+            rc = STEP_DONE;
+            break;
+        }
+        if (cost >= quantum) {
+            rc = STEP_YIELD;
+            break;
+        }
+        if (va >= end)
+            break; /* another table or VMA: hmm_step looks it up */
+        cost += walk;
+        uint64_t req = ((pfns[i] & mask) | dflt) & HMM_REQ_BITS;
+        bool write = (req & GPUSIM_HMM_REQ_WRITE) != 0;
+        pte_t e = *pte;
+        if ((req & GPUSIM_HMM_REQ_FAULT) &&
+            (!PTE_IS_PRESENT(e) || (write && !(e & PTE_WRITE)) || pte_migrating(h, e))) {
+            if (write && !(v->flags & VM_WRITE))
+                rc = hmm_end(op, GPUSIM_EPERM);
+            else
+                op->phase = 1;
+            break;
+        }
+    }
+    HMM_CUR(op) = i;
+    op->cost = cost;
+    return rc;
+}
+
 static int hmm_step(hop *op)
 {
     gpusim_process_t *p = op->p;
@@ -501,6 +554,12 @@ static int hmm_step(hop *op)
             if (write && !(v->flags & VM_WRITE))
                 return hmm_end(op, GPUSIM_EPERM);
             op->phase = 1;
+            continue;
+        }
+        if (pte) {
+            int r = hmm_run(op, v, pte, va, table_va + HOST_HUGE_SIZE);
+            if (r != HMM_GO_ON)
+                return r;
             continue;
         }
         pfns[i] = hmm_snapshot(h, e, huge, va);

@@ -470,6 +470,7 @@ struct gpusim_host_s {
     struct khugepaged *khugepaged;
     gpusim_completion_t memory_freed;   /* signalled when frames are freed and someone waits */
     gpusim_completion_t migration_done; /* signalled when a migration ends and someone waits */
+    uint32_t copy_windows; /* migrations in their copy window: while 0, no frame is FF_COPYING */
     host_stats st;
 };
 
@@ -487,7 +488,9 @@ static inline uint32_t huge_head(uint32_t pfn)
 static inline bool pte_migrating(const gpusim_host_t *h, pte_t e)
 {
     uint32_t pfn = PTE_PFN(e), head = huge_head(pfn);
-    return PTE_IS_PRESENT(e) &&
+    /* Almost always no migration is copying: then no frame needs to be read (walks of every page
+     * of a buffer, as hmm_range_fault's, would read two frames per page for nothing). */
+    return h->copy_windows != 0 && PTE_IS_PRESENT(e) &&
            ((frame_of(h, pfn)->flags & FF_COPYING) ||
             ((frame_of(h, head)->flags & (FF_HEAD | FF_COPYING)) == (FF_HEAD | FF_COPYING)));
 }

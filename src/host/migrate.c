@@ -187,6 +187,8 @@ static int mig_finish(hop *op, hmig *m, int rc)
     /* Whoever waited for this migration -- at its migration entry, or for the frame to be free to
      * migrate again -- looks again. The completion is host-wide: a waiter whose frame is still
      * being migrated by another migration simply waits again. */
+    if (m->copying)
+        m->h->copy_windows--;
     m->copying = false;
     gpusim_completion_signal(m->h->world, &m->h->migration_done);
     gpusim_completion_reset(&m->h->migration_done);
@@ -379,6 +381,7 @@ int gpusim__migrate(hop *op, hmig *m, uint32_t pfn, hmig_alloc_fn alloc)
             /* Every mapping is announced: open the copy window (step 3). */
             frame_of(h, m->src)->flags |= FF_COPYING;
             m->copying = true;
+            h->copy_windows++;
             op->cost += m->huge ? h->p[HP_migrate_2m] : h->p[HP_migrate_4k];
             return OP_YIELD;
         }
