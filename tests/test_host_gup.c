@@ -783,6 +783,55 @@ static void test_hmm_fault(void **state)
     fx_free(f);
 }
 
+/* Long runs (gup.c's hmm_run): across a page-table boundary, a VMA boundary and yields, with holes
+ * that fault in the middle and a write refused half-way: the same results as page by page. */
+static void test_hmm_long_run(void **state)
+{
+    enum { RW_PAGES = 700, RO_PAGES = 300, N = RW_PAGES + RO_PAGES };
+    const uint64_t base = UINT64_C(0x201f0000); /* the 2 MiB boundary is 16 pages in */
+    gpusim_host_config_t cfg;
+    static uint64_t out[N];
+    uint64_t n, holes = 0;
+    gpusim_time_t t0;
+    (void)state;
+    base_cfg(&cfg, 64 * MIB, false);
+    ASSERT_OK(gpusim_host_config_set(&cfg, "op_quantum", "1us", false, NULL, 0)); /* yields: ~33 pages */
+    fx *f = fx_new_cfg(&cfg, UINT64_MAX);
+    do_mmap_at(f, base, RW_PAGES * PAGE, RW);
+    do_mmap_at(f, base + RW_PAGES * PAGE, RO_PAGES * PAGE, GPUSIM_PROT_READ);
+    for (uint64_t i = 0; i < N; i++)
+        if (i % 97 != 5) /* holes at 5, 102, ... */
+            ASSERT_OK(do_access(f, base + i * PAGE, PAGE,
+                                i < RW_PAGES ? GPUSIM_ACCESS_WRITE : GPUSIM_ACCESS_READ, NULL));
+    /* Snapshot: every page as the page table has it, one walk each. */
+    t0 = gpusim_world_now(f->w);
+    ASSERT_OK(do_hmm(f, NULL, 0, base, N, 0, 0, out, &n));
+    assert_int_equal(gpusim_world_now(f->w) - t0, N * param(f, "hmm_walk_4k"));
+    for (uint64_t i = 0; i < N; i++) {
+        gpusim_host_pte_t e = pte_at(f, base + i * PAGE);
+        uint64_t want = e.present ? VALID | (e.writable ? WRITE : 0) | (e.pfn << SHIFT) : 0;
+        assert_int_equal(out[i], want);
+        holes += !e.present;
+    }
+    assert_int_equal(holes, 11);
+    /* Faulting reads: each hole faults once, mid-run, and is walked again. */
+    ASSERT_OK(do_hmm(f, NULL, 0, base, N, FAULT, 0, out, &n));
+    assert_int_equal(n, holes);
+    for (uint64_t i = 0; i < N; i++)
+        assert_true(out[i] & VALID);
+    /* A write request on one read-only page, past hundreds of good ones: EPERM there. */
+    memset(out, 0, sizeof out);
+    out[RW_PAGES + 50] = REQW;
+    for (uint64_t i = RW_PAGES + 51; i < N; i++)
+        out[i] = REQW | UINT64_C(0xabc0000); /* inputs past the refusal are left alone */
+    assert_int_equal(do_hmm(f, NULL, 0, base, N, FAULT, REQW, out, NULL), GPUSIM_EPERM);
+    for (uint64_t i = 0; i < RW_PAGES + 50; i++)
+        assert_true(out[i] & VALID);
+    assert_int_equal(out[RW_PAGES + 51], REQW | UINT64_C(0xabc0000));
+    assert_int_equal(gpusim_host_check(f->h, NULL, 0), 0);
+    fx_free(f);
+}
+
 /* Errors: write on a read-only VMA is EPERM; no VMA or no read permission is EFAULT. */
 static void test_hmm_errors(void **state)
 {
@@ -877,6 +926,7 @@ int main(void)
         GPUSIM_TEST(test_pin_process_dies),
         GPUSIM_TEST(test_hmm_snapshot),
         GPUSIM_TEST(test_hmm_fault),
+        GPUSIM_TEST(test_hmm_long_run),
         GPUSIM_TEST(test_hmm_errors),
         GPUSIM_TEST(test_hmm_retry),
     };
