@@ -795,7 +795,8 @@ static void test_hmm_long_run(void **state)
     gpusim_time_t t0;
     (void)state;
     base_cfg(&cfg, 64 * MIB, false);
-    ASSERT_OK(gpusim_host_config_set(&cfg, "op_quantum", "1us", false, NULL, 0)); /* yields: ~33 pages */
+    ASSERT_OK(
+        gpusim_host_config_set(&cfg, "op_quantum", "1us", false, NULL, 0)); /* yields: ~33 pages */
     fx *f = fx_new_cfg(&cfg, UINT64_MAX);
     do_mmap_at(f, base, RW_PAGES * PAGE, RW);
     do_mmap_at(f, base + RW_PAGES * PAGE, RO_PAGES * PAGE, GPUSIM_PROT_READ);

@@ -100,6 +100,12 @@ typedef struct pin_state {
     bool write_fault; /* the open fault is a write */
     bool faulted;     /* the current page needed a fault */
     bool charged;     /* npages are charged to p->pinned and pfns[0..held) are pinned */
+    /* pin_look's last VMA and page table (the 512 entries mapping [table_va, + 2 MiB)): the next
+     * page is usually in both. Valid only while the step runs and looks pages up; forgotten at
+     * each step and before a fault, a migration or a split, which may change them. */
+    hvma *v;
+    pte_t *table;
+    uint64_t table_va;
 } pin_state;
 
 #define PIN_ADDR(op)  ((op)->a[0])
@@ -191,15 +197,23 @@ static int pin_look(hop *op, pin_state *st, uint64_t va)
     unsigned flags = (unsigned)PIN_FLAGS(op);
     bool longterm = (flags & GPUSIM_PIN_LONGTERM) != 0;
     bool write = (flags & GPUSIM_PIN_WRITE) != 0;
-    hvma *v = gpusim__vma_find(p, va);
-    pte_t *pmd, *pte, e = 0;
+    hvma *v = st->v;
+    pte_t *pmd = NULL, *pte, e = 0;
     bool huge = false;
     uint32_t pfn, head;
+    if (!v || va < vma_start(v) || va >= vma_end(v))
+        v = st->v = gpusim__vma_find(p, va);
     /* check_vma_flags: a write pin needs VM_WRITE, a read pin VM_READ (whatever the PTE says: a
      * page made PROT_NONE may still be present). */
     if (!v || !(v->flags & (write ? VM_WRITE : VM_READ)))
         return GPUSIM_EFAULT;
-    pte = gpusim__pt_lookup(&p->pt, va, &pmd);
+    if (st->table && va - st->table_va < HOST_HUGE_SIZE) {
+        pte = &st->table[(va - st->table_va) >> HOST_PAGE_SHIFT];
+    } else {
+        pte = gpusim__pt_lookup(&p->pt, va, &pmd);
+        st->table = pte ? pte - ((va & (HOST_HUGE_SIZE - 1)) >> HOST_PAGE_SHIFT) : NULL;
+        st->table_va = va & ~(HOST_HUGE_SIZE - 1);
+    }
     if (pte) {
         e = *pte;
     } else if (pmd && *pmd && !PMD_IS_TABLE(*pmd)) {
@@ -240,9 +254,15 @@ static int pin_look(hop *op, pin_state *st, uint64_t va)
 static int pin_step(hop *op)
 {
     pin_state *st = op->priv;
+    st->v = NULL; /* other actors ran since the last step */
+    st->table = NULL;
     while (st->held < PIN_N(op)) {
         uint64_t va = PIN_ADDR(op) + st->held * HOST_PAGE_SIZE;
         int rc;
+        if (st->state != PIN_LOOK) {
+            st->v = NULL;
+            st->table = NULL;
+        }
         switch (st->state) {
         case PIN_FAULTING:
             rc = gpusim__fault(op, va, st->write_fault);
