@@ -495,6 +495,32 @@ static inline bool pte_migrating(const gpusim_host_t *h, pte_t e)
             ((frame_of(h, head)->flags & (FF_HEAD | FF_COPYING)) == (FF_HEAD | FF_COPYING)));
 }
 
+/* The state gpusim_host_frame_info reports for frame pfn (< h->nframes): a fresh block's frames
+ * are FREE whatever their never-written fields say. Inline for the checker, which asks at every
+ * GPU access. */
+static inline gpusim_frame_state_t gpusim__frame_state(const gpusim_host_t *h, uint32_t pfn)
+{
+    const hframe *f = frame_of(h, pfn);
+    if (h->blocks[pfn / HOST_HUGE_PAGES].fresh && f->state != GPUSIM_FRAME_RESERVED)
+        return GPUSIM_FRAME_FREE;
+    return (gpusim_frame_state_t)f->state;
+}
+
+/* The CPU page-table entry mapping va in pt (0 if none) and, in *huge, whether it is a 2 MiB
+ * leaf: what gpusim_process_translate reports, without its checks. */
+static inline pte_t gpusim__pt_entry(const pgtable *pt, uint64_t va, bool *huge)
+{
+    pte_t *pmd, *pte = gpusim__pt_lookup(pt, va, &pmd);
+    *huge = false;
+    if (pte)
+        return *pte;
+    if (pmd && *pmd && !PMD_IS_TABLE(*pmd)) {
+        *huge = true;
+        return *pmd;
+    }
+    return 0;
+}
+
 /* frame.c ------------------------------------------------------------------------------------- */
 
 int gpusim__frames_init(gpusim_host_t *h);

@@ -211,11 +211,9 @@ int gpusim_host_frame_info(const gpusim_host_t *h, uint64_t pfn, gpusim_frame_in
     out->node = gpusim__frame_node(h, (uint32_t)pfn);
     out->movable = gpusim__frame_movable(h, (uint32_t)pfn);
     out->gen = f->gen;
-    if (h->blocks[b].fresh && f->state != GPUSIM_FRAME_RESERVED) {
-        out->state = GPUSIM_FRAME_FREE; /* never initialised since the block was last free */
-        return 0;
-    }
-    out->state = (gpusim_frame_state_t)f->state;
+    out->state = gpusim__frame_state(h, (uint32_t)pfn);
+    if (h->blocks[b].fresh && out->state == GPUSIM_FRAME_FREE)
+        return 0; /* never initialised since the block was last free */
     out->refcount = f->refcount;
     out->mapcount = f->mapcount;
     out->pincount = f->pincount;
@@ -409,21 +407,14 @@ int gpusim_process_info(const gpusim_process_t *p, gpusim_process_info_t *out)
 
 int gpusim_process_translate(const gpusim_process_t *p, uint64_t va, gpusim_host_pte_t *out)
 {
-    pte_t *pmd, *pte;
-    pte_t e = 0;
-    bool huge = false;
+    pte_t e;
+    bool huge;
     if (!p || !out || va >= GPUSIM_HOST_VA_END)
         return GPUSIM_EINVAL;
     memset(out, 0, sizeof *out);
     if (p->state == GPUSIM_PROCESS_DEAD)
         return GPUSIM_ESRCH;
-    pte = gpusim__pt_lookup(&p->pt, va, &pmd);
-    if (pte) {
-        e = *pte;
-    } else if (pmd && *pmd && !PMD_IS_TABLE(*pmd)) {
-        e = *pmd;
-        huge = true;
-    }
+    e = gpusim__pt_entry(&p->pt, va, &huge);
     if (PTE_IS_PRESENT(e)) {
         out->present = true;
         out->writable = (e & PTE_WRITE) != 0;

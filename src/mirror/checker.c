@@ -75,9 +75,9 @@ static bool data_differs(const gpusim_driver_t *d, uint64_t pfn, const gpusim_ho
 
 void gpusim__check_access(gpusim_driver_t *d, uint64_t va, bool write, const gpusim_gpu_access_t *a)
 {
+    const gpusim_host_t *h = d->host;
     gpusim_buffer_t *b;
     const gpusim__shadow *s;
-    gpusim_frame_info_t fi;
     gpusim_host_pte_t cpu;
     uint64_t pfn;
     bool uaf;
@@ -85,21 +85,29 @@ void gpusim__check_access(gpusim_driver_t *d, uint64_t va, bool write, const gpu
     if (!(a->flags & GPUSIM_GPU_SYSTEM))
         return; /* device memory: not the host's */
     pfn = a->pa / GPUSIM__MPAGE;
-    b = gpusim__buf_find(d, va);
-    if (gpusim_host_frame_info(d->host, pfn, &fi) != 0)
+    if (pfn >= h->nframes)
         return;
+    /* The host's internal views (host.h) rather than gpusim_host_frame_info and
+     * gpusim_process_translate: the same answers without filling structures at every access. */
+    b = gpusim__buf_find(d, va);
     s = b ? &b->sh[(va - b->va) / GPUSIM__MPAGE] : NULL;
-    uaf = fi.state == GPUSIM_FRAME_FREE;
+    uaf = gpusim__frame_state(h, (uint32_t)pfn) == GPUSIM_FRAME_FREE;
     if (!uaf && s && (s->flags & SH_EVER) && s->pfn == pfn)
-        uaf = s->gen != fi.gen;
+        uaf = s->gen != frame_of(h, (uint32_t)pfn)->gen;
     if (uaf) {
         record(d, b, GPUSIM_VIOLATION_USE_AFTER_FREE, va, pfn, write);
         return;
     }
+    if (d->proc->state != GPUSIM_PROCESS_DEAD && va < GPUSIM_HOST_VA_END) {
+        bool huge;
+        pte_t e = gpusim__pt_entry(&d->proc->pt, va, &huge);
+        if (PTE_IS_PRESENT(e) &&
+            PTE_PFN(e) + (huge ? (va >> HOST_PAGE_SHIFT) % HOST_HUGE_PAGES : 0) == pfn)
+            return;
+    }
+    /* A violation (rare): the full translation, for the data comparison. */
     if (gpusim_process_translate(d->proc, va & ~(GPUSIM__MPAGE - 1), &cpu) != 0)
         memset(&cpu, 0, sizeof cpu); /* the process is gone: nothing maps va */
-    if (cpu.present && cpu.pfn == pfn)
-        return;
     record(d, b, GPUSIM_VIOLATION_STALE, va, pfn, write);
     if (!write && data_differs(d, pfn, &cpu))
         gpusim__stat_add(d->st.data_mismatch, 1);
