@@ -41,6 +41,62 @@ static int cost_subscriptions(uint64_t n, double *ns)
     return 0;
 }
 
+/*
+ * The subscriptions series' control: the same number of random 4 KiB lookups over n disjoint
+ * 64 KiB intervals with 64 KiB gaps, answered by a binary search of a sorted array of starts, each
+ * hit touching its interval's 128-byte record (a subscription is about that size) as a callback
+ * would. An O(log n) lookup with no simulator around it: its exponent is what n log n costs on
+ * this machine once the data outgrows the caches, which the flat n log n exponent ignores.
+ */
+static volatile uint64_t ref_hits; /* keeps the lookups' result alive */
+
+typedef struct ref_rec {
+    uint64_t start, end, hits;
+    uint8_t pad[104];
+} ref_rec;
+
+static int cost_subscriptions_ref(uint64_t n, double *ns)
+{
+    const uint64_t span = 64 * GPUSIM_KIB, pages = n * 2 * span / PAGE;
+    uint64_t *starts = malloc(n * sizeof *starts), x = UINT64_C(0x9E3779B97F4A7C15), t0;
+    ref_rec **recs = calloc(n, sizeof *recs);
+    uint64_t hits = 0;
+    int rc = starts && recs ? 0 : GPUSIM_ENOMEM;
+    for (uint64_t i = 0; i < n && rc == 0; i++) {
+        starts[i] = i * 2 * span;
+        if (!(recs[i] = calloc(1, sizeof **recs)))
+            rc = GPUSIM_ENOMEM;
+        else
+            recs[i]->start = starts[i], recs[i]->end = starts[i] + span;
+    }
+    if (rc == 0) {
+        t0 = perf_now();
+        for (uint64_t q = 0; q < n; q++) {
+            uint64_t a, lo = 0, hi = n;
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+            a = x % pages * PAGE;
+            while (lo < hi) {
+                uint64_t mid = lo + (hi - lo) / 2;
+                if (starts[mid] <= a)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (lo > 0 && a < recs[lo - 1]->end) {
+                recs[lo - 1]->hits++;
+                hits++;
+            }
+        }
+        *ns = (double)(perf_now() - t0);
+        ref_hits = hits;
+    }
+    for (uint64_t i = 0; recs && i < n; i++)
+        free(recs[i]);
+    free(recs);
+    free(starts);
+    return rc;
+}
+
 static int cost_processes(uint64_t n, double *ns)
 {
     enum { BUF = 1024 * 1024 };
@@ -111,6 +167,8 @@ typedef struct series {
     const char *name, *what;
     cost_fn fn;
     uint64_t full[NSIZES], quick[NSIZES];
+    cost_fn ref; /* a control doing the same job outside the simulator, or NULL */
+    const char *ref_what;
 } series;
 
 static const series all_series[] = {
@@ -118,41 +176,62 @@ static const series all_series[] = {
      "pages swept by a refault driver",
      cost_buffer,
      {4096, 16384, 65536},
-     {1024, 4096, 16384}},
+     {1024, 4096, 16384},
+     NULL,
+     NULL},
     {"subscriptions",
      "random invalidations over as many subscriptions",
      cost_subscriptions,
      {4096, 65536, 1048576},
-     {1024, 4096, 16384}},
+     {1024, 4096, 16384},
+     cost_subscriptions_ref,
+     "binary search of a sorted array, the same number of random lookups"},
     {"processes",
      "processes each mirroring a 1 MiB buffer",
      cost_processes,
      {4, 16, 64},
-     {2, 8, 32}},
+     {2, 8, 32},
+     NULL,
+     NULL},
     {"pressure",
      "pages reclaimed while a process writes twice RAM",
      cost_pressure,
      {16384, 65536, 262144},
-     {4096, 16384, 65536}},
+     {4096, 16384, 65536},
+     NULL,
+     NULL},
 };
+
+/* Median cost of fn at each size into cost[]; 0 or the first failure's code (*failed_at the size). */
+static int measure(cost_fn fn, const uint64_t *sizes, double *cost, uint64_t *failed_at)
+{
+    for (int k = 0; k < NSIZES; k++) {
+        double v[PERF_REPS];
+        for (int i = 0; i < PERF_REPS; i++) {
+            int rc = fn(sizes[k], &v[i]);
+            if (rc) {
+                *failed_at = sizes[k];
+                return rc;
+            }
+        }
+        cost[k] = perf_median(v, PERF_REPS);
+    }
+    return 0;
+}
 
 static void run_series(perf_ctx *c, const series *s)
 {
     const uint64_t *sizes = c->quick ? s->quick : s->full;
-    double cost[NSIZES];
+    double cost[NSIZES], ref[NSIZES];
     char flags[96] = "";
-    for (int k = 0; k < NSIZES; k++) {
-        double v[PERF_REPS];
-        for (int i = 0; i < PERF_REPS; i++) {
-            int rc = s->fn(sizes[k], &v[i]);
-            if (rc) {
-                char what[64];
-                snprintf(what, sizeof what, "scaling %s at %llu", s->name,
-                         (unsigned long long)sizes[k]);
-                return perf_fail(c, what, rc);
-            }
-        }
-        cost[k] = perf_median(v, PERF_REPS);
+    uint64_t at = 0;
+    int rc = measure(s->fn, sizes, cost, &at);
+    if (rc == 0 && s->ref)
+        rc = measure(s->ref, sizes, ref, &at);
+    if (rc) {
+        char what[64];
+        snprintf(what, sizeof what, "scaling %s at %llu", s->name, (unsigned long long)at);
+        return perf_fail(c, what, rc);
     }
     for (int k = 0; k < NSIZES; k++) {
         char name[64], note[160] = "";
@@ -176,6 +255,12 @@ static void run_series(perf_ctx *c, const series *s)
               "%s, n=%llu..%llu; reference: n log n's exponent%s%s", s->what,
               (unsigned long long)sizes[0], (unsigned long long)sizes[NSIZES - 1],
               flags[0] ? "; above n log n between" : "", flags);
+    if (s->ref) {
+        snprintf(name, sizeof name, "  %s, control's exponent", s->name);
+        perf_addf(c, name, "exponent", perf_exponent(ref[0], ref[NSIZES - 1], na, nb), NAN, NAN,
+                  PERF_GOAL_NONE, 0, "%s: %.3g to %.3g ms", s->ref_what, ref[0] / 1e6,
+                  ref[NSIZES - 1] / 1e6);
+    }
 }
 
 void perf_scaling(perf_ctx *c)
