@@ -98,17 +98,20 @@ typedef struct gpusim__eng_memo {
 
 typedef struct gpusim__gpu_engines gpusim__gpu_engines;
 struct gpusim__gpu_engines {
-    uint64_t free_units;         /* compute units without a wave */
-    run *kernels, *ktail;        /* kernels with waves left to launch, in submission order */
-    run *copies, *ctail;         /* copies, in submission order (the head runs) */
-    unit *ready;                 /* preempted waves to start again, ahead of new ones */
-    unit *live;                  /* every unit that exists */
-    bool dma_busy;               /* the head copy has its unit */
-    uint64_t epoch;              /* bumped by everything that may change a pass's cost (disturb) */
-    uint64_t nff;                /* units fast-forwarding */
-    uint64_t nreplay;            /* ... of them replaying a wave (all of one kernel's) */
-    uint64_t copy_units;         /* units that are copies (running, parked or stalled) */
-    gpusim_stat_t *st_ff_passes; /* gpu.<name>.engine.ff_passes: passes not simulated */
+    uint64_t free_units;  /* compute units without a wave */
+    run *kernels, *ktail; /* kernels with waves left to launch, in submission order */
+    run *copies, *ctail;  /* copies, in submission order (the head runs) */
+    unit *ready;          /* preempted waves to start again, ahead of new ones */
+    unit *live;           /* every unit that exists */
+    bool dma_busy;        /* the head copy has its unit */
+    uint64_t epoch;       /* bumped by everything that may change a pass's cost (disturb) */
+    uint64_t nff;         /* units fast-forwarding */
+    uint64_t nreplay;     /* ... of them replaying a wave (all of one kernel's) */
+    uint64_t copy_units;  /* units that are copies (running, parked or stalled) */
+    /* wave_bytes_ns's last answer and its operands: a division per access otherwise. */
+    uint64_t bytes_n, bytes_bw, bytes_cu;
+    gpusim_time_t bytes_ns;
+    gpusim_stat_t *st_ff_passes;     /* gpu.<name>.engine.ff_passes: passes not simulated */
     gpusim_stat_t *st_ff_interrupts; /* gpu.<name>.engine.ff_interrupts */
     gpusim_stat_t *st_ff_kernels;    /* gpu.<name>.engine.ff_kernels: kernels replayed */
     gpusim__eng_memo memo;           /* the cross-kernel fast-forward */

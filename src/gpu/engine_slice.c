@@ -158,14 +158,23 @@ static void req_done(gpusim_gpu_req_t *req, int status, const gpusim_gpu_access_
     gpusim__eng_unit_schedule(g, u, 0);
 }
 
-/* Memory time of n bytes for a wave: its unit's share of the bandwidth of the page's memory. */
+/* Memory time of n bytes for a wave: its unit's share of the bandwidth of the page's memory.
+ * Kernels touch the same number of bytes again and again: the last answer is kept. */
 static gpusim_time_t wave_bytes_ns(const gpusim_gpu_t *g, uint64_t n, const gpusim_gpu_access_t *a,
                                    bool write)
 {
+    gpusim__gpu_engines *e = g->eng;
     uint64_t bw = (a->flags & GPUSIM_GPU_SYSTEM)
                       ? g->p[write ? GPUSIM__GPU_P_pcie_d2h_pinned : GPUSIM__GPU_P_pcie_h2d_pinned]
                       : g->p[GPUSIM__GPU_P_hbm_bw];
-    return n * GPUSIM_NS_PER_S * g->p[GPUSIM__GPU_P_compute_units] / bw;
+    uint64_t cu = g->p[GPUSIM__GPU_P_compute_units];
+    if (n != e->bytes_n || bw != e->bytes_bw || cu != e->bytes_cu) {
+        e->bytes_n = n;
+        e->bytes_bw = bw;
+        e->bytes_cu = cu;
+        e->bytes_ns = n * GPUSIM_NS_PER_S * cu / bw;
+    }
+    return e->bytes_ns;
 }
 
 /*
