@@ -307,6 +307,29 @@ static void test_translate_access(void **state)
     ASSERT_UNTOUCHED(a);
     assert_unchanged(&x, &before);
 
+    /* The batch: bad arguments change nothing, *done and out[] included. A first address past
+     * the VA is EFAULT with *done = 0 and nothing done either. */
+    {
+        uint64_t vas[2] = {0x100000, 0x101000}, past[2] = {VA, 0x100000};
+        gpusim_gpu_access_t outs[2];
+        size_t done;
+        POISON(outs);
+        POISON(done);
+        BAD(gpusim_gpu_access_batch(NULL, 0, vas, 2, false, outs, &done), GPUSIM_EINVAL);
+        BAD(gpusim_gpu_access_batch(x.c, 0, vas, 2, false, NULL, &done), GPUSIM_EINVAL);
+        BAD(gpusim_gpu_access_batch(x.c, 0, vas, 2, false, outs, NULL), GPUSIM_EINVAL);
+        BAD(gpusim_gpu_access_batch(x.c, 0, NULL, 2, false, outs, &done), GPUSIM_EINVAL);
+        BAD(gpusim_gpu_access_batch(x.c, 2, vas, 2, false, outs, &done), GPUSIM_EINVAL);
+        BAD(gpusim_gpu_access_batch(x.c, UINT32_MAX, vas, 2, true, outs, &done), GPUSIM_EINVAL);
+        BAD(gpusim_gpu_access_batch(NULL, 0, NULL, 0, false, outs, &done), GPUSIM_EINVAL);
+        ASSERT_UNTOUCHED(outs);
+        ASSERT_UNTOUCHED(done);
+        BAD(gpusim_gpu_access_batch(x.c, 0, past, 2, false, outs, &done), GPUSIM_EFAULT);
+        assert_int_equal(done, 0);
+        ASSERT_UNTOUCHED(outs);
+        assert_unchanged(&x, &before);
+    }
+
     /* A miss and a permission miss: EGPUFAULT, with the time spent. */
     BAD(gpusim_gpu_access(x.c, 0, 0x900000, false, &a), GPUSIM_EGPUFAULT);
     assert_true(a.pa == 0 && a.page_size == 0);

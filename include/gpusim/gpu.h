@@ -232,6 +232,28 @@ typedef struct gpusim_gpu_access_s {
 GPUSIM_EXTERN int gpusim_gpu_access(gpusim_gpu_ctx_t *ctx, unsigned engine, uint64_t va, bool write,
                                     gpusim_gpu_access_t *out);
 
+/**
+ * Translates the accesses va[0 .. n) by engine `engine` of the context's device, in order, exactly
+ * as n calls gpusim_gpu_access(ctx, engine, va[i], write, &out[i]) would: the same out[] values,
+ * return code, TLB contents and LRU order, costs and statistics. Faster than the loop: the context
+ * and engine are resolved once, and the lines that later misses will read (L2 TLB sets, page-table
+ * entries) are prefetched while earlier ones are translated, so walks overlap.
+ *
+ * Stops at the first access that does not return 0 and returns its code, with *done its index:
+ * GPUSIM_EGPUFAULT (out[*done] filled as gpusim_gpu_access fills it: the cost, the source, and the
+ * page size when a translation without the permission was found) or GPUSIM_EFAULT (va[*done] at
+ * or past GPUSIM_GPU_VA_END; out[*done] untouched). out[0 .. *done) hold the accesses before it,
+ * and the accesses after it are not made (no TLB or statistics effect). Returns 0 with *done = n
+ * when every access succeeded; n = 0 is valid (0, *done = 0, va may then be NULL).
+ *
+ * GPUSIM_EINVAL: NULL ctx, out or done, NULL va with n > 0, engine out of range; nothing changes
+ * and *done and out[] are untouched. va[] and out[] belong to the caller and are not kept;
+ * out must hold n elements. Allocation-free.
+ */
+GPUSIM_EXTERN int gpusim_gpu_access_batch(gpusim_gpu_ctx_t *ctx, unsigned engine,
+                                          const uint64_t *va, size_t n, bool write,
+                                          gpusim_gpu_access_t *out, size_t *done);
+
 /* ---- Address traces ---------------------------------------------------------------------- */
 
 /**

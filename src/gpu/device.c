@@ -1,6 +1,6 @@
 /*
  * gpu/device.c -- devices and VM contexts (gpusim/gpu.h): configuration, life cycle, and the
- * driver-facing operations on page tables and TLBs.
+ * driver-facing operations on page tables and TLBs. Engine accesses are in gpu/access.c.
  *
  * The operations are thin: validation and the translation of public flags to entry bits here,
  * the work in pt.c and tlb.c. Each reports its virtual cost to the caller rather than advancing
@@ -437,39 +437,6 @@ int gpusim_gpu_tlb_invalidate_all(gpusim_gpu_t *g, gpusim_time_t *cost)
     gpusim__gpu_engines_change(g, change_id(CHANGE_INVAL_ALL, NULL, 0, 0, 0));
     if (cost)
         *cost = ns;
-    return 0;
-}
-
-/* ---- engine accesses ------------------------------------------------------------------------ */
-
-_Static_assert((int)GPUSIM_GPU_XLATE_L1 == (int)GPUSIM__GPU_XLATE_L1 &&
-                   (int)GPUSIM_GPU_XLATE_L2 == (int)GPUSIM__GPU_XLATE_L2 &&
-                   (int)GPUSIM_GPU_XLATE_WALK == (int)GPUSIM__GPU_XLATE_WALK,
-               "one numbering of translation sources");
-
-int gpusim_gpu_access(gpusim_gpu_ctx_t *c, unsigned engine, uint64_t va, bool write,
-                      gpusim_gpu_access_t *out)
-{
-    gpusim__gpu_xlate x;
-    int rc;
-    if (GPUSIM_UNLIKELY(!c || !out || engine >= c->gpu->engines))
-        return GPUSIM_EINVAL;
-    if (GPUSIM_UNLIKELY(va >= GPUSIM_GPU_VA_END))
-        return GPUSIM_EFAULT;
-    rc = gpusim__gpu_tlb_translate(c->gpu->tlb, engine, c->pt, va, &x);
-    out->cost = x.cost_ns;
-    out->source = (gpusim_gpu_xlate_source_t)x.source;
-    if (rc != 0 || !(x.flags & (write ? GPUSIM__GPU_PTE_WRITE : GPUSIM__GPU_PTE_READ))) {
-        out->pa = 0;
-        out->flags = 0;
-        out->page_size = rc == 0 ? x.size : 0;
-        return GPUSIM_EGPUFAULT;
-    }
-    out->pa = x.pa;
-    out->flags = ((x.flags & GPUSIM__GPU_PTE_READ) ? GPUSIM_GPU_READ : 0) |
-                 ((x.flags & GPUSIM__GPU_PTE_WRITE) ? GPUSIM_GPU_WRITE : 0) |
-                 ((x.flags & GPUSIM__GPU_PTE_SYSTEM) ? GPUSIM_GPU_SYSTEM : 0);
-    out->page_size = x.size;
     return 0;
 }
 

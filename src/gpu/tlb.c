@@ -207,6 +207,20 @@ static unsigned walk(gpusim__gpu_tlb *t, const gpusim__gpu_pt *pt, uint64_t va,
     return reads;
 }
 
+void gpusim__gpu_tlb_prefetch(const gpusim__gpu_tlb *t, uint64_t va)
+{
+    const gpusim__gpu_tlb_cache *c = &t->l2;
+    size_t bytes = c->ways * sizeof(gpusim__gpu_tlb_entry);
+    for (unsigned k = 0; k < GPUSIM__GPU_TLB_CLASSES; k++) {
+        if (c->present[k] == 0)
+            continue;
+        const char *set =
+            (const char *)(c->e + (size_t)((va >> c->shift[k]) & c->set_mask) * c->ways);
+        for (size_t off = 0; off < bytes; off += 64)
+            GPUSIM__GPU_PREFETCH(set + off);
+    }
+}
+
 int gpusim__gpu_tlb_translate_miss(gpusim__gpu_tlb *t, unsigned engine, const gpusim__gpu_pt *pt,
                                    uint64_t va, gpusim__gpu_xlate *out)
 {

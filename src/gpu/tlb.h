@@ -49,6 +49,14 @@
 #include "gpu/params.h"
 #include "gpu/pt.h"
 
+/* A hint that the line holding p will be read soon (no effect on any state); compilers without
+ * __builtin_prefetch get nothing. */
+#if defined(__GNUC__) || defined(__clang__)
+#define GPUSIM__GPU_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#else
+#define GPUSIM__GPU_PREFETCH(p) ((void)(p))
+#endif
+
 /* Size classes of TLB entries. PWC classes are directory levels 2, 3, 4 (covering 2M, 1G, 512G). */
 enum { GPUSIM__GPU_TLB_4K, GPUSIM__GPU_TLB_64K, GPUSIM__GPU_TLB_2M, GPUSIM__GPU_TLB_CLASSES };
 
@@ -193,6 +201,39 @@ static inline int gpusim__gpu_tlb_translate(gpusim__gpu_tlb *t, unsigned engine,
     }
     return gpusim__gpu_tlb_translate_miss(t, engine, pt, va, out);
 }
+
+/* ------------------------------------------------------------------------------------------- */
+/* Batches (gpusim_gpu_access_batch, gpu/access.c)                                             */
+/* ------------------------------------------------------------------------------------------- */
+
+/*
+ * A batch makes its L1 hits itself, with the helpers below, and leaves everything else to
+ * gpusim__gpu_tlb_translate_miss, so that each translation is exactly the one
+ * gpusim__gpu_tlb_translate would make. While it runs it holds the LRU clock in a register and
+ * counts its L1 hits locally: it writes t->clock back before every miss and at the end, and adds
+ * the hits to l1->hits at the end. Nothing else touches the TLB meanwhile, and nothing reads its
+ * statistics, so the state after the batch is the state after the same single calls.
+ *
+ * Its L1 lookaside hints name the entry where an address last hit; a hinted entry is used only when
+ * it has the key and context of va at the lowest class the L1 holds (gpusim__gpu_tlb_first_class),
+ * which makes it the entry gpusim__gpu_tlb_find would return: classes are searched smallest
+ * first, and no two entries of a cache share key and context. Otherwise the batch searches the
+ * L1 with gpusim__gpu_tlb_find.
+ */
+
+/* The lowest size class cache c holds, or GPUSIM__GPU_TLB_CLASSES when it is empty. */
+static inline unsigned gpusim__gpu_tlb_first_class(const gpusim__gpu_tlb_cache *c)
+{
+    unsigned k = 0;
+    while (k < GPUSIM__GPU_TLB_CLASSES && c->present[k] == 0)
+        k++;
+    return k;
+}
+
+/* Prefetches the L2 TLB sets a translation of va will search (no effect on any state). Out of
+ * line on purpose: a compiler that sees a function whose only effect is a prefetch may take it
+ * for pure and drop its calls. */
+void gpusim__gpu_tlb_prefetch(const gpusim__gpu_tlb *t, uint64_t va);
 
 /*
  * Invalidates every cached translation and directory of context ctx overlapping [va, va + len)

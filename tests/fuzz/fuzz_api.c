@@ -8,8 +8,9 @@
  * its arguments read from the bytes after it (zeros past the end): host calls (mmap, munmap,
  * mprotect, madvise, mremap, access, fork, exit, pin, unpin, hmm_range_fault, compaction, files),
  * driver calls (new, free, register, unregister, submit, context kill), GPU calls on raw contexts
- * of the fuzzer's own (map, unmap, protect, TLB invalidations, accesses and faulting touches,
- * queues with packets written raw or by the encoders, doorbells, evictions and preemptions),
+ * of the fuzzer's own (map, unmap, protect, TLB invalidations, accesses one at a time and in
+ * batches, faulting touches, queues with packets written raw or by the encoders, doorbells,
+ * evictions and preemptions),
  * fences (new, free, signal, host waits and their cancellation), address traces, runs of the
  * world and checks. Addresses and lengths come mostly from a small window, so calls meet each
  * other's mappings, buffers and registrations, and sometimes from anywhere: unmapped, misaligned,
@@ -912,6 +913,18 @@ static void op_gpu_access(void)
     if (how & 1) {
         gpusim_gpu_req_t *r = &g.req[how / 2 % NREQ];
         (void)RCP(gpusim_gpu_touch(g.ctx[k], engine, va, how & 2, r, touch_cb, NULL, &a));
+    } else if (how & 4) {
+        /* A batch of 0-7 accesses from va on, a page or 17 pages apart (past the VA's end when va
+         * is near it). Its arguments come from bytes already read, so the inputs of the corpus
+         * keep their layout. */
+        uint64_t vas[8];
+        gpusim_gpu_access_t out[8];
+        size_t n = (how >> 3) & 7, done = SIZE_MAX;
+        for (size_t j = 0; j < n; j++)
+            vas[j] = va + j * (how & 0x40 ? 17 * PAGE : PAGE);
+        int rc = gpusim_gpu_access_batch(g.ctx[k], engine, n ? vas : NULL, n, how & 2, out, &done);
+        CHECK(rc == 0 || rc == GPUSIM_EGPUFAULT || rc == GPUSIM_EINVAL || rc == GPUSIM_EFAULT);
+        CHECK(rc == GPUSIM_EINVAL ? done == SIZE_MAX : rc == 0 ? done == n : done < n);
     } else {
         int rc = gpusim_gpu_access(g.ctx[k], engine, va, how & 2, &a);
         CHECK(rc == 0 || rc == GPUSIM_EGPUFAULT || rc == GPUSIM_EINVAL || rc == GPUSIM_EFAULT);

@@ -130,4 +130,9 @@ api queue 0 0 $F_NEW 0 0 $F_NEW 0 0 $CTX_NEW 0 $MAP 0 0 0 16 3 0 16 $Q_NEW 0 0 0
     $Q_WRITE 0 5 0 0 1 $Q_WRITE 0 3 0 0 2 1 4 16 0 10 50 1 9 $Q_WRITE 0 4 0 1 1 $Q_CTL 0 0 \
     $F_WAIT 0 1 1 1 $run $F_SIGNAL 0 0 1 $run $Q_CTL 0 3 $F_FREE 0 $F_FREE 0 $ACC 0 0 0 0 \
     $ACC 0 0 1 200 0 $run $CHECK
+# Batched accesses on a raw context (op_gpu_access with bit 2 of `how`): 7 reads a page apart
+# over a mapped range and past it, 5 writes 17 pages apart, a bad engine, and 7 accesses from
+# just below GPUSIM_GPU_VA_END (the first, unmapped, faults).
+api batch 0 0 $CTX_NEW 0 $MAP 0 0 0 16 3 0 16 $ACC 0 0 60 0 0 $ACC 0 1 110 0 8 $ACC 0 0 60 0 0 \
+    $ACC 0 2 60 0 0 $ACC 0 0 188 0 224 255 255 255 255 0 0 $CHECK
 echo "make-seeds: $(find "$out" -type f | wc -l) seeds written under $out"
