@@ -265,6 +265,15 @@ static void pairs_set(pairs *p, int i, double sim, double ref)
     p->ratio[i] = sim / ref;
 }
 
+/* The informative sub-row of the tlb-hit and page-walk rows: the same accesses, one call each. */
+static void add_single(perf_ctx *c, pairs *single)
+{
+    perf_addf(c, "  same, one gpusim_gpu_access per access", "ns/access",
+              perf_median(single->sim, PERF_REPS), perf_median(single->ref, PERF_REPS),
+              perf_median(single->ratio, PERF_REPS), PERF_GOAL_NONE, 0,
+              "the same accesses and reference, one call each (informative)");
+}
+
 void perf_tlb_hit(perf_ctx *c)
 {
     uint64_t n = c->quick ? 200000 : 10000000;
@@ -283,10 +292,7 @@ void perf_tlb_hit(perf_ctx *c)
               "gpusim_gpu_access_batch (%d per call) on 8 pages in the L1 vs an array load per "
               "access; %llu accesses",
               BATCH, (unsigned long long)n);
-    perf_addf(c, "  same, one gpusim_gpu_access per access", "ns/access",
-              perf_median(single.sim, PERF_REPS), perf_median(single.ref, PERF_REPS),
-              perf_median(single.ratio, PERF_REPS), PERF_GOAL_NONE, 0,
-              "the same accesses and reference, one call each (informative)");
+    add_single(c, &single);
 }
 
 void perf_page_walk(perf_ctx *c)
@@ -308,10 +314,7 @@ void perf_page_walk(perf_ctx *c)
               "gpusim_gpu_access_batch (%d per call), %llu scattered pages, TLBs and PWC missed "
               "(%.2f tables read per walk) vs a plain 4-level radix walk",
               BATCH, (unsigned long long)regions, levels);
-    perf_addf(c, "  same, one gpusim_gpu_access per access", "ns/access",
-              perf_median(single.sim, PERF_REPS), perf_median(single.ref, PERF_REPS),
-              perf_median(single.ratio, PERF_REPS), PERF_GOAL_NONE, 0,
-              "the same accesses and reference, one call each (informative)");
+    add_single(c, &single);
 }
 
 void perf_invalidate(perf_ctx *c)
